@@ -1,0 +1,27 @@
+/**
+ * Branded numbers for APF fields. A `Uint32` is proven to fit the wire's u32, so encoders never
+ * meet a value `writeUInt32BE` would reject. Decoders may cast: the byte width already proves it.
+ */
+import * as t from 'io-ts';
+
+export interface Uint32Brand {
+  readonly Uint32: unique symbol;
+}
+
+export const Uint32 = t.brand(
+  t.number,
+  (n): n is t.Branded<number, Uint32Brand> => Number.isInteger(n) && n >= 0 && n <= 0xffff_ffff,
+  'Uint32',
+);
+export type Uint32 = t.TypeOf<typeof Uint32>;
+
+/** A channel number, as chosen by the side that allocated it (host or ME). */
+export type ChannelId = Uint32;
+
+export const MAX_U32 = 0xffff_ffff;
+
+/** Smart constructor for literals and arithmetic results; a bad value is a programmer error. */
+export const u32 = (n: number): Uint32 => {
+  if (!Uint32.is(n)) throw new RangeError(`not a u32: ${n}`);
+  return n;
+};

@@ -1,0 +1,19 @@
+/** Typed decode errors: values, never exceptions. `message` names the APF message being decoded. */
+export type ApfDecodeError =
+  | { readonly kind: 'truncated'; readonly message: string; readonly field: string; readonly offset: number; readonly needed: number; readonly available: number }
+  | { readonly kind: 'unknown-type'; readonly code: number }
+  | { readonly kind: 'trailing-bytes'; readonly message: string; readonly expected: number; readonly actual: number }
+  | { readonly kind: 'out-of-range'; readonly message: string; readonly field: string; readonly value: number; readonly limit: string };
+
+export const describeDecodeError = (e: ApfDecodeError): string => {
+  switch (e.kind) {
+    case 'truncated':
+      return `${e.message}: truncated at ${e.field} (offset ${e.offset}: needs ${e.needed} bytes, ${e.available} left)`;
+    case 'unknown-type':
+      return `unknown APF message type ${e.code}`;
+    case 'trailing-bytes':
+      return `${e.message}: ${e.actual - e.expected} trailing bytes (message is ${e.expected} bytes, got ${e.actual})`;
+    case 'out-of-range':
+      return `${e.message}: ${e.field} = ${e.value} is out of range (${e.limit})`;
+  }
+};
