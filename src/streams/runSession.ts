@@ -1,0 +1,70 @@
+/**
+ * The session as an RxJS operator: SessionInput in, SessionEffect out. Timer effects are kept
+ * inside (they come back as `timer` inputs), so everything else is for the I/O shell. Timers
+ * run on RxJS's schedulers, so under TestScheduler.run they run in virtual time.
+ */
+import { Observable, timer, type OperatorFunction, type Subscription } from 'rxjs';
+import { createSession, type Session } from './session.js';
+import { defaultSessionOptions, type SessionEffect, type SessionInput, type SessionOptions } from './sessionTypes.js';
+
+export interface RunSessionOptions extends Partial<SessionOptions> {
+  /** Receives the session object, for status snapshots. */
+  readonly onSession?: (session: Session) => void;
+}
+
+export const runSession =
+  (options: RunSessionOptions = {}): OperatorFunction<SessionInput, SessionEffect> =>
+  (source) =>
+    new Observable<SessionEffect>((subscriber) => {
+      const session = createSession({ ...defaultSessionOptions, ...options });
+      options.onSession?.(session);
+      const timers = new Map<string, Subscription>();
+      // Inputs that arrive while effects are being delivered (an effect handler that feeds back
+      // synchronously) wait their turn, so each step sees the state its predecessor left.
+      const backlog: SessionInput[] = [];
+      let busy = false;
+
+      const cancel = (key: string): void => {
+        timers.get(key)?.unsubscribe();
+        timers.delete(key);
+      };
+
+      const feed = (input: SessionInput): void => {
+        backlog.push(input);
+        if (busy) return;
+        busy = true;
+        try {
+          while (backlog.length > 0 && !subscriber.closed) {
+            for (const effect of session.step(backlog.shift()!)) {
+              if (effect.kind === 'start-timer') {
+                cancel(effect.key);
+                timers.set(
+                  effect.key,
+                  timer(effect.ms).subscribe(() => {
+                    timers.delete(effect.key);
+                    feed({ kind: 'timer', key: effect.key });
+                  }),
+                );
+              } else if (effect.kind === 'cancel-timer') cancel(effect.key);
+              else subscriber.next(effect);
+            }
+          }
+        } catch (err) {
+          subscriber.error(err); // a broken invariant, not a protocol event
+        } finally {
+          busy = false;
+        }
+      };
+
+      const subscription = source.subscribe({
+        next: feed,
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      });
+      return () => {
+        subscription.unsubscribe();
+        timers.forEach((t) => t.unsubscribe());
+        timers.clear();
+        backlog.length = 0;
+      };
+    });

@@ -1,0 +1,646 @@
+/**
+ * The LMS side of an APF session (apf.md §2-§4, §8) as a step function: one input in, the
+ * effects it causes out. State lives in the closure of `createSession`, one per subscription.
+ *
+ * Messages handled: PROTOCOLVERSION, SERVICE_REQUEST, USERAUTH_REQUEST, GLOBAL_REQUEST
+ * (tcpip-forward, cancel-tcpip-forward, udp-send-to), CHANNEL_OPEN (direct-tcpip notifications),
+ * CHANNEL_OPEN_CONFIRMATION/FAILURE, WINDOW_ADJUST, CHANNEL_DATA, CHANNEL_CLOSE, KEEPALIVE_*,
+ * DISCONNECT. It opens one forwarded-tcpip channel per accepted local socket.
+ */
+import { describeDecodeError } from '../codecs/errors.js';
+import {
+  channelClose,
+  channelData,
+  channelOpen,
+  disconnect,
+  openConfirmation,
+  openFailure,
+  protocolVersion,
+  requestFailure,
+  requestSuccess,
+  serviceAccept,
+  userauthSuccess,
+  windowAdjust,
+  type ApfMessage,
+  type ChannelOpen,
+  type GlobalRequest,
+} from '../codecs/messages.js';
+import { DisconnectReason, OpenFailureReason, openFailureReasonName, Service, TriggerReason } from '../codecs/opcodes.js';
+import { ByteQueue } from './byteQueue.js';
+import { addCredit, nextChunkSize, shouldReturnCredit } from './flowControl.js';
+import { isLoopbackAddress } from './loopback.js';
+import { createNotificationChannel, type NotificationChannel } from './notificationChannel.js';
+import type {
+  ChannelCloseReason,
+  Endpoint,
+  LmsEvent,
+  ProtocolViolation,
+  SessionEffect,
+  SessionInput,
+  SessionOptions,
+  SessionPhase,
+  SocketId,
+} from './sessionTypes.js';
+
+interface ChannelBase {
+  readonly id: number;
+  readonly socket: SocketId;
+  readonly local: Endpoint;
+  readonly peer: Endpoint;
+  readonly attempts: number;
+  /** Socket bytes not yet sent to the ME. */
+  readonly tx: ByteQueue;
+  /** The client half-closed: CLOSE follows once `tx` drains. */
+  localEnded: boolean;
+  /** The socket is gone: ME data is dropped, CLOSE follows once `tx` drains. */
+  socketGone: boolean;
+  bytesToMe: number;
+  bytesFromMe: number;
+}
+
+/** CHANNEL_OPEN sent, no answer yet. */
+interface OpeningChannel extends ChannelBase {
+  readonly phase: 'opening';
+}
+
+/** Confirmed: one window record per direction, and the close handshake's two halves. */
+interface OpenChannel extends ChannelBase {
+  readonly phase: 'open';
+  readonly meId: number;
+  /** Bytes the ME still accepts from us. */
+  txWindow: number;
+  /** Bytes we sent that the ME has yet to credit back (so an adjust is owed). */
+  txUncredited: number;
+  /** Bytes the ME may still send us. */
+  rxWindow: number;
+  /** Bytes written to the socket whose credit is not yet returned. */
+  rxCredit: number;
+  paused: boolean;
+  stalled: boolean;
+  closeSent: boolean;
+}
+
+type Channel = OpeningChannel | OpenChannel;
+
+interface QueuedSocket {
+  readonly socket: SocketId;
+  readonly local: Endpoint;
+  readonly peer: Endpoint;
+  readonly attempts: number;
+}
+
+/** A GLOBAL_REQUEST reply: replies go out in request order, some wait for a bind. */
+interface PendingReply {
+  readonly port?: number;
+  readonly wantReply: boolean;
+  message?: ApfMessage;
+}
+
+export interface SessionSnapshot {
+  readonly phase: SessionPhase;
+  readonly forwards: readonly number[];
+  readonly listening: readonly number[];
+  readonly channels: readonly { id: number; meId?: number; socket: SocketId; phase: string; txBuffered: number }[];
+  readonly queued: number;
+  readonly pendingOpen?: number;
+}
+
+export interface Session {
+  step(input: SessionInput): SessionEffect[];
+  snapshot(): SessionSnapshot;
+}
+
+const OUR_VERSION = protocolVersion(TriggerReason.LmeRequest);
+const MAX_ID = 0xffff_ffff;
+const holdKey = (socket: SocketId): string => `hold:${socket}`;
+const RETRY_KEY = 'open-retry';
+const VERSION_KEY = 'version';
+
+export const createSession = (options: SessionOptions): Session => {
+  let phase: SessionPhase = 'disconnected';
+  let maxMsgLength = 4096;
+  let versionSent = false;
+  let versionReceived = false;
+  let forwards = new Set<number>();
+  const listening = new Map<number, readonly string[]>();
+  let replies: PendingReply[] = [];
+  const channels = new Map<number, Channel>();
+  const bySocket = new Map<SocketId, number>();
+  const notifications = new Map<number, NotificationChannel>();
+  let queue: QueuedSocket[] = [];
+  let pendingOpen: number | undefined;
+  let retryWait = false;
+  let nextId = 1;
+
+  let out: SessionEffect[] = [];
+  const emit = (e: SessionEffect): void => void out.push(e);
+  const send = (message: ApfMessage): void => emit({ kind: 'send', message });
+  const event = (e: LmsEvent): void => emit({ kind: 'event', event: e });
+  const violation = (v: ProtocolViolation, detail: string, channel?: number): void =>
+    event(channel === undefined ? { type: 'protocol-error', violation: v, detail } : { type: 'protocol-error', violation: v, detail, channel });
+  const setPhase = (p: SessionPhase, detail?: string): void => {
+    phase = p;
+    event(detail === undefined ? { type: 'session', phase: p } : { type: 'session', phase: p, detail });
+  };
+
+  // Host ids: never 0, never one still in use; the counter wraps only after 2^32-1 channels.
+  const allocId = (): number => {
+    for (;;) {
+      const id = nextId;
+      nextId = nextId === MAX_ID ? 1 : nextId + 1;
+      if (!channels.has(id) && !notifications.has(id)) return id;
+    }
+  };
+
+  const channelClosed = (ch: Channel, reason: ChannelCloseReason, detail?: string): void => {
+    channels.delete(ch.id);
+    bySocket.delete(ch.socket);
+    const e: LmsEvent = { type: 'channel-closed', id: ch.id, socket: ch.socket, reason, bytesToMe: ch.bytesToMe, bytesFromMe: ch.bytesFromMe };
+    event(detail === undefined ? e : { ...e, detail });
+  };
+
+  // ---- the session's lifetime -------------------------------------------------------------
+
+  /** Every channel id is stale once the link is gone: sockets are destroyed, listeners stay. */
+  const teardown = (reason: string): void => {
+    for (const ch of [...channels.values()]) {
+      if (!ch.socketGone) emit({ kind: 'destroy', socket: ch.socket });
+      channelClosed(ch, 'session-lost', reason);
+    }
+    notifications.clear();
+    if (pendingOpen !== undefined || retryWait) emit({ kind: 'cancel-timer', key: RETRY_KEY });
+    pendingOpen = undefined;
+    retryWait = false;
+    forwards = new Set();
+    replies = [];
+    versionSent = false;
+    versionReceived = false;
+    emit({ kind: 'cancel-timer', key: VERSION_KEY });
+    for (const q of queue) emit({ kind: 'start-timer', key: holdKey(q.socket), ms: options.holdMs });
+    if (phase !== 'disconnected') setPhase('disconnected', reason);
+  };
+
+  /** A protocol breach that ends the session: DISCONNECT, then reconnect (Intel LMS does the same). */
+  const fatal = (reason: number, detail: string): void => {
+    violation('before-handshake', detail);
+    send(disconnect(reason));
+    teardown(detail);
+    emit({ kind: 'reconnect', reason: detail });
+  };
+
+  // ---- handshake -------------------------------------------------------------------------
+
+  const onProtocolVersion = (m: Extract<ApfMessage, { type: 'protocol-version' }>): void => {
+    event({ type: 'me-version', major: m.major, minor: m.minor, triggerReason: m.triggerReason, uuid: m.uuid });
+    if (versionReceived) return violation('unexpected-message', 'a second PROTOCOLVERSION in one session (ignored)');
+    versionReceived = true;
+    if (m.major < 1) {
+      send(disconnect(DisconnectReason.ProtocolVersionNotSupported));
+      teardown(`ME speaks APF ${m.major}.${m.minor}; 1.0 is the oldest supported`);
+      emit({ kind: 'reconnect', reason: 'unsupported protocol version' });
+      return;
+    }
+    emit({ kind: 'cancel-timer', key: VERSION_KEY });
+    if (!versionSent) {
+      versionSent = true;
+      send(OUR_VERSION);
+    }
+    if (phase === 'awaiting-version') setPhase('awaiting-service');
+  };
+
+  const onServiceRequest = (service: string): void => {
+    if (!versionReceived) return fatal(DisconnectReason.ProtocolError, `SERVICE_REQUEST ${service} before PROTOCOLVERSION`);
+    if (service !== Service.Pfwd && service !== Service.Auth) {
+      send(disconnect(DisconnectReason.ServiceNotAvailable));
+      teardown(`ME asked for unknown service ${service}`);
+      emit({ kind: 'reconnect', reason: 'unknown service' });
+      return;
+    }
+    send(serviceAccept(service));
+    if (service === Service.Pfwd && phase !== 'ready') {
+      setPhase('ready');
+      pump();
+    }
+  };
+
+  // ---- global requests ---------------------------------------------------------------------
+
+  const flushReplies = (): void => {
+    while (replies.length > 0 && replies[0]!.message !== undefined) {
+      const r = replies.shift()!;
+      if (r.wantReply) send(r.message!);
+    }
+  };
+
+  const onGlobalRequest = (m: GlobalRequest): void => {
+    switch (m.request) {
+      case 'tcpip-forward': {
+        // Whatever address the ME names (0.0.0.0 and :: included), we bind loopback only.
+        const bound = listening.get(m.port);
+        if (bound && bound.length > 0) {
+          forwards.add(m.port);
+          event({ type: 'forward', port: m.port, ok: true, bound });
+          replies.push({ wantReply: m.wantReply, message: requestSuccess(m.port) });
+          flushReplies();
+          pump();
+          return;
+        }
+        replies.push({ port: m.port, wantReply: m.wantReply });
+        emit({ kind: 'listen', port: m.port });
+        return;
+      }
+      case 'cancel-tcpip-forward': {
+        const known = forwards.delete(m.port) || listening.has(m.port);
+        if (known) {
+          listening.delete(m.port);
+          emit({ kind: 'unlisten', port: m.port });
+          event({ type: 'forward', port: m.port, ok: true, bound: [], cancelled: true });
+        }
+        replies.push({ wantReply: m.wantReply, message: known ? requestSuccess() : requestFailure });
+        return flushReplies();
+      }
+      case 'udp-send-to@amt.intel.com': {
+        const ok = isLoopbackAddress(m.address);
+        if (ok) {
+          emit({ kind: 'udp-send', address: m.address, port: m.port, data: m.data });
+          event({ type: 'udp-sent', address: m.address, port: m.port, bytes: m.data.length });
+        } else violation('unexpected-message', `udp-send-to ${m.address}:${m.port} refused: not a loopback address`);
+        replies.push({ wantReply: m.wantReply, message: ok ? requestSuccess() : requestFailure });
+        return flushReplies();
+      }
+      case 'unknown':
+        event({ type: 'ignored', detail: `GLOBAL_REQUEST ${JSON.stringify(m.name)}` });
+        replies.push({ wantReply: m.wantReply, message: requestFailure });
+        return flushReplies();
+    }
+  };
+
+  const onListening = (port: number, bound: readonly string[], error?: string): void => {
+    if (bound.length > 0) listening.set(port, bound);
+    else listening.delete(port);
+    const pending = replies.find((r) => r.port === port && r.message === undefined);
+    if (!pending) return; // a reservation made before the ME asked, or a request from a lost session
+    const ok = bound.length > 0;
+    pending.message = ok ? requestSuccess(port) : requestFailure;
+    if (ok) forwards.add(port);
+    else violation('unexpected-message', `cannot listen on port ${port}: ${error ?? 'no loopback address could be bound'}`);
+    event({ type: 'forward', port, ok, bound });
+    flushReplies();
+    if (ok) pump();
+  };
+
+  // ---- local sockets and channel opens -------------------------------------------------------
+
+  const canServe = (q: QueuedSocket): boolean => phase === 'ready' && forwards.has(q.local.port);
+
+  const pump = (): void => {
+    while (phase === 'ready' && pendingOpen === undefined && !retryWait && channels.size < options.maxChannels) {
+      const i = queue.findIndex(canServe);
+      if (i < 0) return;
+      const [q] = queue.splice(i, 1) as [QueuedSocket];
+      emit({ kind: 'cancel-timer', key: holdKey(q.socket) });
+      const id = allocId();
+      channels.set(id, {
+        phase: 'opening',
+        id,
+        socket: q.socket,
+        local: q.local,
+        peer: q.peer,
+        attempts: q.attempts,
+        tx: new ByteQueue(),
+        localEnded: false,
+        socketGone: false,
+        bytesToMe: 0,
+        bytesFromMe: 0,
+      });
+      bySocket.set(q.socket, id);
+      pendingOpen = id;
+      send(
+        channelOpen({
+          sender: id,
+          window: options.window,
+          address: q.local.address,
+          port: q.local.port,
+          originatorAddress: q.peer.address,
+          originatorPort: q.peer.port,
+        }),
+      );
+    }
+  };
+
+  const onAccepted = (socket: SocketId, local: Endpoint, peer: Endpoint): void => {
+    const refuse = (reason: string): void => {
+      emit({ kind: 'destroy', socket });
+      event({ type: 'connection-refused', socket, peer, reason });
+    };
+    if (!isLoopbackAddress(peer.address)) return refuse(`peer ${peer.address} is not a loopback address`);
+    if (queue.length >= options.maxQueue) return refuse(`${queue.length} connections already wait for a channel`);
+    const q: QueuedSocket = { socket, local, peer, attempts: 0 };
+    queue.push(q);
+    if (!canServe(q)) emit({ kind: 'start-timer', key: holdKey(socket), ms: options.holdMs });
+    pump();
+  };
+
+  const onHoldExpired = (socket: SocketId): void => {
+    const i = queue.findIndex((q) => q.socket === socket);
+    if (i < 0) return;
+    const [q] = queue.splice(i, 1) as [QueuedSocket];
+    emit({ kind: 'destroy', socket });
+    event({ type: 'connection-refused', socket, peer: q.peer, reason: `no ME service for port ${q.local.port} within ${options.holdMs} ms` });
+  };
+
+  const onOpenConfirmation = (m: Extract<ApfMessage, { type: 'channel-open-confirmation' }>): void => {
+    const ch = channels.get(m.recipient);
+    if (!ch || ch.phase !== 'opening') return violation('unknown-channel', `OPEN_CONFIRMATION for ${m.recipient}, which is not opening`, m.recipient);
+    pendingOpen = undefined;
+    const open: OpenChannel = {
+      ...ch,
+      phase: 'open',
+      meId: m.sender,
+      txWindow: m.window,
+      txUncredited: 0,
+      rxWindow: options.window,
+      rxCredit: 0,
+      paused: true,
+      stalled: false,
+      closeSent: false,
+    };
+    channels.set(ch.id, open);
+    event({ type: 'channel-opened', id: ch.id, meId: m.sender, socket: ch.socket, local: ch.local, peer: ch.peer, meWindow: m.window });
+    if (ch.socketGone) {
+      // The client left while the open was pending: close right away, nothing to forward.
+      ch.tx.clear();
+      sendClose(open);
+    } else flushTx(open);
+    pump();
+  };
+
+  const onOpenFailure = (m: Extract<ApfMessage, { type: 'channel-open-failure' }>): void => {
+    const ch = channels.get(m.recipient);
+    if (!ch || ch.phase !== 'opening') return violation('unknown-channel', `OPEN_FAILURE for ${m.recipient}, which is not opening`, m.recipient);
+    pendingOpen = undefined;
+    channels.delete(ch.id);
+    bySocket.delete(ch.socket);
+    const transient = m.reason === OpenFailureReason.ResourceShortage || m.reason === OpenFailureReason.AdministrativelyProhibited;
+    if (transient && !ch.socketGone && ch.attempts < options.openRetries) {
+      // AMT frees slots only on CLOSE and races its own forwards: try again, backing off.
+      queue.unshift({ socket: ch.socket, local: ch.local, peer: ch.peer, attempts: ch.attempts + 1 });
+      retryWait = true;
+      emit({ kind: 'start-timer', key: RETRY_KEY, ms: options.openRetryMs * 2 ** ch.attempts });
+      return;
+    }
+    if (!ch.socketGone) emit({ kind: 'destroy', socket: ch.socket });
+    const e: LmsEvent = {
+      type: 'channel-closed',
+      id: ch.id,
+      socket: ch.socket,
+      reason: 'open-failed',
+      bytesToMe: 0,
+      bytesFromMe: 0,
+      detail: `${openFailureReasonName(m.reason)} after ${ch.attempts + 1} attempt(s)`,
+    };
+    event(e);
+    pump();
+  };
+
+  // ---- flow control and close ordering --------------------------------------------------------
+
+  const sendClose = (ch: OpenChannel): void => {
+    if (ch.closeSent) return;
+    ch.closeSent = true;
+    send(channelClose(ch.meId));
+  };
+
+  /** Send what the ME's window allows, pause or resume the socket, and CLOSE once drained. */
+  const flushTx = (ch: OpenChannel): void => {
+    while (ch.tx.length > 0) {
+      const n = nextChunkSize(ch.txWindow, maxMsgLength, ch.tx.length, ch.txUncredited > 0);
+      if (n === 0) break;
+      const data = ch.tx.take(n);
+      ch.txWindow -= n;
+      ch.txUncredited += n;
+      ch.bytesToMe += n;
+      send(channelData(ch.meId, data));
+    }
+    if (ch.tx.length > 0 && ch.txWindow === 0 && !ch.stalled) {
+      ch.stalled = true;
+      event({ type: 'channel-stalled', id: ch.id, buffered: ch.tx.length });
+    }
+    if (!ch.socketGone && !ch.localEnded && !ch.closeSent) {
+      const pause = ch.tx.length > options.highWaterMark || (ch.tx.length > 0 && ch.txWindow === 0);
+      if (pause !== ch.paused) {
+        ch.paused = pause;
+        emit({ kind: pause ? 'pause' : 'resume', socket: ch.socket });
+      }
+    }
+    if ((ch.localEnded || ch.socketGone) && ch.tx.length === 0) sendClose(ch);
+  };
+
+  const onSocketData = (socket: SocketId, data: Buffer): void => {
+    const ch = channels.get(bySocket.get(socket) ?? 0);
+    if (!ch || ch.localEnded || ch.socketGone) return;
+    ch.tx.push(data);
+    if (ch.phase === 'open' && !ch.closeSent) flushTx(ch);
+  };
+
+  const onSocketEnd = (socket: SocketId): void => {
+    const ch = channels.get(bySocket.get(socket) ?? 0);
+    if (!ch) return;
+    ch.localEnded = true;
+    if (ch.phase === 'open') flushTx(ch);
+  };
+
+  const onSocketClosed = (socket: SocketId): void => {
+    const queued = queue.findIndex((q) => q.socket === socket);
+    if (queued >= 0) {
+      queue.splice(queued, 1);
+      emit({ kind: 'cancel-timer', key: holdKey(socket) });
+      return;
+    }
+    const ch = channels.get(bySocket.get(socket) ?? 0);
+    if (!ch) return;
+    ch.socketGone = true;
+    if (ch.phase === 'open') flushTx(ch);
+  };
+
+  const onSocketWritten = (socket: SocketId, bytes: number): void => {
+    const ch = channels.get(bySocket.get(socket) ?? 0);
+    if (!ch || ch.phase !== 'open') return;
+    ch.rxCredit += bytes;
+    if (shouldReturnCredit(ch.rxCredit, options.window)) {
+      send(windowAdjust(ch.meId, ch.rxCredit));
+      ch.rxWindow += ch.rxCredit;
+      ch.rxCredit = 0;
+    }
+  };
+
+  const onChannelData = (m: Extract<ApfMessage, { type: 'channel-data' }>, size: number): void => {
+    const note = notifications.get(m.recipient);
+    if (note) return void note.data(m.data).forEach(send);
+    const ch = channels.get(m.recipient);
+    if (!ch || ch.phase !== 'open') return violation('unknown-channel', `CHANNEL_DATA for unknown channel ${m.recipient} (dropped)`, m.recipient);
+    if (size > maxMsgLength) violation('mtu-overrun', `CHANNEL_DATA of ${size} bytes exceeds the MTU ${maxMsgLength}`, ch.id);
+    if (m.data.length > ch.rxWindow) {
+      violation('window-overrun', `ME sent ${m.data.length} bytes into a window of ${ch.rxWindow}`, ch.id);
+      ch.rxWindow = 0;
+    } else ch.rxWindow -= m.data.length;
+    ch.bytesFromMe += m.data.length;
+    if (!ch.socketGone && m.data.length > 0) emit({ kind: 'write', socket: ch.socket, data: m.data });
+  };
+
+  const onWindowAdjust = (m: Extract<ApfMessage, { type: 'channel-window-adjust' }>): void => {
+    const note = notifications.get(m.recipient);
+    if (note) return void note.adjust(m.bytesToAdd).forEach(send);
+    const ch = channels.get(m.recipient);
+    if (!ch || ch.phase !== 'open') return violation('unknown-channel', `WINDOW_ADJUST for unknown channel ${m.recipient}`, m.recipient);
+    const { window, overflow } = addCredit(ch.txWindow, m.bytesToAdd);
+    if (overflow) violation('window-overflow', `WINDOW_ADJUST +${m.bytesToAdd} overflows the u32 window (capped)`, ch.id);
+    ch.txWindow = window;
+    ch.txUncredited = Math.max(0, ch.txUncredited - m.bytesToAdd);
+    ch.stalled = false;
+    if (!ch.closeSent) flushTx(ch);
+  };
+
+  const onChannelClose = (recipient: number): void => {
+    const note = notifications.get(recipient);
+    if (note) {
+      note.close().forEach(send);
+      notifications.delete(recipient);
+      return;
+    }
+    const ch = channels.get(recipient);
+    // AMT replays stale CLOSEs (id 0 after a reset): match on id and state, never answer them.
+    if (!ch || ch.phase !== 'open') return violation('stale-close', `CHANNEL_CLOSE for ${recipient}, which is not open (ignored)`, recipient);
+    sendClose(ch);
+    ch.tx.clear();
+    if (!ch.socketGone) emit({ kind: 'end', socket: ch.socket });
+    channelClosed(ch, 'closed');
+    pump();
+  };
+
+  const onChannelOpen = (m: ChannelOpen): void => {
+    if (m.channelType === 'direct-tcpip' && m.port === 0) {
+      const id = allocId();
+      const note = createNotificationChannel({ id, meId: m.sender, meWindow: m.window, window: options.window, maxMsgLength, onRequest: (request) => event({ type: 'notification', meId: m.sender, request }) });
+      notifications.set(id, note);
+      send(openConfirmation(m.sender, id, options.window));
+      return;
+    }
+    // A proxy to loopback only: no outbound connections on the ME's behalf (MicroLMS does the same).
+    const reason = m.channelType === 'unknown' ? OpenFailureReason.UnknownChannelType : m.channelType === 'direct-tcpip' ? OpenFailureReason.ConnectFailed : OpenFailureReason.AdministrativelyProhibited;
+    event({ type: 'ignored', detail: `ME-opened ${m.channelType === 'unknown' ? m.name : m.channelType} channel refused (${openFailureReasonName(reason)})` });
+    send(openFailure(m.sender, reason));
+  };
+
+  // ---- dispatch --------------------------------------------------------------------------------
+
+  const onMessage = (m: ApfMessage, size: number): void => {
+    if (phase === 'disconnected') return void event({ type: 'ignored', detail: `${m.type} while disconnected` });
+    switch (m.type) {
+      case 'protocol-version':
+        return onProtocolVersion(m);
+      case 'service-request':
+        return onServiceRequest(m.service);
+      case 'userauth-request':
+        if (!versionReceived) return fatal(DisconnectReason.ProtocolError, 'USERAUTH_REQUEST before PROTOCOLVERSION');
+        return send(userauthSuccess);
+      case 'disconnect':
+        teardown(`ME sent DISCONNECT reason ${m.reason}`);
+        return emit({ kind: 'reconnect', reason: 'ME disconnected' });
+      case 'keepalive-request':
+        return send({ type: 'keepalive-reply', cookie: m.cookie });
+      case 'keepalive-options-request':
+        return send({ type: 'keepalive-options-reply', interval: m.interval, timeout: m.timeout });
+      default:
+        break;
+    }
+    if (phase !== 'ready') {
+      const gated = m.type === 'global-request' || m.type.startsWith('channel-');
+      if (gated) return fatal(DisconnectReason.ProtocolError, `${m.type} before the pfwd service was accepted`);
+      return violation('unexpected-message', `${m.type} from the ME (ignored)`);
+    }
+    switch (m.type) {
+      case 'global-request':
+        return onGlobalRequest(m);
+      case 'channel-open':
+        return onChannelOpen(m);
+      case 'channel-open-confirmation':
+        return onOpenConfirmation(m);
+      case 'channel-open-failure':
+        return onOpenFailure(m);
+      case 'channel-window-adjust':
+        return onWindowAdjust(m);
+      case 'channel-data':
+        return onChannelData(m, size);
+      case 'channel-close':
+        return onChannelClose(m.recipient);
+      default:
+        return violation('unexpected-message', `${m.type} from the ME (ignored)`);
+    }
+  };
+
+  const onTimer = (key: string): void => {
+    if (key === VERSION_KEY) {
+      // The ME stays silent: speak first (rpc-go does; the ME tolerates it), exactly once.
+      if (phase === 'awaiting-version' && !versionSent) {
+        versionSent = true;
+        send(OUR_VERSION);
+      }
+    } else if (key === RETRY_KEY) {
+      retryWait = false;
+      pump();
+    } else if (key.startsWith('hold:')) onHoldExpired(Number(key.slice(5)));
+  };
+
+  const dispatch = (input: SessionInput): void => {
+    switch (input.kind) {
+      case 'connected':
+        maxMsgLength = input.maxMsgLength;
+        setPhase('awaiting-version');
+        return emit({ kind: 'start-timer', key: VERSION_KEY, ms: options.versionTimeoutMs });
+      case 'disconnected':
+        return teardown(input.reason);
+      case 'message':
+        return onMessage(input.message, input.size);
+      case 'decode-error':
+        if (input.error.kind === 'unknown-type') return void event({ type: 'ignored', detail: describeDecodeError(input.error) });
+        return violation('decode-error', `malformed message from the ME (${input.size} bytes, ignored): ${describeDecodeError(input.error)}`);
+      case 'listening':
+        return onListening(input.port, input.bound, input.error);
+      case 'accepted':
+        return onAccepted(input.socket, input.local, input.peer);
+      case 'socket-data':
+        return onSocketData(input.socket, input.data);
+      case 'socket-end':
+        return onSocketEnd(input.socket);
+      case 'socket-closed':
+        return onSocketClosed(input.socket);
+      case 'socket-written':
+        return onSocketWritten(input.socket, input.bytes);
+      case 'timer':
+        return onTimer(input.key);
+    }
+  };
+
+  return {
+    step(input) {
+      out = [];
+      dispatch(input);
+      return out;
+    },
+    snapshot: () => ({
+      phase,
+      forwards: [...forwards],
+      listening: [...listening.keys()],
+      channels: [...channels.values()].map((c) => ({
+        id: c.id,
+        ...(c.phase === 'open' ? { meId: c.meId } : {}),
+        socket: c.socket,
+        phase: c.phase === 'open' && c.closeSent ? 'closing' : c.phase,
+        txBuffered: c.tx.length,
+      })),
+      queued: queue.length,
+      ...(pendingOpen === undefined ? {} : { pendingOpen }),
+    }),
+  };
+};

@@ -1,0 +1,121 @@
+/**
+ * What flows into and out of the LMS session. Inputs are device messages, socket events and
+ * timer firings; outputs are effects for the I/O shell to carry out and events for observers.
+ * The session itself does no I/O, so it runs the same under TestScheduler and in real time.
+ */
+import type { ApfDecodeError } from '../codecs/errors.js';
+import type { ApfMessage } from '../codecs/messages.js';
+
+/** The shell's handle for one accepted local socket. */
+export type SocketId = number;
+
+export interface Endpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+export type SessionInput =
+  | { readonly kind: 'connected'; readonly maxMsgLength: number; readonly protocolVersion: number }
+  | { readonly kind: 'disconnected'; readonly reason: string }
+  | { readonly kind: 'message'; readonly message: ApfMessage; readonly size: number }
+  | { readonly kind: 'decode-error'; readonly error: ApfDecodeError; readonly size: number }
+  /** Result of a `listen` effect: which loopback addresses could be bound. */
+  | { readonly kind: 'listening'; readonly port: number; readonly bound: readonly string[]; readonly error?: string }
+  | { readonly kind: 'accepted'; readonly socket: SocketId; readonly local: Endpoint; readonly peer: Endpoint }
+  | { readonly kind: 'socket-data'; readonly socket: SocketId; readonly data: Buffer }
+  /** The client half-closed (FIN): it will send nothing more but may still read. */
+  | { readonly kind: 'socket-end'; readonly socket: SocketId }
+  /** The socket is gone (closed, reset or destroyed). */
+  | { readonly kind: 'socket-closed'; readonly socket: SocketId }
+  /** `bytes` handed to the socket by a `write` effect have been flushed to the kernel. */
+  | { readonly kind: 'socket-written'; readonly socket: SocketId; readonly bytes: number }
+  | { readonly kind: 'timer'; readonly key: string };
+
+export type SessionEffect =
+  | { readonly kind: 'send'; readonly message: ApfMessage }
+  /** Bind `port` on the loopback addresses (idempotent) and answer with `listening`. */
+  | { readonly kind: 'listen'; readonly port: number }
+  /** Stop accepting on `port`; live sockets are left to drain. */
+  | { readonly kind: 'unlisten'; readonly port: number }
+  | { readonly kind: 'write'; readonly socket: SocketId; readonly data: Buffer }
+  | { readonly kind: 'pause'; readonly socket: SocketId }
+  | { readonly kind: 'resume'; readonly socket: SocketId }
+  /** End the socket once its pending writes flush; destroy it after a grace period. */
+  | { readonly kind: 'end'; readonly socket: SocketId }
+  | { readonly kind: 'destroy'; readonly socket: SocketId }
+  | { readonly kind: 'udp-send'; readonly address: string; readonly port: number; readonly data: Buffer }
+  /** Drop the device connection and connect again (after DISCONNECT, in either direction). */
+  | { readonly kind: 'reconnect'; readonly reason: string }
+  | { readonly kind: 'start-timer'; readonly key: string; readonly ms: number }
+  | { readonly kind: 'cancel-timer'; readonly key: string }
+  | { readonly kind: 'event'; readonly event: LmsEvent };
+
+export type SessionPhase = 'disconnected' | 'awaiting-version' | 'awaiting-service' | 'ready';
+
+export type ChannelCloseReason =
+  | 'closed' // both CLOSEs exchanged
+  | 'open-failed'
+  | 'session-lost'
+  | 'refused';
+
+export type ProtocolViolation =
+  | 'decode-error'
+  | 'unknown-type'
+  | 'before-handshake'
+  | 'unknown-channel'
+  | 'stale-close'
+  | 'window-overrun'
+  | 'mtu-overrun'
+  | 'window-overflow'
+  | 'data-after-close'
+  | 'unexpected-message';
+
+export type LmsEvent =
+  | { readonly type: 'session'; readonly phase: SessionPhase; readonly detail?: string }
+  | { readonly type: 'me-version'; readonly major: number; readonly minor: number; readonly triggerReason: number; readonly uuid: string }
+  | { readonly type: 'forward'; readonly port: number; readonly ok: boolean; readonly bound: readonly string[]; readonly cancelled?: boolean }
+  | { readonly type: 'channel-opened'; readonly id: number; readonly meId: number; readonly socket: SocketId; readonly local: Endpoint; readonly peer: Endpoint; readonly meWindow: number }
+  | { readonly type: 'channel-stalled'; readonly id: number; readonly buffered: number }
+  | {
+      readonly type: 'channel-closed';
+      readonly id: number;
+      readonly socket: SocketId;
+      readonly reason: ChannelCloseReason;
+      readonly bytesToMe: number;
+      readonly bytesFromMe: number;
+      readonly detail?: string;
+    }
+  | { readonly type: 'connection-refused'; readonly socket: SocketId; readonly peer: Endpoint; readonly reason: string }
+  | { readonly type: 'protocol-error'; readonly violation: ProtocolViolation; readonly detail: string; readonly channel?: number }
+  | { readonly type: 'notification'; readonly meId: number; readonly request: Buffer }
+  | { readonly type: 'udp-sent'; readonly address: string; readonly port: number; readonly bytes: number }
+  | { readonly type: 'ignored'; readonly detail: string };
+
+export interface SessionOptions {
+  /** The window advertised to the ME for each channel (bytes). */
+  readonly window: number;
+  /** At most this many channels open at once (the ME has 8 slots). */
+  readonly maxChannels: number;
+  /** Sockets waiting for a channel beyond this are refused. */
+  readonly maxQueue: number;
+  /** How long a socket may wait while the ME is unavailable before it is refused. */
+  readonly holdMs: number;
+  /** Send our PROTOCOLVERSION first when the ME has said nothing for this long. */
+  readonly versionTimeoutMs: number;
+  /** OPEN_FAILURE 1 or 4 is retried this many times, backing off from `openRetryMs`. */
+  readonly openRetries: number;
+  readonly openRetryMs: number;
+  /** Pause a socket when this many of its bytes wait for ME window. */
+  readonly highWaterMark: number;
+}
+
+export const defaultSessionOptions: SessionOptions = {
+  window: 32 * 1024,
+  maxChannels: 8,
+  maxQueue: 256,
+  holdMs: 10_000,
+  versionTimeoutMs: 3_000,
+  openRetries: 5,
+  openRetryMs: 100,
+  highWaterMark: 64 * 1024,
+};

@@ -1,0 +1,301 @@
+import { strict as assert } from 'node:assert';
+import type { TestScheduler } from 'rxjs/testing';
+import {
+  channelClose,
+  channelData,
+  channelOpen,
+  disconnect,
+  openConfirmation,
+  openFailure,
+  protocolVersion,
+  requestSuccess,
+  serviceAccept,
+  serviceRequest,
+  tcpipForward,
+  windowAdjust,
+  type ApfMessage,
+} from '../../src/index.js';
+import { runSession } from '../../src/streams/runSession.js';
+import type { SessionEffect, SessionInput } from '../../src/streams/sessionTypes.js';
+import { accepted, bytesOf, eventsOnly, fromMe, LOCAL, newScheduler, toMe, withoutEvents } from '../support/marbles.js';
+
+const MTU = 64; // small, so that chunking shows in short diagrams
+const WINDOW = 16; // what we advertise; credit goes back at 8
+const options = { window: WINDOW, maxChannels: 8, maxQueue: 16, holdMs: 1000, versionTimeoutMs: 3000, openRetries: 2, openRetryMs: 100, highWaterMark: 32 };
+const ME_UUID = '12345678-9abc-def0-1122-334455667788';
+const socketData = (socket: number, data: Buffer): SessionInput => ({ kind: 'socket-data', socket, data });
+const open = (sender: number, originatorPort = 40001): ApfMessage =>
+  channelOpen({ sender, window: WINDOW, address: LOCAL.address, port: LOCAL.port, originatorAddress: '127.0.0.1', originatorPort });
+
+// Inputs are lower case, effects upper case. The handshake is the same in most specs.
+// prettier-ignore
+const input: Record<string, SessionInput> = {
+  c: { kind: 'connected', maxMsgLength: MTU, protocolVersion: 4 },
+  v: fromMe(protocolVersion(1, ME_UUID)),
+  s: fromMe(serviceRequest('pfwd@amt.intel.com')),
+  f: fromMe(tcpipForward(16992)),
+  l: { kind: 'listening', port: 16992, bound: ['127.0.0.1', '::1'] },
+  a: accepted(1),
+  k: fromMe(openConfirmation(1, 0, 10)),        // the ME's id 0, window 10
+  d: socketData(1, bytesOf(20)),
+  w: fromMe(windowAdjust(1, 10)),
+  m: fromMe(channelData(1, bytesOf(10, 0x62))),  // ME -> host
+  t: { kind: 'socket-written', socket: 1, bytes: 10 },
+  e: { kind: 'socket-end', socket: 1 },
+  g: { kind: 'socket-closed', socket: 1 },
+  x: fromMe(channelClose(1)),
+  z: fromMe(channelClose(0)),
+  r: { kind: 'disconnected', reason: 'ENODEV' },
+  q: fromMe(channelData(1, bytesOf(4))),
+};
+
+// prettier-ignore
+const effect: Record<string, SessionEffect> = {
+  V: toMe(protocolVersion(254)),
+  A: toMe(serviceAccept('pfwd@amt.intel.com')),
+  L: { kind: 'listen', port: 16992 },
+  R: toMe(requestSuccess(16992)),
+  O: toMe(open(1)),
+  U: { kind: 'resume', socket: 1 },
+  P: { kind: 'pause', socket: 1 },
+  D: toMe(channelData(0, bytesOf(10))),
+  Y: { kind: 'write', socket: 1, data: bytesOf(10, 0x62) },
+  W: toMe(windowAdjust(0, 10)),
+  C: toMe(channelClose(0)),
+  Z: { kind: 'end', socket: 1 },
+  X: { kind: 'destroy', socket: 1 },
+  K: { kind: 'reconnect', reason: '' },
+  T: toMe(disconnect(2)),
+};
+
+const HS_IN = '(cvsfl)';
+const HS_OUT = '(VALR)-'; // same length as HS_IN, so later frames line up
+
+describe('runSession', () => {
+  let testScheduler: TestScheduler;
+  beforeEach(() => {
+    testScheduler = newScheduler();
+  });
+
+  const wire = (marbles: string, values: Record<string, SessionInput> = input) =>
+    testScheduler.createColdObservable(marbles, values).pipe(runSession(options), withoutEvents());
+
+  describe('handshake', () => {
+    it('should answer the ME PROTOCOLVERSION once, accept pfwd, and reply to tcpip-forward only after the port is bound', () => {
+      testScheduler.run(({ cold, expectObservable }) => {
+        const device = cold(HS_IN, input);
+        expectObservable(device.pipe(runSession(options), withoutEvents())).toBe(HS_OUT, effect);
+      });
+    });
+
+    it('should send its own PROTOCOLVERSION once when the ME stays silent, and not answer the ME version that follows', () => {
+      testScheduler.run(({ expectObservable }) => {
+        expectObservable(wire('c 3500ms v')).toBe('3000ms V', effect);
+      });
+    });
+
+    it('should DISCONNECT with PROTOCOL_ERROR and reconnect on a channel message before the handshake', () => {
+      testScheduler.run(({ expectObservable }) => {
+        expectObservable(wire('cm')).toBe('-(TK)', { T: effect.T, K: { kind: 'reconnect', reason: 'channel-data before the pfwd service was accepted' } });
+      });
+    });
+
+    it('should DISCONNECT with PROTOCOL_ERROR on SERVICE_REQUEST before PROTOCOLVERSION', () => {
+      testScheduler.run(({ expectObservable }) => {
+        expectObservable(wire('cs')).toBe('-(TK)', { T: effect.T, K: { kind: 'reconnect', reason: 'SERVICE_REQUEST pfwd@amt.intel.com before PROTOCOLVERSION' } });
+      });
+    });
+
+    it('should DISCONNECT on GLOBAL_REQUEST before the pfwd service is accepted', () => {
+      testScheduler.run(({ expectObservable }) => {
+        expectObservable(wire('cvf')).toBe('-V(TK)', { V: effect.V, T: effect.T, K: { kind: 'reconnect', reason: 'global-request before the pfwd service was accepted' } });
+      });
+    });
+
+    it('should reply to a repeated tcpip-forward at once without binding again', () => {
+      testScheduler.run(({ expectObservable }) => {
+        expectObservable(wire(`${HS_IN}f`)).toBe(`${HS_OUT}R`, effect);
+      });
+    });
+  });
+
+  describe('outbound flow control', () => {
+    it('should open a forwarded-tcpip channel per accepted socket with the listener as address and the peer as originator', () => {
+      testScheduler.run(({ expectObservable }) => {
+        expectObservable(wire(`${HS_IN}ak`)).toBe(`${HS_OUT}OU`, effect);
+      });
+    });
+
+    it('should hold socket bytes beyond the ME window, pause the socket, and resume on WINDOW_ADJUST', () => {
+      testScheduler.run(({ expectObservable }) => {
+        const device = `${HS_IN}akd----w`;
+        const expected = `${HS_OUT}OU(DP)-(EU)`;
+        expectObservable(wire(device)).toBe(expected, { ...effect, E: toMe(channelData(0, bytesOf(10))) });
+      });
+    });
+
+    it('should cut CHANNEL_DATA at the MTU minus the 9-byte header', () => {
+      testScheduler.run(({ expectObservable }) => {
+        const values = { ...input, k: fromMe(openConfirmation(1, 0, 1000)), d: socketData(1, bytesOf(120)) };
+        const expected = `${HS_OUT}OU(DEF)`;
+        expectObservable(wire(`${HS_IN}akd`, values)).toBe(expected, {
+          ...effect,
+          D: toMe(channelData(0, bytesOf(55))),
+          E: toMe(channelData(0, bytesOf(55))),
+          F: toMe(channelData(0, bytesOf(10))),
+        });
+      });
+    });
+
+    it('should never leave a tail shorter than 5 bytes when more is buffered (split chunk terminator)', () => {
+      testScheduler.run(({ expectObservable }) => {
+        const body = Buffer.concat([bytesOf(54), Buffer.from('0\r\n\r\n')]);
+        const values = { ...input, k: fromMe(openConfirmation(1, 0, 1000)), d: socketData(1, body) };
+        expectObservable(wire(`${HS_IN}akd`, values)).toBe(`${HS_OUT}OU(DE)`, {
+          ...effect,
+          D: toMe(channelData(0, bytesOf(54))),
+          E: toMe(channelData(0, Buffer.from('0\r\n\r\n'))),
+        });
+      });
+    });
+  });
+
+  describe('inbound flow control', () => {
+    it('should return credit only after the socket write completes, coalesced to half the window', () => {
+      testScheduler.run(({ expectObservable }) => {
+        const values = { ...input, t: { kind: 'socket-written', socket: 1, bytes: 4 } as SessionInput };
+        // m: 10 bytes written to the socket; 4 flushed (below 8: no adjust), then 4 more: WINDOW_ADJUST(8).
+        expectObservable(wire(`${HS_IN}akm--t-t`, values)).toBe(`${HS_OUT}OUY----W`, { ...effect, W: toMe(windowAdjust(0, 8)) });
+      });
+    });
+
+    it('should deliver ME data beyond the window intact and report the overrun', () => {
+      testScheduler.run(({ expectObservable }) => {
+        const big = bytesOf(40, 0x63);
+        const values = { ...input, m: fromMe(channelData(1, big)) };
+        const source = testScheduler.createColdObservable(`${HS_IN}akm`, values).pipe(runSession(options));
+        expectObservable(source.pipe(withoutEvents())).toBe(`${HS_OUT}OUY`, { ...effect, Y: { kind: 'write', socket: 1, data: big } });
+      });
+    });
+  });
+
+  describe('close ordering', () => {
+    it('should send CLOSE on local FIN and keep delivering ME data until the ME CLOSE, without a second CLOSE', () => {
+      testScheduler.run(({ expectObservable }) => {
+        expectObservable(wire(`${HS_IN}akem-x`)).toBe(`${HS_OUT}OUCY-Z`, effect);
+      });
+    });
+
+    it('should flush the buffered socket bytes within the window before the CLOSE that follows a FIN', () => {
+      testScheduler.run(({ expectObservable }) => {
+        const device = `${HS_IN}akde--w`;
+        const expected = `${HS_OUT}OU(DP)(EC)`;
+        expectObservable(wire(device)).toBe(expected, { ...effect, E: toMe(channelData(0, bytesOf(10))) });
+      });
+    });
+
+    it('should answer an ME CLOSE with one CLOSE and end the socket after its pending writes', () => {
+      testScheduler.run(({ expectObservable }) => {
+        // t after the close: the channel is gone, so no WINDOW_ADJUST goes out for it.
+        expectObservable(wire(`${HS_IN}akmxt`)).toBe(`${HS_OUT}OUY(CZ)-`, effect);
+      });
+    });
+
+    it('should send CLOSE right after the confirmation when the socket closed while the open was pending', () => {
+      testScheduler.run(({ expectObservable }) => {
+        expectObservable(wire(`${HS_IN}agk-x`)).toBe(`${HS_OUT}O-C--`, effect);
+      });
+    });
+
+    it('should ignore a stale CLOSE(0) and a repeated CLOSE, and never answer them', () => {
+      testScheduler.run(({ expectObservable }) => {
+        expectObservable(wire(`${HS_IN}akzxx`)).toBe(`${HS_OUT}OU-(CZ)-`, effect);
+      });
+    });
+
+    it('should report the stale CLOSE as a protocol error event', () => {
+      const seen: SessionEffect[] = [];
+      testScheduler.run(() => {
+        testScheduler.createColdObservable(`${HS_IN}akz`, input).pipe(runSession(options), eventsOnly()).subscribe((e) => seen.push(e));
+      });
+      const errors = seen.flatMap((e) => (e.kind === 'event' && e.event.type === 'protocol-error' ? [e.event] : []));
+      assert.deepStrictEqual(errors.map((e) => [e.violation, e.channel]), [['stale-close', 0]]);
+    });
+  });
+
+  describe('channel opens', () => {
+    it('should retry OPEN_FAILURE(RESOURCE_SHORTAGE) with backoff and a fresh id, then give up and close the socket', () => {
+      testScheduler.run(({ expectObservable }) => {
+        const values = { ...input, A: fromMe(openFailure(1, 4)), B: fromMe(openFailure(2, 4)), C: fromMe(openFailure(3, 1)) };
+        // A at 8: retry 100 ms later; B at 149: retry 200 ms later; C at 400: retries exhausted.
+        const device = `${HS_IN}aA 140ms B 250ms C`;
+        const expected = `${HS_OUT}O 100ms Q 240ms S 50ms X`;
+        expectObservable(wire(device, values)).toBe(expected, { ...effect, Q: toMe(open(2)), S: toMe(open(3)) });
+      });
+    });
+
+    it('should close the socket at once on OPEN_FAILURE(CONNECT_FAILED)', () => {
+      testScheduler.run(({ expectObservable }) => {
+        const values = { ...input, n: fromMe(openFailure(1, 2)) };
+        expectObservable(wire(`${HS_IN}an`, values)).toBe(`${HS_OUT}OX`, effect);
+      });
+    });
+
+    it('should keep the 9th connection queued until a slot frees, with one CHANNEL_OPEN pending at a time', () => {
+      testScheduler.run(({ expectObservable }) => {
+        // A-I: nine sockets connect at once; 1-8: the ME confirms each open; z: the ME closes channel 1.
+        const values: Record<string, SessionInput> = { ...input, z: fromMe(channelClose(1)) };
+        const effects: Record<string, SessionEffect> = { Y: toMe(channelClose(0)), Z: { kind: 'end', socket: 1 }, 1: toMe(open(1)), 8: { kind: 'resume', socket: 8 }, 9: toMe(open(9, 40009)) };
+        for (let i = 1; i <= 9; i++) values[String.fromCharCode(64 + i)] = accepted(i);
+        for (let i = 1; i <= 8; i++) values[String(i)] = fromMe(openConfirmation(i, i - 1, 10));
+        for (let i = 1; i <= 7; i++) {
+          effects[String.fromCharCode(97 + i)] = { kind: 'resume', socket: i }; // b..h
+          effects[String.fromCharCode(108 + i)] = toMe(open(i + 1, 40001 + i)); // m..s
+        }
+        const device = `${HS_IN}(ABCDEFGHI)1---2---3---4---5---6---7---8---z`;
+        const expected = `${HS_OUT}1----------(bm)(cn)(do)(ep)(fq)(gr)(hs)8---(YZ9)`;
+        expectObservable(wire(device, values)).toBe(expected, { ...effect, ...effects });
+      });
+    });
+  });
+
+  describe('ME reset', () => {
+    it('should destroy every channel socket on reset mid-transfer, keep listeners, and serve again after the replayed handshake', () => {
+      testScheduler.run(({ expectObservable }) => {
+        // r: the device reports ENODEV; q: data for the stale id arrives late and is dropped.
+        // The replayed tcpip-forward is answered at once: the port stayed bound (no second listen).
+        const values = { ...input, b: accepted(2), K: fromMe(openConfirmation(2, 0, 10)) };
+        const device = `${HS_IN}akd---rq${HS_IN}bK`;
+        const expected = `${HS_OUT}OU(DP)X-(VAR)--Q2`;
+        expectObservable(wire(device, values)).toBe(expected, { ...effect, Q: toMe(open(2, 40002)), 2: { kind: 'resume', socket: 2 } });
+      });
+    });
+  });
+
+  describe('RxJS contract', () => {
+    it('should pass an error from the device through', () => {
+      testScheduler.run(({ cold, expectObservable }) => {
+        const device = cold<SessionInput>('c#', input);
+        expectObservable(device.pipe(runSession(options), withoutEvents())).toBe('-#');
+      });
+    });
+
+    it('should complete when the device completes, and emit nothing for an empty source', () => {
+      testScheduler.run(({ cold, expectObservable }) => {
+        expectObservable(cold<SessionInput>('|').pipe(runSession(options))).toBe('|');
+        expectObservable(cold<SessionInput>('-c-|', input).pipe(runSession(options), withoutEvents())).toBe('---|');
+      });
+    });
+
+    it('should release its timers when unsubscribed early, so no PROTOCOLVERSION is sent later', () => {
+      testScheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
+        const device = hot<SessionInput>('c-------', input);
+        const deviceSubs = '^--!';
+        const unsub = '---!';
+        expectObservable(device.pipe(runSession(options), withoutEvents()), unsub).toBe('');
+        expectSubscriptions(device.subscriptions).toBe(deviceSubs);
+        // The version timer (3000 ms) would fire here if it had not been released.
+      });
+    });
+  });
+});
