@@ -131,6 +131,7 @@ export const createSession = (options: SessionOptions): Session => {
   let pendingOpen: number | undefined;
   let retryWait = false;
   let nextId = 1;
+  let stopping = false;
 
   let out: SessionEffect[] = [];
   const emit = (e: SessionEffect): void => void out.push(e);
@@ -592,8 +593,30 @@ export const createSession = (options: SessionOptions): Session => {
     } else if (key.startsWith('hold:')) onHoldExpired(Number(key.slice(5)));
   };
 
+  /** Stop in order: CLOSE for every open channel, its socket ended after pending writes; refuse the rest. */
+  const shutdown = (): void => {
+    stopping = true;
+    for (const ch of [...channels.values()]) {
+      if (ch.phase === 'open') sendClose(ch);
+      if (!ch.socketGone) emit({ kind: ch.phase === 'open' ? 'end' : 'destroy', socket: ch.socket });
+      channelClosed(ch, 'shutdown');
+    }
+    for (const q of queue) {
+      emit({ kind: 'cancel-timer', key: holdKey(q.socket) });
+      emit({ kind: 'destroy', socket: q.socket });
+      event({ type: 'connection-refused', socket: q.socket, peer: q.peer, reason: 'the service is stopping' });
+    }
+    queue = [];
+    pendingOpen = undefined;
+    emit({ kind: 'cancel-timer', key: RETRY_KEY });
+    emit({ kind: 'cancel-timer', key: VERSION_KEY });
+  };
+
   const dispatch = (input: SessionInput): void => {
+    if (stopping && input.kind === 'accepted') return void emit({ kind: 'destroy', socket: input.socket });
     switch (input.kind) {
+      case 'shutdown':
+        return shutdown();
       case 'connected':
         maxMsgLength = input.maxMsgLength;
         setPhase('awaiting-version');

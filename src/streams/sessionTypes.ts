@@ -29,7 +29,9 @@ export type SessionInput =
   | { readonly kind: 'socket-closed'; readonly socket: SocketId }
   /** `bytes` handed to the socket by a `write` effect have been flushed to the kernel. */
   | { readonly kind: 'socket-written'; readonly socket: SocketId; readonly bytes: number }
-  | { readonly kind: 'timer'; readonly key: string };
+  | { readonly kind: 'timer'; readonly key: string }
+  /** The service is stopping: CLOSE every channel, end its socket, refuse the waiting ones. */
+  | { readonly kind: 'shutdown' };
 
 export type SessionEffect =
   | { readonly kind: 'send'; readonly message: ApfMessage }
@@ -56,7 +58,7 @@ export type ChannelCloseReason =
   | 'closed' // both CLOSEs exchanged
   | 'open-failed'
   | 'session-lost'
-  | 'refused';
+  | 'shutdown';
 
 export type ProtocolViolation =
   | 'decode-error'

@@ -1,0 +1,13 @@
+/** The logging interface the service uses: pino's shape (object first, message second). */
+export type LogFn = (fields: Record<string, unknown>, message: string) => void;
+
+export interface Logger {
+  readonly error: LogFn;
+  readonly warn: LogFn;
+  readonly info: LogFn;
+  readonly debug: LogFn;
+  readonly trace: LogFn;
+}
+
+const nothing: LogFn = () => undefined;
+export const silentLogger: Logger = { error: nothing, warn: nothing, info: nothing, debug: nothing, trace: nothing };
