@@ -1,0 +1,66 @@
+import { strict as assert } from 'node:assert';
+import { patternBytes } from '../../src/index.js';
+import { curl, exchange, head, sha256, startPair, type Pair } from '../support/harness.js';
+
+const MB = 1024 * 1024;
+
+describe('forwarding end to end (simulated ME, real TCP clients)', function () {
+  this.timeout(60_000);
+  let pair: Pair;
+  beforeEach(async () => {
+    pair = await startPair();
+  });
+  afterEach(async () => {
+    await pair.stop();
+  });
+
+  it('serves curl -I on 127.0.0.1 with the AMT Server header', async () => {
+    const r = await curl(['-I', `http://127.0.0.1:${pair.httpPort}/`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout.toString(), /^HTTP\/1\.1 200 OK/);
+    assert.match(r.stdout.toString(), /^Server: Intel\(R\) Active Management Technology 16\.1\.30\r$/m);
+  });
+
+  it('serves curl -I on ::1', async () => {
+    const r = await curl(['-I', '-g', `http://[::1]:${pair.httpPort}/`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout.toString(), /^HTTP\/1\.1 200 OK/);
+  });
+
+  it('carries a 50 MB download through one channel byte for byte', async () => {
+    const n = 50 * MB;
+    const r = await curl([`http://127.0.0.1:${pair.httpPort}/data/${n}`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.length, n);
+    assert.equal(sha256(r.stdout), sha256(patternBytes(0, n)));
+    assert.equal(pair.me.stats.windowViolations + pair.me.stats.mtuViolations + pair.me.stats.protocolErrors, 0);
+  });
+
+  it('carries a 50 MB upload through one channel byte for byte', async () => {
+    const body = patternBytes(12345, 50 * MB);
+    const r = await curl(['--data-binary', '@-', '-H', 'Content-Type: application/octet-stream', `http://127.0.0.1:${pair.httpPort}/sha256`], body);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.toString().trim(), `${sha256(body)} ${body.length}`);
+    assert.equal(pair.me.stats.windowViolations, 0, 'the LMS overran the ME window');
+    assert.equal(pair.me.stats.mtuViolations, 0, 'the LMS wrote a message over the MTU');
+  });
+
+  it('serves 100 concurrent clients over 8 ME slots, every reply complete', async () => {
+    let peak = 0;
+    const timer = setInterval(() => (peak = Math.max(peak, pair.me.openChannels())), 1);
+    const replies = await Promise.all(Array.from({ length: 100 }, () => head(pair.httpPort)));
+    clearInterval(timer);
+    for (const r of replies) assert.match(r.toString(), /^HTTP\/1\.1 200 OK[\s\S]*Server: Intel\(R\) Active Management Technology/);
+    assert.ok(peak <= 8, `the ME had ${peak} channels open`);
+    assert.equal(pair.me.stats.openFailures, 0);
+    assert.equal(pair.me.stats.doubleClose, 0);
+    assert.equal(pair.me.stats.dataAfterClose, 0);
+    assert.equal(pair.me.stats.channelsOpened, 100);
+  });
+
+  it('echoes on the second forwarded port (623 on AMT), and a client FIN still gets the reply before the close', async () => {
+    const payload = patternBytes(0, 200_000);
+    const reply = await exchange(pair.echoPort, payload, { halfClose: true });
+    assert.equal(sha256(reply), sha256(payload));
+  });
+});
