@@ -76,6 +76,8 @@ export interface LmsService {
   readonly notifications$: Observable<{ meId: number; request: Buffer }>;
   /** Resolves once the session is up and `port` (default: any) is forwarded. Rejects on a permanent device error. */
   ready(port?: number): Promise<void>;
+  /** Resolves with the error when the device fails for good (no device, no permission, no LME). */
+  failure(): Promise<DeviceError>;
   status(): LmsStatus;
   /** CLOSE every channel, end the sockets, close listeners and the device. */
   stop(): Promise<void>;
@@ -445,6 +447,7 @@ export const startLms = (options: LmsOptions): LmsService => {
       return Promise.race([up, failed]);
     },
     status,
+    failure: () => firstValueFrom(fatal$.pipe(filter((e): e is DeviceError => e !== undefined))),
     async stop() {
       if (stopping) return;
       feed({ kind: 'shutdown' });

@@ -1,0 +1,16 @@
+/** Exit codes scripts can rely on (also listed by `lms --help`). */
+export const Exit = {
+  Ok: 0,
+  /** Something unexpected: a bug. */
+  Failure: 1,
+  /** A wrong flag, value or configuration file. */
+  Usage: 2,
+  /** No usable ME: no device, no permission, no LME client, or an LME too old. */
+  NoDevice: 3,
+  /** The daemon is not running or its control socket refused us (lms status). */
+  NotRunning: 4,
+  /** The probed host did not answer as AMT (lms probe). */
+  NoAmt: 5,
+} as const;
+
+export class UsageError extends Error {}

@@ -1,0 +1,121 @@
+/** `lms run` flags: parsed strictly, merged over the configuration file, validated once. */
+import { parseArgs } from 'node:util';
+import { isLoopbackAddress } from '../streams/loopback.js';
+import { loadConfigFile, LogLevel, parseConfig, type RunConfig } from './config.js';
+import { UsageError } from './exitCodes.js';
+
+export const RUN_HELP = `Usage: lms run [options]
+
+Runs the Local Manageability Service: connects to the ME's LME client and forwards the ports the
+ME asks for (16992/16993, 623/664) from loopback addresses only.
+
+Device (one of):
+  --device <path>        the MEI device (default /dev/mei0; a regular file emulating it is accepted)
+  --simulate             run on the built-in simulated ME (what \`npm start\` does)
+  --sim-profile <p>      simulated ports: plain (16992+623, default), tls (16993+664), both
+  --sim-fault <f@secs>   inject a fault into the simulated ME after secs seconds (repeatable):
+                         reset, stale-close, open-failure-4, open-failure-1, open-failure-2,
+                         slow-window, notify, malformed, disconnect
+
+Listening:
+  --bind <address>       a loopback address to listen on (repeatable; default 127.0.0.1 and ::1).
+                         Anything that is not loopback is refused.
+  --reserve-ports        bind 16992, 16993, 623 and 664 at start and keep them across ME resets
+
+Channels:
+  --window <bytes>       the receive window advertised to the ME per channel (default 32768)
+  --max-channels <n>     channels open at once (default 8: the ME has 8 slots)
+
+Service:
+  --config <file>        JSON configuration; flags override it. Keys: device, simulate, bind,
+                         reservePorts, window, maxChannels, logLevel, controlSocket, user, group,
+                         metricsPort, simProfile
+  --log-level <level>    fatal, error, warn, info (default), debug, trace (trace logs payload bytes)
+  --control-socket <p>   where \`lms status\` connects (default /run/lms/lms.sock as root,
+                         else $XDG_RUNTIME_DIR/lms.sock or /tmp/lms-<uid>.sock)
+  --user <name>          started as root: drop to this user after binding (default lms, if it exists)
+  --group <name>         and this group (default: the user's group)
+  --metrics-port <port>  serve Prometheus metrics on 127.0.0.1:<port> (off by default)
+  -h, --help             this text
+
+Exit codes: 0 stopped cleanly, 1 internal error, 2 usage error, 3 no usable ME device.`;
+
+export interface RunOptions extends RunConfig {
+  readonly configPath?: string;
+  readonly faults: readonly { name: string; atMs: number }[];
+}
+
+const FAULTS = new Set(['reset', 'stale-close', 'open-failure-4', 'open-failure-1', 'open-failure-2', 'slow-window', 'notify', 'malformed', 'disconnect']);
+
+const int = (flag: string, v: string | undefined): number | undefined => {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) <= 0) throw new UsageError(`${flag} needs a positive whole number, not ${JSON.stringify(v)}`);
+  return Number(v);
+};
+
+export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        device: { type: 'string' },
+        simulate: { type: 'boolean' },
+        'sim-profile': { type: 'string' },
+        'sim-fault': { type: 'string', multiple: true },
+        bind: { type: 'string', multiple: true },
+        'reserve-ports': { type: 'boolean' },
+        window: { type: 'string' },
+        'max-channels': { type: 'string' },
+        config: { type: 'string' },
+        'log-level': { type: 'string' },
+        'control-socket': { type: 'string' },
+        user: { type: 'string' },
+        group: { type: 'string' },
+        'metrics-port': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\nRun 'lms run --help' for the options.`);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  if (v.device !== undefined && v.simulate) throw new UsageError('--device and --simulate exclude each other');
+  for (const a of v.bind ?? []) if (!isLoopbackAddress(a)) throw new UsageError(`--bind ${a}: lms listens on loopback addresses only (127.0.0.1, ::1)`);
+  if (v['log-level'] !== undefined && !LogLevel.is(v['log-level'])) throw new UsageError(`--log-level ${v['log-level']}: use one of ${Object.keys(LogLevel.keys).join(', ')}`);
+  const faults = (v['sim-fault'] ?? []).map((f) => {
+    const m = /^([a-z0-9-]+)(?:@(\d+(?:\.\d+)?))?$/.exec(f);
+    if (!m || !FAULTS.has(m[1]!)) throw new UsageError(`--sim-fault ${f}: use <fault>[@seconds] with one of ${[...FAULTS].join(', ')}`);
+    return { name: m[1]!, atMs: Math.round(Number(m[2] ?? '0') * 1000) };
+  });
+  if (faults.length > 0 && v.device !== undefined) throw new UsageError('--sim-fault needs the simulated ME');
+
+  const fromFile = v.config !== undefined ? loadConfigFile(v.config) : {};
+  const flags = parseConfig(
+    Object.fromEntries(
+      Object.entries({
+        device: v.device,
+        simulate: v.simulate,
+        simProfile: v['sim-profile'],
+        bind: v.bind,
+        reservePorts: v['reserve-ports'],
+        window: int('--window', v.window),
+        maxChannels: int('--max-channels', v['max-channels']),
+        logLevel: v['log-level'],
+        controlSocket: v['control-socket'],
+        user: v.user,
+        group: v.group,
+        metricsPort: int('--metrics-port', v['metrics-port']),
+      }).filter(([, x]) => x !== undefined),
+    ),
+    'command line',
+  );
+  const merged: RunConfig = { ...fromFile, ...flags };
+  if (flags.device !== undefined) delete (merged as { simulate?: boolean }).simulate;
+  if (flags.simulate) delete (merged as { device?: string }).device;
+  if (merged.device !== undefined && merged.simulate) throw new UsageError('the configuration names both a device and simulate');
+  return { ...merged, ...(v.config !== undefined ? { configPath: v.config } : {}), faults };
+};

@@ -1,0 +1,50 @@
+/** `lms status`: asks the running daemon over its control socket. */
+import { parseArgs } from 'node:util';
+import { defaultControlSocket, queryControl } from '../service/controlSocket.js';
+import type { LmsStatus } from '../service/lmsService.js';
+import { Exit, UsageError } from './exitCodes.js';
+
+export const STATUS_HELP = `Usage: lms status [--json] [--control-socket <path>]
+
+Shows the running daemon's session state, the ME's protocol version and UUID, forwarded ports,
+open channels with bytes and age, queue length, resets and protocol errors.`;
+
+const human = (s: LmsStatus & { simulator?: Record<string, number> }): string => {
+  const lines = [
+    `device:          ${s.device}`,
+    `session:         ${s.session.phase}`,
+    `ME version:      ${s.meVersion ? `${s.meVersion.major}.${s.meVersion.minor}, UUID ${s.meVersion.uuid}` : 'not yet known'}`,
+    `forwarded ports: ${s.session.forwards.join(', ') || 'none'}   listening: ${s.session.listening.join(', ') || 'none'}`,
+    `channels open:   ${s.channels.length}   waiting: ${s.session.queued}`,
+    `connects: ${s.counters.connects}   resets: ${s.counters.resets}   protocol errors: ${s.counters.protocolErrors}   refused: ${s.counters.refused}   notifications: ${s.counters.notifications}`,
+  ];
+  for (const c of s.channels)
+    lines.push(`  #${c.id} (ME ${c.meId}) ${c.peer.address}:${c.peer.port} -> ${c.local.port}  ${c.bytesToMe} B to ME, ${c.bytesFromMe} B from ME, ${(c.ageMs / 1000).toFixed(1)} s`);
+  if (s.lastDeviceError) lines.push(`last device error: ${s.lastDeviceError}`);
+  return lines.join('\n');
+};
+
+export const statusCommand = async (argv: readonly string[]): Promise<number> => {
+  let v;
+  try {
+    v = parseArgs({ args: [...argv], strict: true, options: { json: { type: 'boolean' }, 'control-socket': { type: 'string' }, help: { type: 'boolean', short: 'h' } } }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (v.help) {
+    process.stdout.write(`${STATUS_HELP}\n`);
+    return Exit.Ok;
+  }
+  const path = v['control-socket'] ?? defaultControlSocket();
+  let reply: unknown;
+  try {
+    reply = await queryControl(path, { command: 'status' });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? 'is lms running? (systemctl status lms)' : e.code === 'EACCES' ? 'the control socket belongs to another user' : e.message;
+    process.stderr.write(`lms status: no answer on ${path}: ${why}\n`);
+    return Exit.NotRunning;
+  }
+  process.stdout.write(v.json ? `${JSON.stringify(reply, null, 2)}\n` : `${human(reply as LmsStatus)}\n`);
+  return Exit.Ok;
+};
