@@ -1,0 +1,155 @@
+import { strict as assert } from 'node:assert';
+import { execFile, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync, constants } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import * as E from 'fp-ts/lib/Either.js';
+import { firstValueFrom } from 'rxjs';
+import { decodeApf, DeviceError, encodeConnectClientRequest, IOCTL_MEI_CONNECT_CLIENT, MeClient, SimulatedMe, startLms } from '../../src/index.js';
+import { ioctl } from '../../src/device/ioctl.js';
+import { MeiDevice } from '../../src/device/meiDevice.js';
+import { freePort, head } from '../support/harness.js';
+import { emulatorUnavailable, startEmulatedMei, type EmulatedMei } from '../tools/meiEmulator.js';
+
+const run = promisify(execFile);
+const CLI = resolve('dist/src/cli/main.js');
+
+describe('MEI device on the emulated /dev/mei0', function () {
+  this.timeout(60_000);
+  let me: SimulatedMe;
+  let emu: EmulatedMei;
+  let httpPort: number;
+  let echoPort: number;
+
+  before(function () {
+    const why = emulatorUnavailable();
+    if (!why) return;
+    // On CI the emulated device must run: a skip there would hide the production device path.
+    if (process.env['CI']) throw new Error(`the emulated MEI device cannot run in CI: ${why}`);
+    console.log(`      skipped: ${why}`);
+    this.skip();
+  });
+
+  beforeEach(async () => {
+    httpPort = await freePort();
+    echoPort = await freePort();
+    me = new SimulatedMe({ ports: [httpPort, echoPort], httpPorts: [httpPort] });
+    emu = await startEmulatedMei(me);
+  });
+
+  afterEach(async () => {
+    await emu?.stop();
+    me?.close();
+  });
+
+  it('connects the LME client with IOCTL_MEI_CONNECT_CLIENT, reads max_msg_length and the version, and reads whole messages', async () => {
+    const c = await new MeiDevice({ path: emu.devicePath }).connect();
+    assert.equal(c.maxMsgLength, 4096);
+    assert.equal(c.protocolVersion, 4);
+    const first = await firstValueFrom(c.messages$);
+    const m = decodeApf(first);
+    assert.ok(E.isRight(m) && m.right.type === 'protocol-version', 'the ME speaks first with PROTOCOLVERSION');
+    c.close();
+  });
+
+  it('behaves like the driver: EFBIG over the MTU, ENOTTY for another ioctl, ENODEV after a reset', () => {
+    const fd = openSync(emu.devicePath, constants.O_RDWR | constants.O_NONBLOCK);
+    try {
+      assert.deepStrictEqual(ioctl(fd, 0x1234, Buffer.alloc(16)), { ok: false, errno: 25 });
+      const req = encodeConnectClientRequest(MeClient.Lme);
+      assert.ok(E.isRight(req));
+      assert.deepStrictEqual(ioctl(fd, IOCTL_MEI_CONNECT_CLIENT, req.right), { ok: true });
+      assert.equal(req.right.readUInt32LE(0), 4096);
+      assert.deepStrictEqual(ioctl(fd, IOCTL_MEI_CONNECT_CLIENT, Buffer.from(req.right)), { ok: false, errno: 16 }, 'a second connect is EBUSY');
+      assert.throws(() => writeSync(fd, Buffer.alloc(4097)), (e: NodeJS.ErrnoException) => e.code === 'EFBIG');
+      writeFileSync(emu.controlPath, 'reset');
+      assert.throws(() => writeSync(fd, Buffer.alloc(5)), (e: NodeJS.ErrnoException) => e.code === 'ENODEV');
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('refuses an unknown ME client with a permanent ENOTTY error', async () => {
+    await assert.rejects(new MeiDevice({ path: emu.devicePath, client: MeClient.Amthi }).connect(), (e: unknown) => e instanceof DeviceError && e.code === 'ENOTTY' && e.permanent);
+  });
+
+  it('serves the pipeline unchanged and recovers from an ME reset during a transfer', async () => {
+    const lms = startLms({ device: new MeiDevice({ path: emu.devicePath }), reconnectMs: 20 });
+    try {
+      await lms.ready(echoPort);
+      assert.match((await head(httpPort)).toString(), /^HTTP\/1\.1 200 OK/);
+      const download = run('curl', ['-sS', '-o', '/dev/null', `http://127.0.0.1:${httpPort}/data/${500 * 1024 * 1024}`]).then(() => 'complete', () => 'cut');
+      await new Promise((r) => setTimeout(r, 300));
+      me.reset();
+      assert.equal(await download, 'cut');
+      await lms.ready(echoPort);
+      assert.match((await head(httpPort)).toString(), /^HTTP\/1\.1 200 OK/);
+      assert.equal(me.stats.resets, 1);
+      assert.ok(me.stats.sessions >= 2);
+    } finally {
+      await lms.stop();
+    }
+  });
+
+  it('runs `lms run --device <path>` on it as on hardware: curl through the daemon, then SIGTERM stops it promptly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lms-test-'));
+    const daemon = spawn(process.execPath, [CLI, 'run', '--device', emu.devicePath, '--control-socket', join(dir, 'lms.sock'), '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let log = '';
+      daemon.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+      for (let i = 0; i < 100 && !log.includes(`"port":${echoPort},"ok":true`); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.match(log, /lms ready/);
+      const r = await run('curl', ['-sSI', `http://127.0.0.1:${httpPort}/`]);
+      assert.match(r.stdout, /^Server: Intel\(R\) Active Management Technology/m);
+      const t0 = Date.now();
+      const exited = new Promise<number | null>((res) => daemon.once('exit', (code) => res(code)));
+      daemon.kill('SIGTERM');
+      assert.equal(await exited, 0);
+      assert.ok(Date.now() - t0 < 2000, `stopping took ${Date.now() - t0} ms`);
+    } finally {
+      daemon.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('lms run --device: errors an administrator can act on', function () {
+  this.timeout(20_000);
+  const runCli = (args: string[]) =>
+    run(process.execPath, [CLI, 'run', ...args], { timeout: 10_000 }).then(
+      (r) => ({ code: 0, out: r.stdout + r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
+    );
+
+  it('exits 3 and asks about the mei_me driver when there is no device', async () => {
+    const r = await runCli(['--device', '/nonexistent/mei0', '--control-socket', join(tmpdir(), `lms-${process.pid}-a.sock`)]);
+    assert.equal(r.code, 3);
+    assert.match(r.out, /no MEI device at \/nonexistent\/mei0: is the mei_me kernel driver loaded/);
+  });
+
+  it('exits 3 and says it is not an MEI device when the file answers ioctl with ENOTTY', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lms-test-'));
+    const file = join(dir, 'not-mei');
+    writeFileSync(file, '');
+    try {
+      const r = await runCli(['--device', file, '--control-socket', join(dir, 'lms.sock')]);
+      assert.equal(r.code, 3);
+      assert.match(r.out, /is not an MEI device \(ioctl answered ENOTTY\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('exits 2 on a wrong flag, naming it', async () => {
+    const r = await runCli(['--no-such-flag']);
+    assert.equal(r.code, 2);
+    assert.match(r.out, /no-such-flag/);
+  });
+
+  it('refuses a --bind address that is not loopback', async () => {
+    const r = await runCli(['--simulate', '--bind', '0.0.0.0']);
+    assert.equal(r.code, 2);
+    assert.match(r.out, /--bind 0\.0\.0\.0: lms listens on loopback addresses only/);
+  });
+});
