@@ -13,6 +13,8 @@ Device (one of):
   --device <path>        the MEI device (default /dev/mei0; a regular file emulating it is accepted)
   --simulate             run on the built-in simulated ME (what \`npm start\` does)
   --sim-profile <p>      simulated ports: plain (16992+623, default), tls (16993+664), both
+  --sim-ports <a,b,...>  forward these ports instead (the first serves HTTP, the others echo),
+                         to run beside another LMS or without root
   --sim-fault <f@secs>   inject a fault into the simulated ME after secs seconds (repeatable):
                          reset, stale-close, open-failure-4, open-failure-1, open-failure-2,
                          slow-window, notify, malformed, disconnect
@@ -23,7 +25,7 @@ Listening:
   --reserve-ports        bind 16992, 16993, 623 and 664 at start and keep them across ME resets
 
 Channels:
-  --window <bytes>       the receive window advertised to the ME per channel (default 32768)
+  --window <bytes>       the receive window advertised to the ME per channel (default 65536)
   --max-channels <n>     channels open at once (default 8: the ME has 8 slots)
 
 Service:
@@ -43,6 +45,7 @@ Exit codes: 0 stopped cleanly, 1 internal error, 2 usage error, 3 no usable ME d
 export interface RunOptions extends RunConfig {
   readonly configPath?: string;
   readonly faults: readonly { name: string; atMs: number }[];
+  readonly simPorts?: readonly number[];
 }
 
 const FAULTS = new Set(['reset', 'stale-close', 'open-failure-4', 'open-failure-1', 'open-failure-2', 'slow-window', 'notify', 'malformed', 'disconnect']);
@@ -64,6 +67,7 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
         device: { type: 'string' },
         simulate: { type: 'boolean' },
         'sim-profile': { type: 'string' },
+        'sim-ports': { type: 'string' },
         'sim-fault': { type: 'string', multiple: true },
         bind: { type: 'string', multiple: true },
         'reserve-ports': { type: 'boolean' },
@@ -92,6 +96,10 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
     return { name: m[1]!, atMs: Math.round(Number(m[2] ?? '0') * 1000) };
   });
   if (faults.length > 0 && v.device !== undefined) throw new UsageError('--sim-fault needs the simulated ME');
+  const simPorts = v['sim-ports']?.split(',').map((p) => {
+    if (!/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 65535) throw new UsageError(`--sim-ports ${v['sim-ports']}: a comma-separated list of ports`);
+    return Number(p);
+  });
 
   const fromFile = v.config !== undefined ? loadConfigFile(v.config) : {};
   const flags = parseConfig(
@@ -117,5 +125,5 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
   if (flags.device !== undefined) delete (merged as { simulate?: boolean }).simulate;
   if (flags.simulate) delete (merged as { device?: string }).device;
   if (merged.device !== undefined && merged.simulate) throw new UsageError('the configuration names both a device and simulate');
-  return { ...merged, ...(v.config !== undefined ? { configPath: v.config } : {}), faults };
+  return { ...merged, ...(v.config !== undefined ? { configPath: v.config } : {}), ...(simPorts ? { simPorts } : {}), faults };
 };

@@ -1,8 +1,7 @@
 /** `lms run`: the daemon. */
 import { execFile } from 'node:child_process';
 import { pino } from 'pino';
-import { MeiDevice } from '../device/meiDevice.js';
-import { SimulatedMe } from '../device/simulator/simulatedMe.js';
+import type { SimulatedMe } from '../device/simulator/simulatedMe.js';
 import type { MeDevice } from '../device/transport.js';
 import { defaultControlSocket, serveControl } from '../service/controlSocket.js';
 import { startLms, type LmsService } from '../service/lmsService.js';
@@ -43,8 +42,14 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
     return Exit.Ok;
   }
   const log = pino({ level: opts.logLevel ?? 'info', base: { pid: process.pid } }, pino.destination({ fd: 1, sync: true }));
-  const simulated = opts.simulate ? new SimulatedMe({ profile: opts.simProfile ?? 'plain' }) : undefined;
-  const device: MeDevice = simulated ?? new MeiDevice({ path: opts.device ?? '/dev/mei0', onNote: (note) => log.debug({}, note) });
+  // Each mode loads only its own device code: a daemon on hardware carries no simulator, and back.
+  const simulated = opts.simulate
+    ? new (await import('../device/simulator/simulatedMe.js')).SimulatedMe({
+        profile: opts.simProfile ?? 'plain',
+        ...(opts.simPorts ? { ports: opts.simPorts, httpPorts: opts.simPorts.slice(0, 1) } : {}),
+      })
+    : undefined;
+  const device: MeDevice = simulated ?? new (await import('../device/meiDevice.js')).MeiDevice({ path: opts.device ?? '/dev/mei0', onNote: (note) => log.debug({}, note) });
   log.info({ device: device.description, bind: opts.bind ?? ['127.0.0.1', '::1'] }, 'lms starting');
 
   let lms: LmsService;

@@ -130,6 +130,15 @@ export const startLms = (options: LmsOptions): LmsService => {
   const liveByMeId = new Map<number, Live>();
 
   const feed = (input: SessionInput): void => inputs.next(input);
+  const enabled = (level: string): boolean => log.isLevelEnabled?.(level) ?? true;
+
+  // Socket writes of one turn go out as one writev: the ME's messages arrive in batches of
+  // max_msg_length - 9 bytes, and a syscall per message costs more than the forwarding itself.
+  const corked = new Set<net.Socket>();
+  const uncorkAll = (): void => {
+    for (const s of corked) s.uncork();
+    corked.clear();
+  };
 
   // ---- the device ----------------------------------------------------------------------------
 
@@ -353,8 +362,8 @@ export const startLms = (options: LmsOptions): LmsService => {
             l.bytesToMe += m.data.length;
             l.activity.next({ type: 'to-me', bytes: m.data.length });
           }
-          log.trace({ meChannel: m.recipient, bytes: m.data.length, data: m.data.toString('hex') }, 'to ME');
-        } else log.debug({ message: m.type }, 'send');
+          if (enabled('trace')) log.trace({ meChannel: m.recipient, bytes: m.data.length, data: m.data.toString('hex') }, 'to ME');
+        } else if (enabled('debug')) log.debug({ message: m.type }, 'send');
         return write(encodeApf(m));
       }
       case 'listen':
@@ -370,6 +379,12 @@ export const startLms = (options: LmsOptions): LmsService => {
           l.activity.next({ type: 'from-me', bytes: n });
         }
         if (!s || s.destroyed) return;
+        if (enabled('trace')) log.trace({ socket: effect.socket, bytes: n, data: effect.data.toString('hex') }, 'from ME');
+        if (!corked.has(s)) {
+          if (corked.size === 0) process.nextTick(uncorkAll);
+          corked.add(s);
+          s.cork();
+        }
         s.write(effect.data, (err) => {
           if (!err) feed({ kind: 'socket-written', socket: effect.socket, bytes: n });
         });

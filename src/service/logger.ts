@@ -7,7 +7,9 @@ export interface Logger {
   readonly info: LogFn;
   readonly debug: LogFn;
   readonly trace: LogFn;
+  /** pino's check, so that hot paths build no log fields for a level that is off. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 const nothing: LogFn = () => undefined;
-export const silentLogger: Logger = { error: nothing, warn: nothing, info: nothing, debug: nothing, trace: nothing };
+export const silentLogger: Logger = { error: nothing, warn: nothing, info: nothing, debug: nothing, trace: nothing, isLevelEnabled: () => false };

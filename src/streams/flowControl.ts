@@ -14,13 +14,17 @@ export const MIN_TAIL = 5;
 /**
  * How many of `buffered` bytes the next CHANNEL_DATA may carry: min(window, MTU - 9, buffered),
  * shortened so that what stays buffered is 0 or at least MIN_TAIL bytes. 0 means wait.
- * When the window is too small to keep that rule at all, waiting is right only while the peer
- * owes us credit (`creditExpected`: bytes in flight that it will acknowledge); otherwise the
- * rule yields, because waiting would deadlock.
+ * While the peer owes us credit (`creditExpected`: bytes in flight it will acknowledge), a
+ * window sliver smaller than a quarter message is not spent on a message of its own when more
+ * is buffered (silly-window avoidance: the ME then handles fewer, fuller messages), and a window
+ * too small to keep the tail rule waits too. Without credit in flight both rules yield, because
+ * waiting would deadlock.
  */
 export const nextChunkSize = (window: number, maxMsgLength: number, buffered: number, creditExpected: boolean): number => {
-  const n = Math.min(window, maxMsgLength - CHANNEL_DATA_HEADER, buffered);
+  const payload = maxMsgLength - CHANNEL_DATA_HEADER;
+  const n = Math.min(window, payload, buffered);
   if (n <= 0) return 0;
+  if (creditExpected && n < buffered && n < payload / 4) return 0;
   const tail = buffered - n;
   if (tail === 0 || tail >= MIN_TAIL) return n;
   const shortened = n - (MIN_TAIL - tail);

@@ -112,9 +112,9 @@ export interface SessionOptions {
 }
 
 export const defaultSessionOptions: SessionOptions = {
-  window: 32 * 1024,
+  window: 64 * 1024,
   maxChannels: 8,
-  maxQueue: 256,
+  maxQueue: 1024,
   holdMs: 10_000,
   versionTimeoutMs: 3_000,
   openRetries: 5,

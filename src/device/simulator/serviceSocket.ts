@@ -34,7 +34,8 @@ export class ServiceSocket extends Duplex {
   feed(data: Buffer): void {
     this.pushed += data.length;
     this.push(data);
-    setImmediate(() => this.reportConsumed());
+    // A flowing consumer has taken the bytes during push(); a paused one is caught by _read.
+    this.reportConsumed();
   }
 
   /** Detach from the ME before tearing down, so no hook fires for a channel that is gone. */

@@ -1,0 +1,299 @@
+/**
+ * `npm run bench`: the daemon (`lms run --simulate`, a child process, MTU 4096, default windows)
+ * measured side by side with baselines in the same run, medians of several runs, ratios only
+ * within one run. Prints a table and writes bench/results/<time>.json.
+ *
+ *   throughput   one channel, download and upload, against a raw loopback TCP pipe; CPU s/MB
+ *   latency      HEAD / p50 and p99 through the daemon, against the same HTTP service direct
+ *   concurrency  1,000 clients at once over 8 ME slots: completed, longest wait, daemon peak RSS
+ *   footprint    idle RSS, time from start to listening
+ *   window       download throughput for several advertised windows (how the default was chosen)
+ *   device       throughput and latency on the emulated /dev/mei0, where it can run (root, FUSE)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { SimulatedMe } from '../src/device/simulator/simulatedMe.js';
+import { emulatorUnavailable, startEmulatedMei } from '../test/tools/meiEmulator.js';
+import { freePort } from '../test/support/harness.js';
+
+const CLI = resolve('dist/src/cli/main.js');
+const SERVERS = resolve('dist/bench/servers.js');
+const MB = 1024 * 1024;
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
+const SIZE = Number(process.env['BENCH_MB'] ?? 50) * MB;
+const TICK = 100; // USER_HZ
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
+
+/** CPU seconds (user + system) and RSS figures of a process, from /proc. */
+const cpuSeconds = (pid: number): number => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / TICK;
+};
+const memKb = (pid: number, field: 'VmRSS' | 'VmHWM'): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+const selfCpu = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+const canConnect = (port: number): Promise<boolean> =>
+  new Promise((res) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      res(true);
+    });
+    s.once('error', () => res(false));
+  });
+
+interface Child {
+  readonly proc: ChildProcess;
+  readonly startMs: number;
+  stop(): Promise<void>;
+}
+
+const startChild = async (args: string[], port: number): Promise<Child> => {
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, args, { stdio: ['pipe', 'ignore', 'inherit'] });
+  for (let i = 0; i < 2000 && !(await canConnect(port)); i++) await sleep(1);
+  const startMs = performance.now() - t0;
+  return {
+    proc,
+    startMs,
+    stop: () =>
+      new Promise((res) => {
+        proc.once('exit', () => res());
+        proc.kill('SIGTERM');
+      }),
+  };
+};
+
+const startDaemon = async (port: number, extra: string[] = []): Promise<Child> => {
+  const dir = mkdtempSync(join(tmpdir(), 'lms-bench-'));
+  const echo = await freePort();
+  return startChild([CLI, 'run', '--simulate', '--sim-ports', `${port},${echo}`, '--log-level', 'warn', '--control-socket', join(dir, 'lms.sock'), ...extra], port);
+};
+
+// ---- clients -------------------------------------------------------------------------------------
+
+const httpGet = (port: number, path: string): Promise<number> =>
+  new Promise((res, rej) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false }, (r) => {
+      let n = 0;
+      r.on('data', (d: Buffer) => (n += d.length));
+      r.on('end', () => res(n));
+      r.on('error', rej);
+    });
+    req.on('error', rej);
+    req.end();
+  });
+
+const httpPost = (port: number, bytes: number): Promise<string> =>
+  new Promise((res, rej) => {
+    const req = request({ host: '127.0.0.1', port, path: '/sha256', method: 'POST', agent: false, headers: { 'Content-Length': bytes } }, (r) => {
+      let body = '';
+      r.on('data', (d: Buffer) => (body += d.toString()));
+      r.on('end', () => res(body));
+    });
+    req.on('error', rej);
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < bytes) {
+        const k = Math.min(chunk.length, bytes - sent);
+        sent += k;
+        if (!req.write(k === chunk.length ? chunk : chunk.subarray(0, k))) return void req.once('drain', pump);
+      }
+      req.end();
+    };
+    pump();
+  });
+
+const rawExchange = (port: number, verb: 'GET' | 'PUT', bytes: number): Promise<number> =>
+  new Promise((res, rej) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    let n = 0;
+    s.on('data', (d) => (n += d.length));
+    s.on('end', () => res(n));
+    s.on('error', rej);
+    s.on('connect', () => {
+      s.write(`${verb} ${bytes}\n`);
+      if (verb === 'GET') return;
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      let sent = 0;
+      const pump = (): void => {
+        while (sent < bytes) {
+          const k = Math.min(chunk.length, bytes - sent);
+          sent += k;
+          if (!s.write(k === chunk.length ? chunk : chunk.subarray(0, k))) return void s.once('drain', pump);
+        }
+      };
+      pump();
+    });
+  });
+
+const headLatency = (port: number): Promise<number> =>
+  new Promise((res, rej) => {
+    const t0 = performance.now();
+    const s = net.connect({ host: '127.0.0.1', port });
+    let text = '';
+    s.on('connect', () => s.write('HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+    s.on('data', (d) => {
+      text += d.toString('latin1');
+      if (text.includes('\r\n\r\n')) {
+        res((performance.now() - t0) * 1000);
+        s.destroy();
+      }
+    });
+    s.on('error', rej);
+  });
+
+/** MB/s and CPU seconds per MB (server process + this client), for one transfer. */
+const timed = async (serverPid: number, bytes: number, transfer: () => Promise<unknown>): Promise<{ mbps: number; cpuPerMb: number }> => {
+  const c0 = cpuSeconds(serverPid) + selfCpu();
+  const t0 = performance.now();
+  await transfer();
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds(serverPid) + selfCpu() - c0;
+  return { mbps: bytes / MB / seconds, cpuPerMb: cpu / (bytes / MB) };
+};
+
+// ---- the benchmarks -------------------------------------------------------------------------------
+
+interface Row {
+  readonly name: string;
+  readonly lms: number;
+  readonly baseline?: number;
+  readonly unit: string;
+  readonly target?: string;
+  readonly met?: boolean;
+}
+
+const main = async (): Promise<void> => {
+  const rows: Row[] = [];
+  const extra: Record<string, unknown> = {};
+  const rawPort = await freePort();
+  const directPort = await freePort();
+  const lmsPort = await freePort();
+  const raw = await startChild([SERVERS, 'raw', String(rawPort)], rawPort);
+  const direct = await startChild([SERVERS, 'direct', String(directPort)], directPort);
+  const daemon = await startDaemon(lmsPort);
+  await sleep(300);
+  const idleRssMb = memKb(daemon.proc.pid!, 'VmRSS') / 1024;
+
+  // Throughput: alternate baseline and daemon so drift hits both.
+  const down = { raw: [] as number[], lms: [] as number[], rawCpu: [] as number[], lmsCpu: [] as number[] };
+  const up = { raw: [] as number[], lms: [] as number[], rawCpu: [] as number[], lmsCpu: [] as number[] };
+  for (let i = 0; i < RUNS; i++) {
+    const r = await timed(raw.proc.pid!, SIZE, () => rawExchange(rawPort, 'GET', SIZE));
+    const l = await timed(daemon.proc.pid!, SIZE, () => httpGet(lmsPort, `/data/${SIZE}`));
+    down.raw.push(r.mbps), down.rawCpu.push(r.cpuPerMb), down.lms.push(l.mbps), down.lmsCpu.push(l.cpuPerMb);
+    const ru = await timed(raw.proc.pid!, SIZE, () => rawExchange(rawPort, 'PUT', SIZE));
+    const lu = await timed(daemon.proc.pid!, SIZE, () => httpPost(lmsPort, SIZE));
+    up.raw.push(ru.mbps), up.rawCpu.push(ru.cpuPerMb), up.lms.push(lu.mbps), up.lmsCpu.push(lu.cpuPerMb);
+  }
+  for (const [dir, d] of [['download', down], ['upload', up]] as const) {
+    const ratio = median(d.lms) / median(d.raw);
+    rows.push({ name: `${dir} MB/s (1 channel)`, lms: median(d.lms), baseline: median(d.raw), unit: 'MB/s', target: '>= 60% of raw', met: ratio >= 0.6 });
+    const cpuRatio = median(d.lmsCpu) / median(d.rawCpu);
+    rows.push({ name: `${dir} CPU s/MB`, lms: median(d.lmsCpu), baseline: median(d.rawCpu), unit: 's/MB', target: '<= 2x raw', met: cpuRatio <= 2 });
+  }
+
+  // HEAD latency: a fresh connection per request, as curl -I and AMT discovery do.
+  const lat = { lms: [] as number[], direct: [] as number[] };
+  for (let i = 0; i < 50; i++) await headLatency(lmsPort), await headLatency(directPort); // warm up
+  for (let i = 0; i < 500; i++) {
+    lat.direct.push(await headLatency(directPort));
+    lat.lms.push(await headLatency(lmsPort));
+  }
+  const p50 = percentile(lat.lms, 50) - percentile(lat.direct, 50);
+  const p99 = percentile(lat.lms, 99) - percentile(lat.direct, 99);
+  rows.push({ name: 'HEAD p50 µs', lms: percentile(lat.lms, 50), baseline: percentile(lat.direct, 50), unit: 'µs', target: '<= direct + 150 µs', met: p50 <= 150 });
+  rows.push({ name: 'HEAD p99 µs', lms: percentile(lat.lms, 99), baseline: percentile(lat.direct, 99), unit: 'µs', target: '<= direct + 1000 µs', met: p99 <= 1000 });
+
+  // 1,000 clients at once over 8 slots.
+  const t0 = performance.now();
+  const waits = await Promise.all(Array.from({ length: 1000 }, () => headLatency(lmsPort).then((us) => us / 1000, () => -1)));
+  const served = waits.filter((w) => w >= 0).length;
+  const peakRssMb = memKb(daemon.proc.pid!, 'VmHWM') / 1024;
+  extra['concurrency'] = { clients: 1000, served, longestWaitMs: Math.max(...waits), totalMs: performance.now() - t0 };
+  rows.push({ name: '1,000 clients served', lms: served, unit: 'clients', target: 'all 1000', met: served === 1000 });
+  rows.push({ name: '1,000 clients: longest wait', lms: Math.max(...waits), unit: 'ms' });
+  rows.push({ name: 'peak RSS (whole run)', lms: peakRssMb, unit: 'MB', target: '<= 150 MB', met: peakRssMb <= 150 });
+  rows.push({ name: 'idle RSS', lms: idleRssMb, unit: 'MB', target: '<= 60 MB', met: idleRssMb <= 60 });
+  await daemon.stop();
+
+  // Start to listening: median of several starts.
+  const starts: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const d = await startDaemon(await freePort());
+    starts.push(d.startMs);
+    await d.stop();
+  }
+  rows.push({ name: 'start to listening', lms: median(starts), unit: 'ms', target: '<= 300 ms', met: median(starts) <= 300 });
+
+  // The advertised window: download throughput per window size (MTU 4096).
+  const windows: Record<string, number> = {};
+  for (const w of [4096, 16384, 32768, 65536, 131072]) {
+    const port = await freePort();
+    const d = await startDaemon(port, ['--window', String(w)]);
+    const xs: number[] = [];
+    for (let i = 0; i < 3; i++) xs.push((await timed(d.proc.pid!, 20 * MB, () => httpGet(port, `/data/${20 * MB}`))).mbps);
+    windows[w] = median(xs);
+    await d.stop();
+  }
+  extra['windowSweepMBps'] = windows;
+
+  // The emulated device path, where it can run.
+  const why = emulatorUnavailable();
+  if (why) extra['device'] = { skipped: why };
+  else {
+    const port = await freePort();
+    const me = new SimulatedMe({ ports: [port, await freePort()], httpPorts: [port] });
+    const emu = await startEmulatedMei(me);
+    const dir = mkdtempSync(join(tmpdir(), 'lms-bench-'));
+    const d = await startChild([CLI, 'run', '--device', emu.devicePath, '--log-level', 'warn', '--control-socket', join(dir, 'lms.sock')], port);
+    await sleep(300);
+    const xs: number[] = [];
+    for (let i = 0; i < 3; i++) xs.push((await timed(d.proc.pid!, 20 * MB, () => httpGet(port, `/data/${20 * MB}`))).mbps);
+    const lats: number[] = [];
+    for (let i = 0; i < 200; i++) lats.push(await headLatency(port));
+    extra['device'] = { downloadMBps: median(xs), headP50us: percentile(lats, 50), headP99us: percentile(lats, 99) };
+    rows.push({ name: 'emulated /dev/mei0 download', lms: median(xs), baseline: median(down.raw), unit: 'MB/s' });
+    rows.push({ name: 'emulated /dev/mei0 HEAD p50', lms: percentile(lats, 50), baseline: percentile(lat.direct, 50), unit: 'µs' });
+    await d.stop();
+    await emu.stop();
+    me.close();
+  }
+  await raw.stop();
+  await direct.stop();
+
+  const fmt = (n: number | undefined) => (n === undefined ? '' : n >= 100 ? n.toFixed(0) : n >= 1 ? n.toFixed(2) : n.toPrecision(3));
+  console.log(`\nlms-rx benchmark: ${RUNS} runs, ${SIZE / MB} MB transfers, medians; baseline = raw TCP pipe (throughput, CPU) or the HTTP service direct (latency)\n`);
+  console.log(`${'measure'.padEnd(30)} ${'lms'.padStart(10)} ${'baseline'.padStart(10)} ${'ratio'.padStart(7)}  unit   target`);
+  for (const r of rows) {
+    const ratio = r.baseline ? (r.lms / r.baseline).toFixed(2) : '';
+    const verdict = r.met === undefined ? '' : r.met ? 'met' : 'MISSED';
+    console.log(`${r.name.padEnd(30)} ${fmt(r.lms).padStart(10)} ${fmt(r.baseline).padStart(10)} ${ratio.padStart(7)}  ${r.unit.padEnd(6)} ${r.target ?? ''} ${verdict}`);
+  }
+  console.log(`\nwindow sweep (download MB/s by advertised window): ${JSON.stringify(windows)}`);
+  console.log(`device: ${JSON.stringify(extra['device'])}`);
+  mkdirSync('bench/results', { recursive: true });
+  const file = `bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), runs: RUNS, sizeBytes: SIZE, rows, ...extra }, null, 2));
+  console.log(`\nwritten to ${file}`);
+};
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

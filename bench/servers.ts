@@ -1,0 +1,52 @@
+/**
+ * Baseline servers for the benchmarks, run as child processes like the daemon:
+ *   raw <port>     a raw loopback TCP pipe: "GET n\n" -> n pattern bytes; "PUT n\n" + n bytes -> "ok\n"
+ *   direct <port>  the simulated AMT's HTTP service on a real TCP port, without APF or the daemon
+ * Each prints "listening" and answers "cpu" / "mem" on stdin with its own figures.
+ */
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { patternBytes } from '../src/device/simulator/patternBytes.js';
+import { createAmtHttpServer } from '../src/device/simulator/amtHttpService.js';
+
+const [mode, portText] = process.argv.slice(2);
+const port = Number(portText);
+
+const raw = () =>
+  createServer((s) => {
+    let head = '';
+    let want = -1;
+    let got = 0;
+    const onData = (d: Buffer): void => {
+      if (want < 0) {
+        head += d.toString('latin1');
+        const nl = head.indexOf('\n');
+        if (nl < 0) return;
+        const [verb, n] = head.slice(0, nl).split(' ');
+        want = Number(n);
+        if (verb === 'GET') {
+          let sent = 0;
+          const pump = (): void => {
+            while (sent < want) {
+              const k = Math.min(65536, want - sent);
+              const ok = s.write(patternBytes(sent, k));
+              sent += k;
+              if (!ok) return void s.once('drain', pump);
+            }
+            s.end();
+          };
+          return pump();
+        }
+        got = Buffer.byteLength(head.slice(nl + 1), 'latin1');
+      } else got += d.length;
+      if (got >= want) s.end('ok\n');
+    };
+    s.on('data', onData);
+    s.on('error', () => undefined);
+  });
+
+const server = mode === 'raw' ? raw() : createAmtHttpServer({ amtVersion: '16.1.30', user: 'admin', password: 'P@ssw0rd', realm: 'Digest:0' });
+server.listen({ host: '127.0.0.1', port }, () => process.stdout.write('listening\n'));
+createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line === 'exit') process.exit(0);
+});
