@@ -14,3 +14,4 @@ export { patternBytes } from './device/simulator/patternBytes.js';
 export { startLms, type LmsOptions, type LmsService, type LmsStatus, type ChannelHandle, type ChannelActivity } from './service/lmsService.js';
 export type { Logger } from './service/logger.js';
 export { runMe } from './device/simulator/runMe.js';
+export { parseAmtAlert, type AmtAlert } from './service/amtAlert.js';

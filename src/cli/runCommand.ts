@@ -5,7 +5,8 @@ import type { SimulatedMe } from '../device/simulator/simulatedMe.js';
 import type { MeDevice } from '../device/transport.js';
 import { defaultControlSocket, serveControl } from '../service/controlSocket.js';
 import { startLms, type LmsService } from '../service/lmsService.js';
-import { dropPrivileges } from '../service/privileges.js';
+import { startMetrics } from '../service/metrics.js';
+import { dropPrivileges, willDrop } from '../service/privileges.js';
 import { loadConfigFile } from './config.js';
 import { Exit } from './exitCodes.js';
 import { parseRunArgs, RUN_HELP, type RunOptions } from './runArgs.js';
@@ -52,12 +53,15 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
   const device: MeDevice = simulated ?? new (await import('../device/meiDevice.js')).MeiDevice({ path: opts.device ?? '/dev/mei0', onNote: (note) => log.debug({}, note) });
   log.info({ device: device.description, bind: opts.bind ?? ['127.0.0.1', '::1'] }, 'lms starting');
 
+  // Started as root with a user to become, the ports are bound now: after the drop they cannot be.
+  const dropping = willDrop(opts.user);
+  const reserve = opts.reservePorts || dropping ? (opts.simPorts ?? AMT_PORTS) : undefined;
   let lms: LmsService;
   try {
     lms = startLms({
       device,
       ...(opts.bind ? { bindAddresses: opts.bind } : {}),
-      ...(opts.reservePorts ? { reservePorts: AMT_PORTS } : {}),
+      ...(reserve ? { reservePorts: reserve } : {}),
       ...(opts.window ? { window: opts.window } : {}),
       ...(opts.maxChannels ? { maxChannels: opts.maxChannels } : {}),
       logger: log,
@@ -73,6 +77,12 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
     return undefined;
   });
 
+  const metrics = opts.metricsPort
+    ? await startMetrics(lms, opts.metricsPort).catch((err: Error) => {
+        log.error({ port: opts.metricsPort }, `cannot serve metrics on 127.0.0.1:${opts.metricsPort}: ${err.message}`);
+        return undefined;
+      })
+    : undefined;
   const timers = simulated ? scheduleFaults(simulated, opts.faults, log) : [];
   let stopping: Promise<number> | undefined;
   const stop = (why: string, code: number): Promise<number> => {
@@ -85,6 +95,7 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
       }, STOP_BOUND_MS);
       bound.unref();
       control?.close();
+      metrics?.close();
       await lms.stop();
       simulated?.close();
       log.info({}, 'lms stopped');
@@ -110,10 +121,17 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
       log.fatal({ code: err.code }, err.message);
       void stop(`device: ${err.code}`, Exit.NoDevice).then(resolve);
     });
-    void lms.ready().then(() => {
-      const dropped = dropPrivileges(opts.user, opts.group, log);
-      log.info({ status: controlPath, ...dropped }, 'lms ready');
-      notifyReady(log);
+    void lms.ready().then(async () => {
+      // Drop only once every reserved port is bound (or has failed for good).
+      for (let i = 0; i < 100 && reserve && lms.status().session.listening.length < reserve.length; i++) await new Promise((r) => setTimeout(r, 20));
+      try {
+        const dropped = dropPrivileges(opts.user, opts.group, log);
+        log.info({ status: controlPath, ...dropped }, 'lms ready');
+        notifyReady(log);
+      } catch (err) {
+        log.fatal({}, (err as Error).message);
+        void stop('privileges', Exit.Usage).then(resolve);
+      }
     }, () => undefined);
   });
 };

@@ -14,6 +14,7 @@ import { isLoopbackAddress } from '../streams/loopback.js';
 import { runSession } from '../streams/runSession.js';
 import type { Session, SessionSnapshot } from '../streams/session.js';
 import type { Endpoint, LmsEvent, SessionEffect, SessionInput, SessionOptions, SessionPhase, SocketId } from '../streams/sessionTypes.js';
+import { parseAmtAlert, type AmtAlert } from './amtAlert.js';
 import { silentLogger, type Logger } from './logger.js';
 
 export interface LmsOptions extends Partial<SessionOptions> {
@@ -74,6 +75,8 @@ export interface LmsService {
   readonly channels$: Observable<ChannelHandle>;
   /** ME-opened notification channels: the raw HTTP request AMT posted. */
   readonly notifications$: Observable<{ meId: number; request: Buffer }>;
+  /** The same events, parsed: message id, arguments, time. */
+  readonly alerts$: Observable<AmtAlert>;
   /** Resolves once the session is up and `port` (default: any) is forwarded. Rejects on a permanent device error. */
   ready(port?: number): Promise<void>;
   /** Resolves with the error when the device fails for good (no device, no permission, no LME). */
@@ -102,6 +105,7 @@ export const startLms = (options: LmsOptions): LmsService => {
   const events$ = new Subject<LmsEvent>();
   const phase$ = new BehaviorSubject<SessionPhase>('disconnected');
   const channels$ = new Subject<ChannelHandle>();
+  const alerts$ = new Subject<AmtAlert>();
   const fatal$ = new BehaviorSubject<DeviceError | undefined>(undefined);
   let session: Session | undefined;
 
@@ -335,10 +339,15 @@ export const startLms = (options: LmsOptions): LmsService => {
         counters.protocolErrors++;
         log.warn({ violation: e.violation, channel: e.channel }, e.detail);
         break;
-      case 'notification':
+      case 'notification': {
         counters.notifications++;
-        log.info({ meChannel: e.meId, bytes: e.request.length }, 'ME notification');
+        const alert = parseAmtAlert(e.request);
+        if (alert) {
+          log.info({ meChannel: e.meId, messageId: alert.messageId, arguments: alert.arguments, time: alert.time.toISOString() }, `ME event ${alert.messageId}`);
+          alerts$.next(alert);
+        } else log.info({ meChannel: e.meId, bytes: e.request.length }, 'ME notification without an alert');
         break;
+      }
       case 'forward':
         log.info({ port: e.port, ok: e.ok, bound: e.bound, cancelled: e.cancelled }, e.cancelled ? 'forward cancelled' : 'forward');
         break;
@@ -451,6 +460,7 @@ export const startLms = (options: LmsOptions): LmsService => {
       filter((e): e is Extract<LmsEvent, { type: 'notification' }> => e.type === 'notification'),
       map((e) => ({ meId: e.meId, request: e.request })),
     ),
+    alerts$: alerts$.asObservable(),
     async ready(port?: number) {
       const isReady = (): boolean => {
         const s = session?.snapshot();
@@ -483,6 +493,7 @@ export const startLms = (options: LmsOptions): LmsService => {
       sockets.clear();
       phase$.complete();
       channels$.complete();
+      alerts$.complete();
       events$.complete();
       for (const l of live.values()) l.activity.complete();
     },

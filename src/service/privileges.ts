@@ -26,6 +26,9 @@ const userExists = (name: string): boolean => {
   }
 };
 
+/** Will `dropPrivileges` change user? (Root, and the user exists.) */
+export const willDrop = (user: string | undefined): boolean => process.getuid?.() === 0 && userExists(user ?? 'lms');
+
 export const dropPrivileges = (user: string | undefined, group: string | undefined, log: Log): Dropped => {
   const uid = process.getuid?.() ?? -1;
   if (uid !== 0 || !process.setuid || !process.setgid || !process.setgroups) return { uid, gid: process.getgid?.() ?? -1 };
@@ -35,7 +38,15 @@ export const dropPrivileges = (user: string | undefined, group: string | undefin
     log.warn({}, 'running as root: create the "lms" user (see README) or pass --user to drop privileges');
     return { uid, gid: process.getgid!() };
   }
-  const gid = group ?? Number(execFileSync('id', ['-g', target]).toString().trim());
+  const lookup = (cmd: string, args: string[], field: (out: string) => string): number => {
+    try {
+      return Number(field(execFileSync(cmd, args).toString()));
+    } catch {
+      return NaN;
+    }
+  };
+  const gid = group === undefined ? lookup('id', ['-g', target], (o) => o.trim()) : lookup('getent', ['group', group], (o) => o.split(':')[2] ?? '');
+  if (!Number.isInteger(gid)) throw new Error(`--group ${group ?? ''}: no such group`);
   process.setgroups([gid]);
   process.setgid(gid);
   process.setuid(target);

@@ -1,0 +1,41 @@
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const UNIT = 'packaging/systemd/lms.service';
+
+describe('systemd unit', function () {
+  this.timeout(30_000);
+
+  before(async function () {
+    try {
+      await run('systemd-analyze', ['--version']);
+    } catch {
+      if (process.env['CI']) throw new Error('systemd-analyze is missing on CI (scripts/ensure-test-tools.sh installs it)');
+      console.log('      skipped: systemd-analyze is not installed (apt-get install -y systemd)');
+      this.skip();
+    }
+  });
+
+  it('passes systemd-analyze verify', async () => {
+    const r = await run('systemd-analyze', ['verify', UNIT]).catch((e: { stdout: string; stderr: string }) => assert.fail(`verify failed: ${e.stderr}`));
+    assert.equal(r.stderr.trim(), '', r.stderr);
+  });
+
+  it('rates an exposure of 2.0 or lower in systemd-analyze security --offline', async () => {
+    const r = await run('systemd-analyze', ['security', '--offline=yes', UNIT]).catch((e: { stdout: string }) => e);
+    const m = /Overall exposure level for lms\.service: (\d+\.\d+)/.exec(r.stdout);
+    assert.ok(m, r.stdout.slice(-500));
+    assert.ok(Number(m[1]) <= 2.0, `exposure ${m[1]}`);
+  });
+
+  it('runs unprivileged with only CAP_NET_BIND_SERVICE, loopback only, and the MEI device alone', () => {
+    const unit = readFileSync(UNIT, 'utf8');
+    for (const line of ['User=lms', 'CapabilityBoundingSet=CAP_NET_BIND_SERVICE', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'PrivateTmp=yes', 'DeviceAllow=/dev/mei0 rw', 'IPAddressAllow=localhost', 'Type=notify'])
+      assert.ok(unit.split('\n').includes(line), `missing ${line}`);
+    const udev = readFileSync('packaging/udev/99-lms-mei.rules', 'utf8');
+    assert.match(udev, /^KERNEL=="mei\[0-9\]\*", SUBSYSTEM=="mei", GROUP="lms", MODE="0660"$/m);
+  });
+});
