@@ -228,7 +228,6 @@ export const startLms = (options: LmsOptions): LmsService => {
   const accept = (socket: net.Socket, port: number): void => {
     const id = nextSocket++;
     sockets.set(id, socket);
-    socket.pause(); // nothing is read until the ME confirms a channel
     socket.setNoDelay(true);
     socket.on('data', (data: Buffer) => feed({ kind: 'socket-data', socket: id, data }));
     socket.on('end', () => feed({ kind: 'socket-end', socket: id }));
@@ -248,7 +247,7 @@ export const startLms = (options: LmsOptions): LmsService => {
   const bindOne = (address: string, port: number): Promise<net.Server | undefined> =>
     new Promise((resolve) => {
       // allowHalfOpen: a client's FIN must not end our side; ME data still flows until its CLOSE.
-      const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => accept(s, port));
+      const server = net.createServer({ allowHalfOpen: true }, (s) => accept(s, port));
       server.once('error', (err: NodeJS.ErrnoException) => {
         log.warn({ address, port, code: err.code }, `cannot listen on [${address}]:${port}: ${err.message}`);
         resolve(undefined);

@@ -54,6 +54,8 @@ interface ChannelBase {
   localEnded: boolean;
   /** The socket is gone: ME data is dropped, CLOSE follows once `tx` drains. */
   socketGone: boolean;
+  /** Reading from the socket is paused (window exhausted or `tx` past the high-water mark). */
+  paused: boolean;
   bytesToMe: number;
   bytesFromMe: number;
 }
@@ -75,18 +77,24 @@ interface OpenChannel extends ChannelBase {
   rxWindow: number;
   /** Bytes written to the socket whose credit is not yet returned. */
   rxCredit: number;
-  paused: boolean;
   stalled: boolean;
   closeSent: boolean;
 }
 
 type Channel = OpeningChannel | OpenChannel;
 
+/**
+ * A socket waiting for a channel. It is read while it waits (up to the high-water mark), so a
+ * client that goes away is noticed at once rather than after an APF open of its own.
+ */
 interface QueuedSocket {
   readonly socket: SocketId;
   readonly local: Endpoint;
   readonly peer: Endpoint;
   readonly attempts: number;
+  readonly tx: ByteQueue;
+  ended: boolean;
+  paused: boolean;
 }
 
 /** A GLOBAL_REQUEST reply: replies go out in request order, some wait for a bind. */
@@ -308,9 +316,10 @@ export const createSession = (options: SessionOptions): Session => {
         local: q.local,
         peer: q.peer,
         attempts: q.attempts,
-        tx: new ByteQueue(),
-        localEnded: false,
+        tx: q.tx,
+        localEnded: q.ended,
         socketGone: false,
+        paused: q.paused,
         bytesToMe: 0,
         bytesFromMe: 0,
       });
@@ -336,7 +345,7 @@ export const createSession = (options: SessionOptions): Session => {
     };
     if (!isLoopbackAddress(peer.address)) return refuse(`peer ${peer.address} is not a loopback address`);
     if (queue.length >= options.maxQueue) return refuse(`${queue.length} connections already wait for a channel`);
-    const q: QueuedSocket = { socket, local, peer, attempts: 0 };
+    const q: QueuedSocket = { socket, local, peer, attempts: 0, tx: new ByteQueue(), ended: false, paused: false };
     queue.push(q);
     if (!canServe(q)) emit({ kind: 'start-timer', key: holdKey(socket), ms: options.holdMs });
     pump();
@@ -362,7 +371,6 @@ export const createSession = (options: SessionOptions): Session => {
       txUncredited: 0,
       rxWindow: options.window,
       rxCredit: 0,
-      paused: true,
       stalled: false,
       closeSent: false,
     };
@@ -385,7 +393,7 @@ export const createSession = (options: SessionOptions): Session => {
     const transient = m.reason === OpenFailureReason.ResourceShortage || m.reason === OpenFailureReason.AdministrativelyProhibited;
     if (transient && !ch.socketGone && ch.attempts < options.openRetries) {
       // AMT frees slots only on CLOSE and races its own forwards: try again, backing off.
-      queue.unshift({ socket: ch.socket, local: ch.local, peer: ch.peer, attempts: ch.attempts + 1 });
+      queue.unshift({ socket: ch.socket, local: ch.local, peer: ch.peer, attempts: ch.attempts + 1, tx: ch.tx, ended: ch.localEnded, paused: ch.paused });
       retryWait = true;
       emit({ kind: 'start-timer', key: RETRY_KEY, ms: options.openRetryMs * 2 ** ch.attempts });
       return;
@@ -437,14 +445,38 @@ export const createSession = (options: SessionOptions): Session => {
     if ((ch.localEnded || ch.socketGone) && ch.tx.length === 0) sendClose(ch);
   };
 
+  /** Holds bytes of a socket with no open channel yet, pausing it at the high-water mark. */
+  const holdBytes = (w: { socket: SocketId; tx: ByteQueue; paused: boolean }, data: Buffer): void => {
+    w.tx.push(data);
+    if (!w.paused && w.tx.length > options.highWaterMark) {
+      w.paused = true;
+      emit({ kind: 'pause', socket: w.socket });
+    }
+  };
+
   const onSocketData = (socket: SocketId, data: Buffer): void => {
+    const queued = queue.find((q) => q.socket === socket);
+    if (queued) return queued.ended ? undefined : holdBytes(queued, data);
     const ch = channels.get(bySocket.get(socket) ?? 0);
     if (!ch || ch.localEnded || ch.socketGone) return;
-    ch.tx.push(data);
-    if (ch.phase === 'open' && !ch.closeSent) flushTx(ch);
+    if (ch.phase === 'opening') return holdBytes(ch, data);
+    if (!ch.closeSent) {
+      ch.tx.push(data);
+      flushTx(ch);
+    }
   };
 
   const onSocketEnd = (socket: SocketId): void => {
+    const i = queue.findIndex((q) => q.socket === socket);
+    if (i >= 0) {
+      const q = queue[i]!;
+      if (q.tx.length > 0) return void (q.ended = true); // a request, then FIN: it is still served
+      // Connected and closed without a byte: nothing to forward, so no channel is spent on it.
+      queue.splice(i, 1);
+      emit({ kind: 'cancel-timer', key: holdKey(socket) });
+      emit({ kind: 'destroy', socket });
+      return;
+    }
     const ch = channels.get(bySocket.get(socket) ?? 0);
     if (!ch) return;
     ch.localEnded = true;

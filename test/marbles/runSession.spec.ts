@@ -122,14 +122,14 @@ describe('runSession', () => {
   describe('outbound flow control', () => {
     it('should open a forwarded-tcpip channel per accepted socket with the listener as address and the peer as originator', () => {
       testScheduler.run(({ expectObservable }) => {
-        expectObservable(wire(`${HS_IN}ak`)).toBe(`${HS_OUT}OU`, effect);
+        expectObservable(wire(`${HS_IN}ak`)).toBe(`${HS_OUT}O-`, effect);
       });
     });
 
     it('should hold socket bytes beyond the ME window, pause the socket, and resume on WINDOW_ADJUST', () => {
       testScheduler.run(({ expectObservable }) => {
         const device = `${HS_IN}akd----w`;
-        const expected = `${HS_OUT}OU(DP)-(EU)`;
+        const expected = `${HS_OUT}O-(DP)-(EU)`;
         expectObservable(wire(device)).toBe(expected, { ...effect, E: toMe(channelData(0, bytesOf(10))) });
       });
     });
@@ -137,7 +137,7 @@ describe('runSession', () => {
     it('should cut CHANNEL_DATA at the MTU minus the 9-byte header', () => {
       testScheduler.run(({ expectObservable }) => {
         const values = { ...input, k: fromMe(openConfirmation(1, 0, 1000)), d: socketData(1, bytesOf(120)) };
-        const expected = `${HS_OUT}OU(DEF)`;
+        const expected = `${HS_OUT}O-(DEF)`;
         expectObservable(wire(`${HS_IN}akd`, values)).toBe(expected, {
           ...effect,
           D: toMe(channelData(0, bytesOf(55))),
@@ -151,7 +151,7 @@ describe('runSession', () => {
       testScheduler.run(({ expectObservable }) => {
         const body = Buffer.concat([bytesOf(54), Buffer.from('0\r\n\r\n')]);
         const values = { ...input, k: fromMe(openConfirmation(1, 0, 1000)), d: socketData(1, body) };
-        expectObservable(wire(`${HS_IN}akd`, values)).toBe(`${HS_OUT}OU(DE)`, {
+        expectObservable(wire(`${HS_IN}akd`, values)).toBe(`${HS_OUT}O-(DE)`, {
           ...effect,
           D: toMe(channelData(0, bytesOf(54))),
           E: toMe(channelData(0, Buffer.from('0\r\n\r\n'))),
@@ -165,7 +165,7 @@ describe('runSession', () => {
       testScheduler.run(({ expectObservable }) => {
         const values = { ...input, t: { kind: 'socket-written', socket: 1, bytes: 4 } as SessionInput };
         // m: 10 bytes written to the socket; 4 flushed (below 8: no adjust), then 4 more: WINDOW_ADJUST(8).
-        expectObservable(wire(`${HS_IN}akm--t-t`, values)).toBe(`${HS_OUT}OUY----W`, { ...effect, W: toMe(windowAdjust(0, 8)) });
+        expectObservable(wire(`${HS_IN}akm--t-t`, values)).toBe(`${HS_OUT}O-Y----W`, { ...effect, W: toMe(windowAdjust(0, 8)) });
       });
     });
 
@@ -174,7 +174,7 @@ describe('runSession', () => {
         const big = bytesOf(40, 0x63);
         const values = { ...input, m: fromMe(channelData(1, big)) };
         const source = testScheduler.createColdObservable(`${HS_IN}akm`, values).pipe(runSession(options));
-        expectObservable(source.pipe(withoutEvents())).toBe(`${HS_OUT}OUY`, { ...effect, Y: { kind: 'write', socket: 1, data: big } });
+        expectObservable(source.pipe(withoutEvents())).toBe(`${HS_OUT}O-Y`, { ...effect, Y: { kind: 'write', socket: 1, data: big } });
       });
     });
   });
@@ -182,14 +182,14 @@ describe('runSession', () => {
   describe('close ordering', () => {
     it('should send CLOSE on local FIN and keep delivering ME data until the ME CLOSE, without a second CLOSE', () => {
       testScheduler.run(({ expectObservable }) => {
-        expectObservable(wire(`${HS_IN}akem-x`)).toBe(`${HS_OUT}OUCY-Z`, effect);
+        expectObservable(wire(`${HS_IN}akem-x`)).toBe(`${HS_OUT}O-CY-Z`, effect);
       });
     });
 
     it('should flush the buffered socket bytes within the window before the CLOSE that follows a FIN', () => {
       testScheduler.run(({ expectObservable }) => {
         const device = `${HS_IN}akde--w`;
-        const expected = `${HS_OUT}OU(DP)(EC)`;
+        const expected = `${HS_OUT}O-(DP)(EC)`;
         expectObservable(wire(device)).toBe(expected, { ...effect, E: toMe(channelData(0, bytesOf(10))) });
       });
     });
@@ -197,7 +197,7 @@ describe('runSession', () => {
     it('should answer an ME CLOSE with one CLOSE and end the socket after its pending writes', () => {
       testScheduler.run(({ expectObservable }) => {
         // t after the close: the channel is gone, so no WINDOW_ADJUST goes out for it.
-        expectObservable(wire(`${HS_IN}akmxt`)).toBe(`${HS_OUT}OUY(CZ)-`, effect);
+        expectObservable(wire(`${HS_IN}akmxt`)).toBe(`${HS_OUT}O-Y(CZ)-`, effect);
       });
     });
 
@@ -209,7 +209,7 @@ describe('runSession', () => {
 
     it('should ignore a stale CLOSE(0) and a repeated CLOSE, and never answer them', () => {
       testScheduler.run(({ expectObservable }) => {
-        expectObservable(wire(`${HS_IN}akzxx`)).toBe(`${HS_OUT}OU-(CZ)-`, effect);
+        expectObservable(wire(`${HS_IN}akzxx`)).toBe(`${HS_OUT}O--(CZ)-`, effect);
       });
     });
 
@@ -245,16 +245,37 @@ describe('runSession', () => {
       testScheduler.run(({ expectObservable }) => {
         // A-I: nine sockets connect at once; 1-8: the ME confirms each open; z: the ME closes channel 1.
         const values: Record<string, SessionInput> = { ...input, z: fromMe(channelClose(1)) };
-        const effects: Record<string, SessionEffect> = { Y: toMe(channelClose(0)), Z: { kind: 'end', socket: 1 }, 1: toMe(open(1)), 8: { kind: 'resume', socket: 8 }, 9: toMe(open(9, 40009)) };
+        const effects: Record<string, SessionEffect> = { Y: toMe(channelClose(0)), Z: { kind: 'end', socket: 1 }, 1: toMe(open(1)), 9: toMe(open(9, 40009)) };
         for (let i = 1; i <= 9; i++) values[String.fromCharCode(64 + i)] = accepted(i);
         for (let i = 1; i <= 8; i++) values[String(i)] = fromMe(openConfirmation(i, i - 1, 10));
-        for (let i = 1; i <= 7; i++) {
-          effects[String.fromCharCode(97 + i)] = { kind: 'resume', socket: i }; // b..h
-          effects[String.fromCharCode(108 + i)] = toMe(open(i + 1, 40001 + i)); // m..s
-        }
+        for (let i = 1; i <= 7; i++) effects[String.fromCharCode(108 + i)] = toMe(open(i + 1, 40001 + i)); // m..s
         const device = `${HS_IN}(ABCDEFGHI)1---2---3---4---5---6---7---8---z`;
-        const expected = `${HS_OUT}1----------(bm)(cn)(do)(ep)(fq)(gr)(hs)8---(YZ9)`;
+        const expected = `${HS_OUT}1----------m---n---o---p---q---r---s-------(YZ9)`;
         expectObservable(wire(device, values)).toBe(expected, { ...effect, ...effects });
+      });
+    });
+  });
+
+  describe('waiting sockets', () => {
+    it('should read a socket while it waits for a channel and forward its bytes once the channel opens', () => {
+      testScheduler.run(({ expectObservable }) => {
+        const values = { ...input, d: socketData(1, bytesOf(8)), k: fromMe(openConfirmation(1, 0, 1000)) };
+        expectObservable(wire(`${HS_IN}ad-k`, values)).toBe(`${HS_OUT}O--D`, { ...effect, D: toMe(channelData(0, bytesOf(8))) });
+      });
+    });
+
+    it('should not spend a channel on a socket that closes before sending a byte', () => {
+      testScheduler.run(({ expectObservable }) => {
+        // Before the handshake the socket waits; its FIN drops it, and no CHANNEL_OPEN ever goes out.
+        const values = { ...input, e: { kind: 'socket-end', socket: 1 } as SessionInput };
+        expectObservable(wire(`cae-vsfl`, values)).toBe(`--X-VALR`, effect);
+      });
+    });
+
+    it('should refuse a peer that is not a loopback address', () => {
+      testScheduler.run(({ expectObservable }) => {
+        const values = { ...input, a: { kind: 'accepted', socket: 1, local: LOCAL, peer: { address: '10.1.2.3', port: 5000 } } as SessionInput };
+        expectObservable(wire(`${HS_IN}a`, values)).toBe(`${HS_OUT}X`, effect);
       });
     });
   });
@@ -266,8 +287,8 @@ describe('runSession', () => {
         // The replayed tcpip-forward is answered at once: the port stayed bound (no second listen).
         const values = { ...input, b: accepted(2), K: fromMe(openConfirmation(2, 0, 10)) };
         const device = `${HS_IN}akd---rq${HS_IN}bK`;
-        const expected = `${HS_OUT}OU(DP)X-(VAR)--Q2`;
-        expectObservable(wire(device, values)).toBe(expected, { ...effect, Q: toMe(open(2, 40002)), 2: { kind: 'resume', socket: 2 } });
+        const expected = `${HS_OUT}O-(DP)X-(VAR)--Q-`;
+        expectObservable(wire(device, values)).toBe(expected, { ...effect, Q: toMe(open(2, 40002)) });
       });
     });
   });

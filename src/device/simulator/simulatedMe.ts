@@ -109,8 +109,13 @@ export class SimulatedMe implements MeDevice {
     this.adjustDelayMs = adjustDelayMs;
   }
 
-  /** A message no APF decoder accepts (or the bytes given). */
-  sendMalformed(bytes: Buffer = Buffer.from([94, 0, 0, 0, 1, 0, 0, 0x10, 0])): void {
+  /** A message no APF decoder accepts (a CHANNEL_DATA whose length points past its end). */
+  sendMalformed(): void {
+    this.inject(Buffer.from([94, 0, 0, 0, 1, 0, 0, 0x10, 0]));
+  }
+
+  /** Any bytes, delivered to the host as one message: the adversarial mode of hardening tests. */
+  inject(bytes: Buffer): void {
     this.connection?.deliver(bytes);
   }
 
