@@ -15,3 +15,7 @@ export { startLms, type LmsOptions, type LmsService, type LmsStatus, type Channe
 export type { Logger } from './service/logger.js';
 export { runMe } from './device/simulator/runMe.js';
 export { parseAmtAlert, type AmtAlert } from './service/amtAlert.js';
+export * from './codecs/amthi.js';
+export { readAmtInfo, type AmtInfo } from './service/amtInfo.js';
+export { MeiDevice, type MeiDeviceOptions } from './device/meiDevice.js';
+export type { AmthiProfile } from './device/simulator/amthiService.js';

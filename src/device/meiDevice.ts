@@ -38,11 +38,13 @@ const openError = (path: string, err: NodeJS.ErrnoException): DeviceError => {
   }
 };
 
-const connectError = (path: string, errno: number): DeviceError => {
+const CLIENT_NAMES: Record<string, string> = { [MeClient.Lme]: 'LME', [MeClient.Amthi]: 'AMTHI', [MeClient.Mkhi]: 'MKHI' };
+
+const connectError = (path: string, errno: number, client: string): DeviceError => {
   const code = ERRNO[errno] ?? `errno ${errno}`;
   switch (code) {
     case 'ENOTTY':
-      return new DeviceError('ENOTTY', `${path}: the ME has no LME client (AMT absent or disabled in the BIOS), or ${path} is not an MEI device (ioctl answered ENOTTY)`);
+      return new DeviceError('ENOTTY', `${path}: the ME has no ${CLIENT_NAMES[client] ?? client} client (AMT absent or disabled in the BIOS), or ${path} is not an MEI device (ioctl answered ENOTTY)`);
     case 'EBUSY':
       return new DeviceError('EBUSY', `${path}: the LME client is busy (another LMS may hold it: systemctl status lms)`);
     case 'ENODEV':
@@ -73,16 +75,17 @@ export class MeiDevice implements MeDevice {
         this.noted = true;
         this.options.onNote?.(`${path} is not a character device; using it as an emulated MEI device`);
       }
-      const request = encodeConnectClientRequest(this.options.client ?? MeClient.Lme);
+      const client = this.options.client ?? MeClient.Lme;
+      const request = encodeConnectClientRequest(client);
       if (E.isLeft(request)) throw new DeviceError('EPROTO', request.left);
       const buf = request.right;
       const r = ioctl(fd, IOCTL_MEI_CONNECT_CLIENT, buf);
-      if (!r.ok) throw connectError(path, r.errno);
+      if (!r.ok) throw connectError(path, r.errno, client);
       const reply = decodeConnectClientResponse(buf);
       if (E.isLeft(reply)) throw new DeviceError('EPROTO', `${path}: ${reply.left}`);
       const min = this.options.minProtocolVersion ?? MIN_LME_PROTOCOL_VERSION;
       if (reply.right.protocolVersion < min)
-        throw new DeviceError('EPROTO', `${path}: the LME client speaks protocol version ${reply.right.protocolVersion}; port forwarding needs ${min} or later (a firmware update is required)`);
+        throw new DeviceError('EPROTO', `${path}: the ${CLIENT_NAMES[client] ?? client} client speaks protocol version ${reply.right.protocolVersion}; lms needs ${min} or later (a firmware update is required)`);
       return new MeiConnection(fd, path, reply.right.maxMsgLength, reply.right.protocolVersion);
     } catch (err) {
       closeSync(fd);

@@ -71,7 +71,7 @@ describe('MEI device on the emulated /dev/mei0', function () {
   });
 
   it('refuses an unknown ME client with a permanent ENOTTY error', async () => {
-    await assert.rejects(new MeiDevice({ path: emu.devicePath, client: MeClient.Amthi }).connect(), (e: unknown) => e instanceof DeviceError && e.code === 'ENOTTY' && e.permanent);
+    await assert.rejects(new MeiDevice({ path: emu.devicePath, client: MeClient.Mkhi }).connect(), (e: unknown) => e instanceof DeviceError && e.code === 'ENOTTY' && e.permanent && /no MKHI client/.test(e.message));
   });
 
   it('serves the pipeline unchanged and recovers from an ME reset during a transfer', async () => {

@@ -53,6 +53,7 @@ export const startEmulatedMei = async (me: SimulatedMe): Promise<EmulatedMei> =>
   execFileSync('mkdir', ['-p', mountPoint]);
   const socketPath = join(dir, 'me.sock');
   const conns = new Map<number, MeConnection>();
+  const early = new Map<number, Buffer[]>();
   let link: net.Socket | undefined;
 
   const server = net.createServer((socket) => {
@@ -76,9 +77,14 @@ export const startEmulatedMei = async (me: SimulatedMe): Promise<EmulatedMei> =>
     if (type === 'C') {
       // The emulator answered the ioctl; the simulated ME connection follows. If it cannot be had
       // (the ME is resetting, or busy), the handle dies with ENODEV and the client reconnects.
-      me.connect().then(
+      const client = payload[0] === 1 ? me.amthi() : me;
+      early.set(id, []);
+      client.connect().then(
         (conn) => {
           conns.set(id, conn);
+          // A client may write right after its ioctl (AMTHI does), before this connection exists.
+          for (const m of early.get(id) ?? []) conn.write(m).catch(() => undefined);
+          early.delete(id);
           conn.messages$.subscribe({
             next: (m) => link?.write(frame('M', id, m)),
             error: () => {
@@ -87,25 +93,34 @@ export const startEmulatedMei = async (me: SimulatedMe): Promise<EmulatedMei> =>
             },
           });
         },
-        () => link?.write(frame('D', id)),
+        () => {
+          early.delete(id);
+          link?.write(frame('D', id));
+        },
       );
     } else if (type === 'W') {
-      conns.get(id)?.write(payload).catch(() => undefined);
+      const waiting = early.get(id);
+      if (waiting) waiting.push(payload);
+      else conns.get(id)?.write(payload).catch(() => undefined);
     } else if (type === 'X') {
+      early.delete(id);
       conns.get(id)?.close();
       conns.delete(id);
     }
   };
 
-  /** The client this device serves: the LME, with the simulated ME's MTU. */
+  /** The clients this device serves: the LME (index 0) and AMTHI (index 1), with the simulated ME's MTU. */
   const configure = (): Buffer => {
-    const b = Buffer.alloc(25);
-    const guid = guidToBytes(MeClient.Lme);
-    if (guid._tag === 'Right') guid.right.copy(b, 0);
-    b.writeUInt32LE(me.options.maxMsgLength, 16);
-    b[20] = 4;
-    b.writeUInt32LE(0, 21);
-    return frame('S', 0, b);
+    const entry = (client: string, version: number): Buffer => {
+      const b = Buffer.alloc(25);
+      const guid = guidToBytes(client);
+      if (guid._tag === 'Right') guid.right.copy(b, 0);
+      b.writeUInt32LE(me.options.maxMsgLength, 16);
+      b[20] = version;
+      return b;
+    };
+    const entries = [entry(MeClient.Lme, 4), ...(me.hasAmthi ? [entry(MeClient.Amthi, 1)] : [])];
+    return frame('S', 0, Buffer.concat([Buffer.from([entries.length]), ...entries]));
   };
 
   await new Promise<void>((res) => server.listen(socketPath, res));

@@ -15,6 +15,7 @@ import { createAmtHttpServer } from './amtHttpService.js';
 import { createMeEngine, defaultMeEngineOptions, emptyStats, type MeEffect, type MeEngine, type MeEngineOptions, type MeInput, type MeStats } from './meEngine.js';
 import { ServiceSocket } from './serviceSocket.js';
 import { alertRequest } from './wsman.js';
+import { answerAmthi, defaultAmthiProfile, type AmthiProfile } from './amthiService.js';
 
 export interface SimulatedMeOptions extends Partial<MeEngineOptions> {
   readonly amtVersion?: string;
@@ -26,6 +27,8 @@ export interface SimulatedMeOptions extends Partial<MeEngineOptions> {
   readonly adjustDelayMs?: number;
   /** Ports that serve HTTP; the other forwarded ports echo. Default 16992 and 16993. */
   readonly httpPorts?: readonly number[];
+  /** What the AMTHI client answers (`lms info`); `false`: no AMTHI client, as on a platform without AMT. */
+  readonly amthi?: Partial<AmthiProfile> | false;
 }
 
 /** Service output the ME buffers before it holds the writer's callback. */
@@ -43,6 +46,7 @@ export class SimulatedMe implements MeDevice {
   private readonly clientVersion: number;
   private adjustDelayMs: number;
   private readonly httpPorts: ReadonlySet<number>;
+  private readonly amthiProfile: AmthiProfile | undefined;
   private connection: SimulatedConnection | undefined;
   private downUntil = 0;
   private readonly services = new Map<number, ServiceSocket>();
@@ -53,7 +57,7 @@ export class SimulatedMe implements MeDevice {
   readonly log: string[] = [];
 
   constructor(options: SimulatedMeOptions = {}) {
-    const { amtVersion, user, password, clientVersion, adjustDelayMs, httpPorts, ...engine } = options;
+    const { amtVersion, user, password, clientVersion, adjustDelayMs, httpPorts, amthi, ...engine } = options;
     this.httpPorts = new Set(httpPorts ?? [16992, 16993]);
     this.options = { ...defaultMeEngineOptions, ...engine };
     this.amtVersion = amtVersion ?? '16.1.30';
@@ -62,6 +66,7 @@ export class SimulatedMe implements MeDevice {
     this.clientVersion = clientVersion ?? 4;
     this.adjustDelayMs = adjustDelayMs ?? 0;
     this.engine = createMeEngine(this.options, this.stats);
+    this.amthiProfile = amthi === false ? undefined : { ...defaultAmthiProfile(this.amtVersion, this.options.uuid), ...amthi };
     this.http = createAmtHttpServer({
       amtVersion: this.amtVersion,
       user: this.user,
@@ -81,6 +86,39 @@ export class SimulatedMe implements MeDevice {
       if (this.connection === connection && !connection.closed) this.run({ kind: 'connect' });
     });
     return Promise.resolve(connection);
+  }
+
+  /** Does this simulated platform have an AMTHI client (AMT present)? */
+  get hasAmthi(): boolean {
+    return this.amthiProfile !== undefined;
+  }
+
+  /** The simulated AMTHI client, as a device of its own (what `lms info --simulate` opens). */
+  amthi(): MeDevice {
+    const profile = this.amthiProfile;
+    const maxMsgLength = this.options.maxMsgLength;
+    return {
+      description: 'simulated ME (AMTHI client)',
+      connect: () => {
+        if (!profile) return Promise.reject(new DeviceError('ENOTTY', 'the simulated ME has no AMTHI client (AMT absent or disabled)'));
+        const messages$ = new Subject<Buffer>();
+        let closed = false;
+        return Promise.resolve<MeConnection>({
+          maxMsgLength,
+          protocolVersion: 1,
+          messages$,
+          write: (request) => {
+            if (closed) return Promise.reject(new DeviceError('ENODEV', 'the AMTHI connection is closed'));
+            setImmediate(() => closed || messages$.next(answerAmthi(request, profile)));
+            return Promise.resolve();
+          },
+          close: () => {
+            closed = true;
+            messages$.complete();
+          },
+        });
+      },
+    };
   }
 
   // ---- faults --------------------------------------------------------------------------------

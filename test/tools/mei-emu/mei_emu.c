@@ -12,11 +12,11 @@
  * The connect ioctl is answered here, without a round trip, because the client may be the same
  * Node process, blocked in that ioctl. Frames: u32 LE length (of type + payload), u8 type,
  * handle u32, payload.
- *   to Node:   'C' handle                    a handle connected to the client
+ *   to Node:   'C' handle, client u8         a handle connected to that client (its index in 'S')
  *              'W' handle, bytes             a message written by the client
  *              'X' handle                    the handle was released
- *   from Node: 'S' 0, guid[16], max_msg_length u32, protocol_version u8, connect errno u32
- *                                            the client this device serves (first frame, and on change)
+ *   from Node: 'S' 0, count u8, count x {guid[16], max_msg_length u32, protocol_version u8,
+ *                                            connect errno u32}: the ME clients (first frame)
  *              'M' handle, bytes             a message for the client to read
  *              'D' handle                    that handle's ME connection is gone (reset): ENODEV
  *
@@ -70,10 +70,15 @@ static uint32_t next_id = 1;
 static int me_fd = -1;
 static struct fuse_session *session;
 static uint64_t opening_fh; /* the fh of the OPEN reply being written, for FOPEN_STREAM */
-/* The ME client this device serves, as the 'S' frame sets it. */
-static unsigned char client_guid[16];
-static uint32_t client_max_msg, client_errno;
-static unsigned char client_version;
+/* The ME clients this device serves, as the 'S' frame sets them. */
+#define MAX_CLIENTS 4
+struct client {
+  unsigned char guid[16];
+  uint32_t max_msg, connect_errno;
+  unsigned char version;
+};
+static struct client clients[MAX_CLIENTS];
+static int client_count;
 static int configured;
 
 /* ---- the socket to the simulated ME -------------------------------------------------------- */
@@ -194,11 +199,17 @@ static int handle_frame(void) {
     wake_poll(h);
   } else if (type == 'D' && h) {
     kill_handle(h);
-  } else if (type == 'S' && len >= 25) {
-    memcpy(client_guid, buf + 5, 16);
-    memcpy(&client_max_msg, buf + 21, 4);
-    client_version = buf[25];
-    memcpy(&client_errno, buf + 26, 4);
+  } else if (type == 'S' && len >= 1) {
+    int count = buf[5];
+    if (count > MAX_CLIENTS || len < 1 + (size_t)count * 25) count = 0;
+    for (int i = 0; i < count; i++) {
+      const unsigned char *e = buf + 6 + i * 25;
+      memcpy(clients[i].guid, e, 16);
+      memcpy(&clients[i].max_msg, e + 16, 4);
+      clients[i].version = e[20];
+      memcpy(&clients[i].connect_errno, e + 21, 4);
+    }
+    client_count = count;
     configured = 1;
   }
   free(buf);
@@ -322,14 +333,17 @@ static void emu_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *ar
   if (ino != INO_DEV || cmd != IOCTL_MEI_CONNECT_CLIENT || in_bufsz < 16 || out_bufsz < 16) return (void)fuse_reply_err(req, ENOTTY);
   if (h->dead) return (void)fuse_reply_err(req, ENODEV);
   if (h->connected) return (void)fuse_reply_err(req, EBUSY);
-  if (memcmp(in_buf, client_guid, 16) != 0) return (void)fuse_reply_err(req, ENOTTY); /* no such ME client */
-  if (client_errno != 0) return (void)fuse_reply_err(req, (int)client_errno);
+  int c = 0;
+  while (c < client_count && memcmp(in_buf, clients[c].guid, 16) != 0) c++;
+  if (c == client_count) return (void)fuse_reply_err(req, ENOTTY); /* no such ME client */
+  if (clients[c].connect_errno != 0) return (void)fuse_reply_err(req, (int)clients[c].connect_errno);
   h->connected = 1;
-  h->max_msg = client_max_msg;
-  send_frame('C', h->id, NULL, 0);
+  h->max_msg = clients[c].max_msg;
+  unsigned char index = (unsigned char)c;
+  send_frame('C', h->id, &index, 1);
   unsigned char out[16] = {0};
-  memcpy(out, &client_max_msg, 4);
-  out[4] = client_version;
+  memcpy(out, &clients[c].max_msg, 4);
+  out[4] = clients[c].version;
   fuse_reply_ioctl(req, 0, out, 16);
 }
 

@@ -1,0 +1,81 @@
+/** `lms info`: AMT facts over the AMTHI client, without credentials. */
+import { parseArgs } from 'node:util';
+import { MeClient } from '../codecs/mei.js';
+import { DeviceError, type MeDevice } from '../device/transport.js';
+import { readAmtInfo, type AmtInfo } from '../service/amtInfo.js';
+import { Exit, UsageError } from './exitCodes.js';
+
+export const INFO_HELP = `Usage: lms info [--json] [--device <path> | --simulate]
+
+Reads from the ME's AMTHI client (no credentials needed, none are read): AMT, firmware and BIOS
+versions, provisioning state, control mode, platform UUID, DNS suffix, wired LAN settings.
+  --device <path>        the MEI device (default /dev/mei0)
+  --simulate             ask the simulated ME instead
+  --sim-unprovisioned    the simulated AMT is not provisioned yet
+  --sim-no-amt           the simulated platform has no AMT
+  --json                 one JSON object
+
+Exit codes: 0 answered, 2 usage error, 3 no ME or no AMTHI client (AMT absent or disabled).`;
+
+const text = (i: AmtInfo): string => {
+  const lines: string[] = [];
+  const row = (k: string, v: string | undefined): void => void (v !== undefined && lines.push(`${k.padEnd(20)} ${v}`));
+  row('AMT version:', i.amtVersion);
+  row('firmware version:', i.firmwareVersion);
+  row('BIOS version:', i.biosVersion);
+  row('provisioning state:', i.provisioningState?.name);
+  row('control mode:', i.controlMode?.name);
+  row('platform UUID:', i.uuid);
+  row('DNS suffix:', i.dnsSuffix === '' ? '(none)' : i.dnsSuffix);
+  if (i.wiredLan) {
+    const l = i.wiredLan;
+    row('wired LAN:', `${l.enabled ? 'enabled' : 'disabled'}, link ${l.linkUp ? 'up' : 'down'}, MAC ${l.mac}, IPv4 ${l.ipv4}, DHCP ${l.dhcpEnabled ? `on (${l.dhcpMode === 2 ? 'active' : 'passive'})` : 'off'}`);
+  }
+  if (i.provisioningState?.code === 0) lines.push('note: AMT is not provisioned: its ports (16992/16993) answer only after provisioning (activation).');
+  for (const e of i.errors) lines.push(`not available: ${e.query}: ${e.error}`);
+  return lines.join('\n');
+};
+
+export const infoCommand = async (argv: readonly string[]): Promise<number> => {
+  let v;
+  try {
+    v = parseArgs({
+      args: [...argv],
+      strict: true,
+      options: {
+        json: { type: 'boolean' },
+        device: { type: 'string' },
+        simulate: { type: 'boolean' },
+        'sim-unprovisioned': { type: 'boolean' },
+        'sim-no-amt': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\nRun 'lms info --help' for the options.`);
+  }
+  if (v.help) {
+    process.stdout.write(`${INFO_HELP}\n`);
+    return Exit.Ok;
+  }
+  if (v.device !== undefined && v.simulate) throw new UsageError('--device and --simulate exclude each other');
+  let device: MeDevice;
+  if (v.simulate) {
+    const { SimulatedMe } = await import('../device/simulator/simulatedMe.js');
+    const amthi = v['sim-no-amt'] ? false : v['sim-unprovisioned'] ? { provisioningState: 0 as const, controlMode: 0 as const, dnsSuffix: '' } : {};
+    device = new SimulatedMe({ amthi }).amthi();
+  } else {
+    const { MeiDevice } = await import('../device/meiDevice.js');
+    device = new MeiDevice({ path: v.device ?? '/dev/mei0', client: MeClient.Amthi, minProtocolVersion: 1 });
+  }
+  let info: AmtInfo;
+  try {
+    info = await readAmtInfo(device);
+  } catch (err) {
+    if (!(err instanceof DeviceError)) throw err;
+    process.stderr.write(`lms info: ${err.message}\n`);
+    return Exit.NoDevice;
+  }
+  process.stdout.write(v.json ? `${JSON.stringify(info, null, 2)}\n` : `${text(info)}\n`);
+  return Exit.Ok;
+};

@@ -1,0 +1,83 @@
+/**
+ * The simulated ME's AMTHI client: answers the informational requests of `lms info` from a
+ * configurable profile, in the AMTHI wire format (codecs/amthi.ts). Pure: request in, response out.
+ */
+import {
+  AmthiCommand,
+  encodeAmthiResponse,
+  encodeAnsiString,
+  encodeCodeVersions,
+  encodeLanSettings,
+  encodeU32,
+  type LanSettings,
+} from '../../codecs/amthi.js';
+import { guidToBytes } from '../../codecs/guid.js';
+
+export interface AmthiProfile {
+  readonly amtVersion: string;
+  readonly flashVersion: string;
+  readonly bios: string;
+  /** 0 pre-provisioning, 1 in provisioning, 2 post-provisioning. */
+  readonly provisioningState: 0 | 1 | 2;
+  /** 0 none, 1 client control, 2 admin control. */
+  readonly controlMode: 0 | 1 | 2;
+  readonly uuid: string;
+  readonly dnsSuffix: string;
+  readonly wired: LanSettings;
+}
+
+export const defaultAmthiProfile = (amtVersion: string, uuid: string): AmthiProfile => ({
+  amtVersion,
+  flashVersion: amtVersion,
+  bios: 'LMSRX.SIM.0001.2026.1125',
+  provisioningState: 2,
+  controlMode: 1,
+  uuid,
+  dnsSuffix: 'example.internal',
+  wired: { enabled: true, ipv4: '0.0.0.0', dhcpEnabled: true, dhcpMode: 1, linkUp: true, mac: '02:00:5e:10:00:01' },
+});
+
+const INVALID_AMT_MODE = 3;
+const INVALID_MESSAGE_LENGTH = 4;
+const INTERNAL_ERROR = 1;
+
+export const answerAmthi = (request: Buffer, p: AmthiProfile): Buffer => {
+  if (request.length < 12) return encodeAmthiResponse(0, INVALID_MESSAGE_LENGTH);
+  const command = request.readUInt32LE(4);
+  const length = request.readUInt32LE(8);
+  if (length !== request.length - 12) return encodeAmthiResponse(command, INVALID_MESSAGE_LENGTH);
+  const ok = (body: Buffer): Buffer => encodeAmthiResponse(command, 0, body);
+  switch (command) {
+    case AmthiCommand.GetCodeVersions:
+      return ok(
+        encodeCodeVersions({
+          bios: p.bios,
+          versions: [
+            { description: 'AMT', version: p.amtVersion },
+            { description: 'Flash', version: p.flashVersion },
+            { description: 'Netstack', version: p.amtVersion },
+            { description: 'AMTApps', version: p.amtVersion },
+            { description: 'Sku', version: '16392' },
+            { description: 'VendorID', version: '8086' },
+          ],
+        }),
+      );
+    case AmthiCommand.GetProvisioningState:
+      return ok(encodeU32(p.provisioningState));
+    case AmthiCommand.GetControlMode:
+      return ok(encodeU32(p.controlMode));
+    case AmthiCommand.GetUuid: {
+      const u = guidToBytes(p.uuid);
+      return u._tag === 'Right' ? ok(u.right) : encodeAmthiResponse(command, INTERNAL_ERROR);
+    }
+    case AmthiCommand.GetDnsSuffix:
+      return ok(encodeAnsiString(p.dnsSuffix));
+    case AmthiCommand.GetLanInterfaceSettings: {
+      if (length !== 4) return encodeAmthiResponse(command, INVALID_MESSAGE_LENGTH);
+      // Only the wired interface exists on this simulated platform.
+      return request.readUInt32LE(12) === 0 ? ok(encodeLanSettings(p.wired)) : encodeAmthiResponse(command, INVALID_AMT_MODE);
+    }
+    default:
+      return encodeAmthiResponse(command, INTERNAL_ERROR);
+  }
+};

@@ -1,0 +1,86 @@
+/**
+ * `lms info` as a library call: asks the AMTHI client, one request at a time, for the code
+ * versions, provisioning state, control mode, platform UUID, DNS suffix and wired LAN settings.
+ * A query that fails is reported with the others, not thrown: a half-configured AMT still says
+ * what it can. Credentials (the local system account) are never requested.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { firstValueFrom, timeout } from 'rxjs';
+import {
+  AmthiCommand,
+  ControlMode,
+  decodeAmthiResponse,
+  decodeAnsiString,
+  decodeCodeVersions,
+  decodeLanSettings,
+  decodeU32,
+  decodeUuid,
+  describeAmthiError,
+  encodeAmthiRequest,
+  lanInterfaceRequest,
+  ProvisioningState,
+  type AmthiError,
+  type CodeVersions,
+  type LanSettings,
+} from '../codecs/amthi.js';
+import type { MeConnection, MeDevice } from '../device/transport.js';
+
+export interface AmtInfo {
+  readonly amtVersion?: string;
+  readonly firmwareVersion?: string;
+  readonly biosVersion?: string;
+  readonly codeVersions?: CodeVersions['versions'];
+  readonly provisioningState?: { readonly code: number; readonly name: string };
+  readonly controlMode?: { readonly code: number; readonly name: string };
+  readonly uuid?: string;
+  readonly dnsSuffix?: string;
+  readonly wiredLan?: LanSettings;
+  /** Queries that did not answer, with why. */
+  readonly errors: readonly { readonly query: string; readonly error: string }[];
+}
+
+const ask = async <A>(c: MeConnection, request: Buffer, command: AmthiCommand, decode: (body: Buffer) => E.Either<AmthiError, A>, ms: number): Promise<E.Either<string, A>> => {
+  const reply = firstValueFrom(c.messages$.pipe(timeout(ms)));
+  await c.write(request);
+  try {
+    const r = E.chain(decode)(decodeAmthiResponse(await reply, command));
+    return E.mapLeft(describeAmthiError)(r);
+  } catch (err) {
+    return E.left(`no answer within ${ms} ms (${(err as Error).message})`);
+  }
+};
+
+export const readAmtInfo = async (device: MeDevice, timeoutMs = 3000): Promise<AmtInfo> => {
+  const c = await device.connect();
+  const errors: { query: string; error: string }[] = [];
+  const got = <A>(query: string, r: E.Either<string, A>): A | undefined => {
+    if (E.isRight(r)) return r.right;
+    errors.push({ query, error: r.left });
+    return undefined;
+  };
+  try {
+    const simple = <A>(command: AmthiCommand, decode: (b: Buffer) => E.Either<AmthiError, A>) => ask(c, encodeAmthiRequest(command), command, decode, timeoutMs);
+    const versions = got('code versions', await simple(AmthiCommand.GetCodeVersions, decodeCodeVersions));
+    const state = got('provisioning state', await simple(AmthiCommand.GetProvisioningState, decodeU32));
+    const mode = got('control mode', await simple(AmthiCommand.GetControlMode, decodeU32));
+    const uuid = got('UUID', await simple(AmthiCommand.GetUuid, decodeUuid));
+    const dnsSuffix = got('DNS suffix', await simple(AmthiCommand.GetDnsSuffix, decodeAnsiString));
+    const wiredLan = got('wired LAN settings', await ask(c, lanInterfaceRequest(0), AmthiCommand.GetLanInterfaceSettings, decodeLanSettings, timeoutMs));
+    const find = (name: string) => versions?.versions.find((v) => v.description === name)?.version;
+    const amtVersion = find('AMT');
+    const firmwareVersion = find('Flash');
+    return {
+      ...(amtVersion !== undefined ? { amtVersion } : {}),
+      ...(firmwareVersion !== undefined ? { firmwareVersion } : {}),
+      ...(versions ? { biosVersion: versions.bios, codeVersions: versions.versions } : {}),
+      ...(state !== undefined ? { provisioningState: { code: state, name: ProvisioningState[state as 0 | 1 | 2] ?? `unknown (${state})` } } : {}),
+      ...(mode !== undefined ? { controlMode: { code: mode, name: ControlMode[mode as 0 | 1 | 2] ?? `unknown (${mode})` } } : {}),
+      ...(uuid !== undefined ? { uuid } : {}),
+      ...(dnsSuffix !== undefined ? { dnsSuffix } : {}),
+      ...(wiredLan !== undefined ? { wiredLan } : {}),
+      errors,
+    };
+  } finally {
+    c.close();
+  }
+};

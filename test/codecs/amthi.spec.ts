@@ -1,0 +1,78 @@
+import { strict as assert } from 'node:assert';
+import * as E from 'fp-ts/lib/Either.js';
+import {
+  AmthiCommand,
+  decodeAmthiResponse,
+  decodeAnsiString,
+  decodeCodeVersions,
+  decodeLanSettings,
+  decodeU32,
+  decodeUuid,
+  encodeAmthiRequest,
+  encodeAmthiResponse,
+  encodeCodeVersions,
+  encodeLanSettings,
+  lanInterfaceRequest,
+} from '../../src/index.js';
+import { answerAmthi, defaultAmthiProfile } from '../../src/device/simulator/amthiService.js';
+import { bytes, hex } from '../support/apfBytes.js';
+
+const right = <A>(e: E.Either<unknown, A>): A => {
+  if (E.isLeft(e)) assert.fail(`expected Right, got ${JSON.stringify(e.left)}`);
+  return e.right;
+};
+const le32 = (n: number): number[] => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
+
+describe('AMTHI codec golden vectors', () => {
+  it('encodes a 12-byte GetCodeVersions request: version 1.1, command LE, no body', () => {
+    assert.deepStrictEqual(encodeAmthiRequest(AmthiCommand.GetCodeVersions), hex('01 01 0000 1a000004 00000000'));
+  });
+
+  it('encodes GetLanInterfaceSettings with the interface index as a 4-byte body', () => {
+    assert.deepStrictEqual(lanInterfaceRequest(0), hex('01 01 0000 48000004 04000000 00000000'));
+  });
+
+  it('decodes a provisioning-state response: command | 0x00800000, length, status, state', () => {
+    const wire = hex('01 01 0000 11008004 08000000 00000000 02000000');
+    assert.deepStrictEqual(right(E.chain(decodeU32)(decodeAmthiResponse(wire, AmthiCommand.GetProvisioningState))), 2);
+    assert.deepStrictEqual(encodeAmthiResponse(AmthiCommand.GetProvisioningState, 0, hex('02000000')), wire);
+  });
+
+  it('decodes code versions: BIOS [65], count, then {u16 length, [20]} pairs', () => {
+    const entry = (s: string) => bytes([s.length & 0xff, s.length >> 8], Buffer.concat([Buffer.from(s), Buffer.alloc(20 - s.length)]));
+    const body = bytes(Buffer.concat([Buffer.from('BIOS.1'), Buffer.alloc(59)]), le32(2), entry('AMT'), entry('16.1.30'), entry('Flash'), entry('16.1.30.2225'));
+    assert.equal(body.length, 65 + 4 + 2 * 44);
+    const v = right(decodeCodeVersions(body));
+    assert.deepStrictEqual(v, { bios: 'BIOS.1', versions: [{ description: 'AMT', version: '16.1.30' }, { description: 'Flash', version: '16.1.30.2225' }] });
+    assert.deepStrictEqual(encodeCodeVersions(v), body);
+  });
+
+  it('decodes the UUID in uuid_le order, an ANSI string and the LAN settings', () => {
+    assert.equal(right(decodeUuid(hex('78563412 bc9a f0de 1122 334455667788'))), '12345678-9abc-def0-1122-334455667788');
+    assert.equal(right(decodeAnsiString(bytes([7, 0], Buffer.from('corp.ex')))), 'corp.ex');
+    const lan = bytes(le32(1), le32(0xc0a8010a), le32(1), [2, 1], '00 1b 21 aa bb cc');
+    const decoded = right(decodeLanSettings(lan));
+    assert.deepStrictEqual(decoded, { enabled: true, ipv4: '192.168.1.10', dhcpEnabled: true, dhcpMode: 2, linkUp: true, mac: '00:1b:21:aa:bb:cc' });
+    assert.deepStrictEqual(encodeLanSettings(decoded), lan);
+  });
+
+  it('is a Left for a failed status, a wrong command, a bad length and a truncation', () => {
+    const failed = decodeAmthiResponse(encodeAmthiResponse(AmthiCommand.GetUuid, 3), AmthiCommand.GetUuid);
+    assert.deepStrictEqual(failed, E.left({ kind: 'status', command: AmthiCommand.GetUuid, status: 3 }));
+    assert.equal(E.isLeft(decodeAmthiResponse(encodeAmthiResponse(AmthiCommand.GetUuid, 0), AmthiCommand.GetControlMode)) && 'wrong', 'wrong');
+    const wire = encodeAmthiResponse(AmthiCommand.GetControlMode, 0, hex('01000000'));
+    assert.deepStrictEqual(decodeAmthiResponse(wire.subarray(0, 10), AmthiCommand.GetControlMode), E.left({ kind: 'truncated', needed: 16, available: 10 }));
+    assert.deepStrictEqual(decodeAmthiResponse(Buffer.concat([wire, hex('00')]), AmthiCommand.GetControlMode), E.left({ kind: 'bad-length', declared: 8, actual: 9 }));
+    assert.ok(E.isLeft(decodeLanSettings(Buffer.alloc(19))));
+    assert.ok(E.isLeft(decodeCodeVersions(bytes(Buffer.alloc(65), le32(3)))));
+  });
+
+  it('has the simulator answer every request lms info sends, and refuse what it does not know', () => {
+    const p = defaultAmthiProfile('16.1.30', '12345678-9abc-def0-1122-334455667788');
+    assert.equal(right(E.chain(decodeUuid)(decodeAmthiResponse(answerAmthi(encodeAmthiRequest(AmthiCommand.GetUuid), p), AmthiCommand.GetUuid))), p.uuid);
+    const account = Buffer.from(encodeAmthiRequest(AmthiCommand.GetUuid));
+    account.writeUInt32LE(0x04000067, 4); // the local system account: never answered with credentials
+    const reply = answerAmthi(account, p);
+    assert.notEqual(reply.readUInt32LE(12), 0);
+  });
+});
