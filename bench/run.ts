@@ -14,6 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import * as net from 'node:net';
+import type { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SimulatedMe } from '../src/device/simulator/simulatedMe.js';
@@ -94,6 +95,21 @@ const httpGet = (port: number, path: string): Promise<number> =>
     req.end();
   });
 
+/** Writes `bytes` filler bytes with back-pressure, then ends the stream if asked. */
+const sendBytes = (w: Writable, bytes: number, end: boolean): void => {
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  let sent = 0;
+  const pump = (): void => {
+    while (sent < bytes) {
+      const k = Math.min(chunk.length, bytes - sent);
+      sent += k;
+      if (!w.write(k === chunk.length ? chunk : chunk.subarray(0, k))) return void w.once('drain', pump);
+    }
+    if (end) w.end();
+  };
+  pump();
+};
+
 const httpPost = (port: number, bytes: number): Promise<string> =>
   new Promise((res, rej) => {
     const req = request({ host: '127.0.0.1', port, path: '/sha256', method: 'POST', agent: false, headers: { 'Content-Length': bytes } }, (r) => {
@@ -102,17 +118,7 @@ const httpPost = (port: number, bytes: number): Promise<string> =>
       r.on('end', () => res(body));
     });
     req.on('error', rej);
-    const chunk = Buffer.alloc(64 * 1024, 0x61);
-    let sent = 0;
-    const pump = (): void => {
-      while (sent < bytes) {
-        const k = Math.min(chunk.length, bytes - sent);
-        sent += k;
-        if (!req.write(k === chunk.length ? chunk : chunk.subarray(0, k))) return void req.once('drain', pump);
-      }
-      req.end();
-    };
-    pump();
+    sendBytes(req, bytes, true);
   });
 
 const rawExchange = (port: number, verb: 'GET' | 'PUT', bytes: number): Promise<number> =>
@@ -124,17 +130,7 @@ const rawExchange = (port: number, verb: 'GET' | 'PUT', bytes: number): Promise<
     s.on('error', rej);
     s.on('connect', () => {
       s.write(`${verb} ${bytes}\n`);
-      if (verb === 'GET') return;
-      const chunk = Buffer.alloc(64 * 1024, 0x61);
-      let sent = 0;
-      const pump = (): void => {
-        while (sent < bytes) {
-          const k = Math.min(chunk.length, bytes - sent);
-          sent += k;
-          if (!s.write(k === chunk.length ? chunk : chunk.subarray(0, k))) return void s.once('drain', pump);
-        }
-      };
-      pump();
+      if (verb === 'PUT') sendBytes(s, bytes, false);
     });
   });
 
@@ -186,6 +182,9 @@ const main = async (): Promise<void> => {
   const daemon = await startDaemon(lmsPort);
   await sleep(300);
   const idleRssMb = memKb(daemon.proc.pid!, 'VmRSS') / 1024;
+  // Warm-up, not measured: both sides get their JIT and buffers before the clock runs.
+  await rawExchange(rawPort, 'GET', SIZE);
+  await httpGet(lmsPort, `/data/${SIZE}`);
 
   // Throughput: alternate baseline and daemon so drift hits both.
   const down = { raw: [] as number[], lms: [] as number[], rawCpu: [] as number[], lmsCpu: [] as number[] };
@@ -243,6 +242,7 @@ const main = async (): Promise<void> => {
   for (const w of [4096, 16384, 32768, 65536, 131072]) {
     const port = await freePort();
     const d = await startDaemon(port, ['--window', String(w)]);
+    await httpGet(port, `/data/${20 * MB}`); // warm-up: JIT and buffers, not measured
     const xs: number[] = [];
     for (let i = 0; i < 3; i++) xs.push((await timed(d.proc.pid!, 20 * MB, () => httpGet(port, `/data/${20 * MB}`))).mbps);
     windows[w] = median(xs);

@@ -1,9 +1,11 @@
 /**
  * Baseline servers for the benchmarks, run as child processes like the daemon:
- *   raw <port>     a raw loopback TCP pipe: "GET n\n" -> n pattern bytes; "PUT n\n" + n bytes -> "ok\n"
+ *   raw <port>     a raw loopback TCP pipe doing the simulated AMT's service work without HTTP or APF:
+ *                  "GET n\n" -> n pattern bytes; "PUT n\n" + n bytes -> their SHA-256
  *   direct <port>  the simulated AMT's HTTP service on a real TCP port, without APF or the daemon
  * Each prints "listening" and answers "cpu" / "mem" on stdin with its own figures.
  */
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { patternBytes } from '../src/device/simulator/patternBytes.js';
@@ -17,6 +19,7 @@ const raw = () =>
     let head = '';
     let want = -1;
     let got = 0;
+    const hash = createHash('sha256');
     const onData = (d: Buffer): void => {
       if (want < 0) {
         head += d.toString('latin1');
@@ -37,9 +40,14 @@ const raw = () =>
           };
           return pump();
         }
-        got = Buffer.byteLength(head.slice(nl + 1), 'latin1');
-      } else got += d.length;
-      if (got >= want) s.end('ok\n');
+        const rest = Buffer.from(head.slice(nl + 1), 'latin1');
+        got = rest.length;
+        hash.update(rest);
+      } else {
+        got += d.length;
+        hash.update(d);
+      }
+      if (got >= want) s.end(`${hash.digest('hex')}\n`);
     };
     s.on('data', onData);
     s.on('error', () => undefined);

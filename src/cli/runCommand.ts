@@ -5,7 +5,6 @@ import type { SimulatedMe } from '../device/simulator/simulatedMe.js';
 import type { MeDevice } from '../device/transport.js';
 import { defaultControlSocket, serveControl } from '../service/controlSocket.js';
 import { startLms, type LmsService } from '../service/lmsService.js';
-import { startMetrics } from '../service/metrics.js';
 import { dropPrivileges, willDrop } from '../service/privileges.js';
 import { loadConfigFile } from './config.js';
 import { Exit } from './exitCodes.js';
@@ -77,8 +76,9 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
     return undefined;
   });
 
+  // prom-client is loaded only when metrics are asked for: it is most of an idle daemon's memory otherwise.
   const metrics = opts.metricsPort
-    ? await startMetrics(lms, opts.metricsPort).catch((err: Error) => {
+    ? await (await import('../service/metrics.js')).startMetrics(lms, opts.metricsPort).catch((err: Error) => {
         log.error({ port: opts.metricsPort }, `cannot serve metrics on 127.0.0.1:${opts.metricsPort}: ${err.message}`);
         return undefined;
       })

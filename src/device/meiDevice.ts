@@ -4,7 +4,7 @@
  * (meiReader.ts), writes one at a time from the main thread. errno becomes a DeviceError whose
  * message tells an administrator what to do.
  */
-import { closeSync, constants, fstatSync, openSync, write as fsWrite } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, read as fsRead, write as fsWrite } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { Subject } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
@@ -13,8 +13,18 @@ import { DeviceError, type MeConnection, type MeDevice } from './transport.js';
 import { ioctl } from './ioctl.js';
 import type { ReaderMessage } from './meiReader.js';
 
+/**
+ * How messages are read. 'poll-worker' (the default): O_NONBLOCK reads in a worker thread that
+ * sleeps on an interruptible wait between empty reads. The other two exist to be measured against
+ * it (bench/readStrategies.ts): 'threadpool', an async fs.read on a blocking fd, holds one libuv
+ * pool thread and pins the process while a read is pending; 'blocking-worker', readSync on a
+ * blocking fd in a worker, cannot be stopped until a message arrives.
+ */
+export type ReadStrategy = 'poll-worker' | 'threadpool' | 'blocking-worker';
+
 export interface MeiDeviceOptions {
   readonly path: string;
+  readonly readStrategy?: ReadStrategy;
   readonly client?: string;
   readonly minProtocolVersion?: number;
   /** Told once when the path is not a character device (an emulated /dev/mei0). */
@@ -66,7 +76,8 @@ export class MeiDevice implements MeDevice {
     const { path } = this.options;
     let fd: number;
     try {
-      fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+      const strategy = this.options.readStrategy ?? 'poll-worker';
+      fd = openSync(path, constants.O_RDWR | (strategy === 'poll-worker' ? constants.O_NONBLOCK : 0));
     } catch (err) {
       throw openError(path, err as NodeJS.ErrnoException);
     }
@@ -86,7 +97,7 @@ export class MeiDevice implements MeDevice {
       const min = this.options.minProtocolVersion ?? MIN_LME_PROTOCOL_VERSION;
       if (reply.right.protocolVersion < min)
         throw new DeviceError('EPROTO', `${path}: the ${CLIENT_NAMES[client] ?? client} client speaks protocol version ${reply.right.protocolVersion}; lms needs ${min} or later (a firmware update is required)`);
-      return new MeiConnection(fd, path, reply.right.maxMsgLength, reply.right.protocolVersion);
+      return new MeiConnection(fd, path, reply.right.maxMsgLength, reply.right.protocolVersion, this.options.readStrategy ?? 'poll-worker');
     } catch (err) {
       closeSync(fd);
       throw err;
@@ -99,7 +110,7 @@ const WRITE_RETRY_LIMIT = 5_000; // the driver holds a write while the ME has no
 
 class MeiConnection implements MeConnection {
   readonly messages$ = new Subject<Buffer>();
-  private readonly worker: Worker;
+  private readonly worker: Worker | undefined;
   private readonly control = new SharedArrayBuffer(4);
   private closed = false;
   private fdClosed = false;
@@ -109,14 +120,35 @@ class MeiConnection implements MeConnection {
     private readonly path: string,
     readonly maxMsgLength: number,
     readonly protocolVersion: number,
+    strategy: ReadStrategy,
   ) {
+    if (strategy === 'threadpool') {
+      this.readInPool();
+      return;
+    }
     this.worker = new Worker(new URL('./meiReader.js', import.meta.url), { workerData: { fd, size: maxMsgLength, control: this.control } });
     this.worker.on('message', (m: ReaderMessage) => {
       if ('data' in m) return void (this.closed || this.messages$.next(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength)));
-      if ('error' in m) this.fail(m.code === 'ENODEV' ? new DeviceError('ENODEV', `${path}: ME reset or link reset (read: ENODEV)`) : new DeviceError('ENODEV', `${path}: read failed: ${m.error}`));
+      if ('error' in m) this.readFailed(m.code, m.error);
     });
     this.worker.on('error', (err) => this.fail(new DeviceError('ENODEV', `${path}: reader failed: ${err.message}`)));
     this.worker.on('exit', () => this.closeFd());
+  }
+
+  private readFailed(code: string, message: string): void {
+    this.fail(code === 'ENODEV' ? new DeviceError('ENODEV', `${this.path}: ME reset or link reset (read: ENODEV)`) : new DeviceError('ENODEV', `${this.path}: read failed: ${message}`));
+  }
+
+  /** The 'threadpool' candidate: one async fs.read after another; the fd closes after the last one returns. */
+  private readInPool(): void {
+    const buf = Buffer.allocUnsafe(this.maxMsgLength);
+    fsRead(this.fd, buf, 0, buf.length, null, (err, n) => {
+      if (this.closed) return this.closeFd();
+      if (err) return err.code === 'EINTR' ? this.readInPool() : this.readFailed(err.code ?? 'EIO', err.message);
+      if (n === 0) return this.readFailed('ENODEV', 'end of file');
+      this.messages$.next(Buffer.from(buf.subarray(0, n)));
+      this.readInPool();
+    });
   }
 
   write(message: Buffer): Promise<void> {
@@ -147,12 +179,20 @@ class MeiConnection implements MeConnection {
     this.messages$.error(error);
   }
 
-  /** Stops the reader at once: it is never in a blocking read, so it exits within one sleep. */
+  /** Stops the reader: the poll worker is never in a blocking read, so it exits within one sleep. */
   private stop(): void {
     this.closed = true;
     const flags = new Int32Array(this.control);
     Atomics.store(flags, 0, 1);
     Atomics.notify(flags, 0);
+  }
+
+  /** For measurements: resolves once the reader has let go of the device (or never, when it cannot). */
+  released(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => (this.fdClosed ? resolve() : void setTimeout(check, 1).unref());
+      check();
+    });
   }
 
   private closeFd(): void {

@@ -3,17 +3,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { decodeApf, encodeApf, Opcode } from '../../src/index.js';
 import { apfMessage } from '../support/arbitraries.js';
-
-/** A small deterministic PRNG, so a failure names a seed that reproduces it. */
-const xorshift = (seed: number) => {
-  let x = seed >>> 0 || 1;
-  return (n: number): number => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % n;
-  };
-};
+import { xorshift } from '../support/random.js';
 
 const OPCODES = Object.values(Opcode) as number[];
 

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
 import { firstValueFrom } from 'rxjs';
-import { decodeApf, DeviceError, encodeConnectClientRequest, IOCTL_MEI_CONNECT_CLIENT, MeClient, SimulatedMe, startLms } from '../../src/index.js';
+import { decodeApf, DeviceError, encodeApf, encodeConnectClientRequest, IOCTL_MEI_CONNECT_CLIENT, MeClient, protocolVersion, SimulatedMe, startLms } from '../../src/index.js';
 import { ioctl } from '../../src/device/ioctl.js';
 import { MeiDevice } from '../../src/device/meiDevice.js';
 import { freePort, head } from '../support/harness.js';
@@ -68,6 +68,19 @@ describe('MEI device on the emulated /dev/mei0', function () {
     } finally {
       closeSync(fd);
     }
+  });
+
+  it('lets a write through while a blocking read is pending on the same fd (FOPEN_STREAM)', async () => {
+    const c = await new MeiDevice({ path: emu.devicePath, readStrategy: 'blocking-worker' }).connect();
+    await firstValueFrom(c.messages$); // PROTOCOLVERSION; the reader now blocks in read()
+    await new Promise((r) => setTimeout(r, 50));
+    const written = c.write(encodeApf(protocolVersion(254))).then(() => 'written');
+    const late = new Promise((r) => setTimeout(() => r('blocked behind the read'), 2000));
+    assert.equal(await Promise.race([written, late]), 'written');
+    // The ME answers our version with SERVICE_REQUEST: the pending read returns it.
+    const next = decodeApf(await firstValueFrom(c.messages$));
+    assert.ok(E.isRight(next) && next.right.type === 'service-request');
+    c.close();
   });
 
   it('refuses an unknown ME client with a permanent ENOTTY error', async () => {

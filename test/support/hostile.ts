@@ -6,16 +6,7 @@
 import fc from 'fast-check';
 import { encodeApf, type ApfMessage } from '../../src/index.js';
 import { apfMessage } from './arbitraries.js';
-
-const xorshift = (seed: number) => {
-  let x = seed >>> 0 || 1;
-  return (n: number): number => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % n;
-  };
-};
+import { xorshift } from './random.js';
 
 const spared = (m: ApfMessage, ids: ReadonlySet<number>): boolean =>
   m.type === 'disconnect' ||

@@ -24,8 +24,9 @@
  * Usage: mei_emu MOUNTPOINT SOCKET. SIGTERM or SIGINT: every handle reset, then unmount.
  *
  * FOPEN_STREAM: the node is a regular file, and Linux serialises read() and write() on a shared
- * regular-file fd; the stream flag lifts that. libfuse 3.14 has no field for it, so the server's
- * replies go through fuse_session_custom_io(), whose writev sets the bit in OPEN replies.
+ * regular-file fd; the stream flag (FOPEN_STREAM: the value 16, bit 4) lifts that. libfuse 3.14 has
+ * no field for it, so the server's replies go through fuse_session_custom_io(), whose writev sets
+ * the flag in OPEN replies.
  */
 #define FUSE_USE_VERSION 35
 #include <fuse_lowlevel.h>
@@ -46,7 +47,7 @@
 #define INO_DEV 2
 #define INO_CONTROL 3
 #define IOCTL_MEI_CONNECT_CLIENT 0xC0104801u
-#define FOPEN_STREAM_BIT (1u << 16)
+#define FOPEN_STREAM_BIT (1u << 4) /* FOPEN_STREAM in <linux/fuse.h>: the value 16 */
 
 struct msg {
   struct msg *next;
