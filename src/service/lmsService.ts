@@ -407,7 +407,9 @@ export const startLms = (options: LmsOptions): LmsService => {
         if (!s) return;
         s.pause();
         s.end();
-        setTimeout(() => s.destroy(), graceMs).unref();
+        const grace = setTimeout(() => s.destroy(), graceMs);
+        grace.unref();
+        s.once('close', () => clearTimeout(grace));
         return;
       }
       case 'destroy':

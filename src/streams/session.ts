@@ -189,12 +189,17 @@ export const createSession = (options: SessionOptions): Session => {
     if (phase !== 'disconnected') setPhase('disconnected', reason);
   };
 
-  /** A protocol breach that ends the session: DISCONNECT, then reconnect (Intel LMS does the same). */
-  const fatal = (reason: number, detail: string): void => {
-    violation('before-handshake', detail);
+  /** DISCONNECT, tear down, and connect again: the ME replays its handshake on the new link. */
+  const endSession = (reason: number, detail: string): void => {
     send(disconnect(reason));
     teardown(detail);
     emit({ kind: 'reconnect', reason: detail });
+  };
+
+  /** A message the handshake does not allow yet ends the session (Intel LMS does the same). */
+  const fatal = (reason: number, detail: string): void => {
+    violation('before-handshake', detail);
+    endSession(reason, detail);
   };
 
   // ---- handshake -------------------------------------------------------------------------
@@ -203,12 +208,7 @@ export const createSession = (options: SessionOptions): Session => {
     event({ type: 'me-version', major: m.major, minor: m.minor, triggerReason: m.triggerReason, uuid: m.uuid });
     if (versionReceived) return violation('unexpected-message', 'a second PROTOCOLVERSION in one session (ignored)');
     versionReceived = true;
-    if (m.major < 1) {
-      send(disconnect(DisconnectReason.ProtocolVersionNotSupported));
-      teardown(`ME speaks APF ${m.major}.${m.minor}; 1.0 is the oldest supported`);
-      emit({ kind: 'reconnect', reason: 'unsupported protocol version' });
-      return;
-    }
+    if (m.major < 1) return endSession(DisconnectReason.ProtocolVersionNotSupported, `ME speaks APF ${m.major}.${m.minor}; 1.0 is the oldest supported`);
     emit({ kind: 'cancel-timer', key: VERSION_KEY });
     if (!versionSent) {
       versionSent = true;
@@ -219,12 +219,7 @@ export const createSession = (options: SessionOptions): Session => {
 
   const onServiceRequest = (service: string): void => {
     if (!versionReceived) return fatal(DisconnectReason.ProtocolError, `SERVICE_REQUEST ${service} before PROTOCOLVERSION`);
-    if (service !== Service.Pfwd && service !== Service.Auth) {
-      send(disconnect(DisconnectReason.ServiceNotAvailable));
-      teardown(`ME asked for unknown service ${service}`);
-      emit({ kind: 'reconnect', reason: 'unknown service' });
-      return;
-    }
+    if (service !== Service.Pfwd && service !== Service.Auth) return endSession(DisconnectReason.ServiceNotAvailable, `ME asked for unknown service ${service}`);
     send(serviceAccept(service));
     if (service === Service.Pfwd && phase !== 'ready') {
       setPhase('ready');
