@@ -20,3 +20,4 @@ export { readAmtInfo, type AmtInfo } from './service/amtInfo.js';
 export { MeiDevice, type MeiDeviceOptions } from './device/meiDevice.js';
 export type { AmthiProfile } from './device/simulator/amthiService.js';
 export type { ReadStrategy } from './device/meiDevice.js';
+export * from './codecs/mkhi.js';

@@ -60,17 +60,22 @@ export const infoCommand = async (argv: readonly string[]): Promise<number> => {
   }
   if (v.device !== undefined && v.simulate) throw new UsageError('--device and --simulate exclude each other');
   let device: MeDevice;
+  let mkhi: MeDevice;
   if (v.simulate) {
     const { SimulatedMe } = await import('../device/simulator/simulatedMe.js');
     const amthi = v['sim-no-amt'] ? false : v['sim-unprovisioned'] ? { provisioningState: 0 as const, controlMode: 0 as const, dnsSuffix: '' } : {};
-    device = new SimulatedMe({ amthi }).amthi();
+    const me = new SimulatedMe({ amthi });
+    device = me.amthi();
+    mkhi = me.mkhi();
   } else {
     const { MeiDevice } = await import('../device/meiDevice.js');
-    device = new MeiDevice({ path: v.device ?? '/dev/mei0', client: MeClient.Amthi, minProtocolVersion: 1 });
+    const path = v.device ?? '/dev/mei0';
+    device = new MeiDevice({ path, client: MeClient.Amthi, minProtocolVersion: 1 });
+    mkhi = new MeiDevice({ path, client: MeClient.Mkhi, minProtocolVersion: 1 });
   }
   let info: AmtInfo;
   try {
-    info = await readAmtInfo(device);
+    info = await readAmtInfo(device, { mkhi });
   } catch (err) {
     if (!(err instanceof DeviceError)) throw err;
     process.stderr.write(`lms info: ${err.message}\n`);

@@ -23,6 +23,7 @@ import {
   type CodeVersions,
   type LanSettings,
 } from '../codecs/amthi.js';
+import { decodeMkhiFwVersion, encodeMkhiFwVersionRequest, formatFwVersion } from '../codecs/mkhi.js';
 import type { MeConnection, MeDevice } from '../device/transport.js';
 
 export interface AmtInfo {
@@ -50,7 +51,27 @@ const ask = async <A>(c: MeConnection, request: Buffer, command: AmthiCommand, d
   }
 };
 
-export const readAmtInfo = async (device: MeDevice, timeoutMs = 3000): Promise<AmtInfo> => {
+/** The firmware version from MKHI, for firmware whose AMTHI code versions have no "Flash" entry. */
+const readFirmwareVersion = async (mkhi: MeDevice, timeoutMs: number): Promise<E.Either<string, string>> => {
+  let c: MeConnection;
+  try {
+    c = await mkhi.connect();
+  } catch (err) {
+    return E.left((err as Error).message);
+  }
+  try {
+    const reply = firstValueFrom(c.messages$.pipe(timeout(timeoutMs)));
+    await c.write(encodeMkhiFwVersionRequest());
+    return E.map(formatFwVersion)(decodeMkhiFwVersion(await reply));
+  } catch (err) {
+    return E.left(`no answer within ${timeoutMs} ms (${(err as Error).message})`);
+  } finally {
+    c.close();
+  }
+};
+
+export const readAmtInfo = async (device: MeDevice, options: { readonly mkhi?: MeDevice; readonly timeoutMs?: number } = {}): Promise<AmtInfo> => {
+  const timeoutMs = options.timeoutMs ?? 3000;
   const c = await device.connect();
   const errors: { query: string; error: string }[] = [];
   const got = <A>(query: string, r: E.Either<string, A>): A | undefined => {
@@ -68,7 +89,8 @@ export const readAmtInfo = async (device: MeDevice, timeoutMs = 3000): Promise<A
     const wiredLan = got('wired LAN settings', await ask(c, lanInterfaceRequest(0), AmthiCommand.GetLanInterfaceSettings, decodeLanSettings, timeoutMs));
     const find = (name: string) => versions?.versions.find((v) => v.description === name)?.version;
     const amtVersion = find('AMT');
-    const firmwareVersion = find('Flash');
+    let firmwareVersion = find('Flash');
+    if (firmwareVersion === undefined && options.mkhi) firmwareVersion = got('firmware version (MKHI)', await readFirmwareVersion(options.mkhi, timeoutMs));
     return {
       ...(amtVersion !== undefined ? { amtVersion } : {}),
       ...(firmwareVersion !== undefined ? { firmwareVersion } : {}),

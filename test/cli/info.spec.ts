@@ -14,7 +14,7 @@ describe('lms info', function () {
     assert.match(t.stdout, /^platform UUID: +4c4c4544-0042-3510-8052-b3c04f4a4d32$/m);
     assert.match(t.stdout, /^wired LAN: +enabled, link up, MAC 02:00:5e:10:00:01/m);
     const j = JSON.parse((await lms(['info', '--simulate', '--json'])).stdout);
-    assert.equal(j.firmwareVersion, '16.1.30');
+    assert.equal(j.firmwareVersion, '16.1.30.2225');
     assert.deepStrictEqual(j.controlMode, { code: 1, name: 'client control' });
     assert.deepStrictEqual(j.errors, []);
     assert.ok(!/password|account/i.test(JSON.stringify(j)), 'credentials must never appear');
@@ -33,24 +33,29 @@ describe('lms info', function () {
     assert.match(nodev.stderr, /no MEI device at \/nonexistent\/mei0/);
   });
 
-  it('reads the same facts through the emulated /dev/mei0 (AMTHI client)', async function () {
+  it('reads the same facts through the emulated /dev/mei0 (AMTHI, and MKHI for the firmware version)', async function () {
     const why = emulatorUnavailable();
     if (why) {
       if (process.env['CI']) throw new Error(why);
       console.log(`      skipped: ${why}`);
       return this.skip();
     }
-    const me = new SimulatedMe({ amthi: { dnsSuffix: 'lab.example' } });
+    // This firmware leaves "Flash" out of AMTHI's code versions: the firmware version comes from MKHI.
+    const me = new SimulatedMe({ amthi: { dnsSuffix: 'lab.example', codeVersionsIncludeFlash: false } });
     const emu = await startEmulatedMei(me);
     try {
-      const info = await readAmtInfo(new MeiDevice({ path: emu.devicePath, client: MeClient.Amthi, minProtocolVersion: 1 }));
+      const at = (client: string) => new MeiDevice({ path: emu.devicePath, client, minProtocolVersion: 1 });
+      const info = await readAmtInfo(at(MeClient.Amthi), { mkhi: at(MeClient.Mkhi) });
       assert.equal(info.amtVersion, '16.1.30');
+      assert.equal(info.firmwareVersion, '16.1.30.2225');
+      assert.ok(!info.codeVersions?.some((v) => v.description === 'Flash'));
       assert.equal(info.dnsSuffix, 'lab.example');
       assert.deepStrictEqual(info.errors, []);
       // The CLI on the same device, as an administrator runs it (a separate process: the simulator lives here).
       const r = await lms(['info', '--device', emu.devicePath, '--json']);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(JSON.parse(r.stdout).uuid, '4c4c4544-0042-3510-8052-b3c04f4a4d32');
+      assert.equal(JSON.parse(r.stdout).firmwareVersion, '16.1.30.2225');
     } finally {
       await emu.stop();
       me.close();

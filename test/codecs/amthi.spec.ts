@@ -13,6 +13,10 @@ import {
   encodeCodeVersions,
   encodeLanSettings,
   lanInterfaceRequest,
+  decodeMkhiFwVersion,
+  encodeMkhiFwVersionRequest,
+  encodeMkhiFwVersionResponse,
+  formatFwVersion,
 } from '../../src/index.js';
 import { answerAmthi, defaultAmthiProfile } from '../../src/device/simulator/amthiService.js';
 import { bytes, hex } from '../support/apfBytes.js';
@@ -65,6 +69,17 @@ describe('AMTHI codec golden vectors', () => {
     assert.deepStrictEqual(decodeAmthiResponse(Buffer.concat([wire, hex('00')]), AmthiCommand.GetControlMode), E.left({ kind: 'bad-length', declared: 8, actual: 9 }));
     assert.ok(E.isLeft(decodeLanSettings(Buffer.alloc(19))));
     assert.ok(E.isLeft(decodeCodeVersions(bytes(Buffer.alloc(65), le32(3)))));
+  });
+
+  it('encodes MKHI GET_FW_VERSION and decodes its reply: u16 minor, major, build, hot fix', () => {
+    assert.deepStrictEqual(encodeMkhiFwVersionRequest(), hex('ff 02 00 00'));
+    const reply = hex('ff 82 00 00 0100 1000 b108 1e00');
+    const v = right(decodeMkhiFwVersion(reply));
+    assert.deepStrictEqual(v, { minor: 1, major: 16, build: 2225, hotfix: 30 });
+    assert.equal(formatFwVersion(v), '16.1.30.2225');
+    assert.deepStrictEqual(encodeMkhiFwVersionResponse(v), reply);
+    assert.ok(E.isLeft(decodeMkhiFwVersion(hex('ff 82 00 8d 0000 0000 0000 0000'))), 'a failed result is a Left');
+    assert.ok(E.isLeft(decodeMkhiFwVersion(hex('ff 82 00 00'))));
   });
 
   it('has the simulator answer every request lms info sends, and refuse what it does not know', () => {

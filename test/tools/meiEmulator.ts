@@ -77,7 +77,7 @@ export const startEmulatedMei = async (me: SimulatedMe): Promise<EmulatedMei> =>
     if (type === 'C') {
       // The emulator answered the ioctl; the simulated ME connection follows. If it cannot be had
       // (the ME is resetting, or busy), the handle dies with ENODEV and the client reconnects.
-      const client = payload[0] === 1 ? me.amthi() : me;
+      const client = [me, me.amthi(), me.mkhi()][payload[0] ?? 0] ?? me;
       early.set(id, []);
       client.connect().then(
         (conn) => {
@@ -109,7 +109,7 @@ export const startEmulatedMei = async (me: SimulatedMe): Promise<EmulatedMei> =>
     }
   };
 
-  /** The clients this device serves: the LME (index 0) and AMTHI (index 1), with the simulated ME's MTU. */
+  /** The clients this device serves: LME (index 0), AMTHI (1) and MKHI (2), with the simulated ME's MTU. */
   const configure = (): Buffer => {
     const entry = (client: string, version: number): Buffer => {
       const b = Buffer.alloc(25);
@@ -119,7 +119,7 @@ export const startEmulatedMei = async (me: SimulatedMe): Promise<EmulatedMei> =>
       b[20] = version;
       return b;
     };
-    const entries = [entry(MeClient.Lme, 4), ...(me.hasAmthi ? [entry(MeClient.Amthi, 1)] : [])];
+    const entries = [entry(MeClient.Lme, 4), ...(me.hasAmthi ? [entry(MeClient.Amthi, 1), entry(MeClient.Mkhi, 1)] : [])];
     return frame('S', 0, Buffer.concat([Buffer.from([entries.length]), ...entries]));
   };
 

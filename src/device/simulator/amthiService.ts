@@ -12,10 +12,14 @@ import {
   type LanSettings,
 } from '../../codecs/amthi.js';
 import { guidToBytes } from '../../codecs/guid.js';
+import { encodeMkhiFwVersionResponse } from '../../codecs/mkhi.js';
 
 export interface AmthiProfile {
   readonly amtVersion: string;
+  /** The ME firmware version (major.minor.hotfix.build): AMTHI's "Flash" entry and MKHI's answer. */
   readonly flashVersion: string;
+  /** Some firmware leaves "Flash" out of the code versions; `lms info` then asks MKHI. */
+  readonly codeVersionsIncludeFlash: boolean;
   readonly bios: string;
   /** 0 pre-provisioning, 1 in provisioning, 2 post-provisioning. */
   readonly provisioningState: 0 | 1 | 2;
@@ -28,7 +32,8 @@ export interface AmthiProfile {
 
 export const defaultAmthiProfile = (amtVersion: string, uuid: string): AmthiProfile => ({
   amtVersion,
-  flashVersion: amtVersion,
+  flashVersion: `${amtVersion}.2225`,
+  codeVersionsIncludeFlash: true,
   bios: 'LMSRX.SIM.0001.2026.1125',
   provisioningState: 2,
   controlMode: 1,
@@ -54,7 +59,7 @@ export const answerAmthi = (request: Buffer, p: AmthiProfile): Buffer => {
           bios: p.bios,
           versions: [
             { description: 'AMT', version: p.amtVersion },
-            { description: 'Flash', version: p.flashVersion },
+            ...(p.codeVersionsIncludeFlash ? [{ description: 'Flash', version: p.flashVersion }] : []),
             { description: 'Netstack', version: p.amtVersion },
             { description: 'AMTApps', version: p.amtVersion },
             { description: 'Sku', version: '16392' },
@@ -80,4 +85,11 @@ export const answerAmthi = (request: Buffer, p: AmthiProfile): Buffer => {
     default:
       return encodeAmthiResponse(command, INTERNAL_ERROR);
   }
+};
+
+/** The simulated MKHI client: GET_FW_VERSION only; anything else is answered with a failure. */
+export const answerMkhi = (request: Buffer, p: AmthiProfile): Buffer => {
+  if (request.length < 4 || request[0] !== 0xff || request[1] !== 0x02) return Buffer.from([request[0] ?? 0, (request[1] ?? 0) | 0x80, 0, 0x8d]);
+  const [major = 0, minor = 0, hotfix = 0, build = 0] = p.flashVersion.split('.').map(Number);
+  return encodeMkhiFwVersionResponse({ major, minor, hotfix, build });
 };

@@ -15,7 +15,7 @@ import { createAmtHttpServer } from './amtHttpService.js';
 import { createMeEngine, defaultMeEngineOptions, emptyStats, type MeEffect, type MeEngine, type MeEngineOptions, type MeInput, type MeStats } from './meEngine.js';
 import { ServiceSocket } from './serviceSocket.js';
 import { alertRequest } from './wsman.js';
-import { answerAmthi, defaultAmthiProfile, type AmthiProfile } from './amthiService.js';
+import { answerAmthi, answerMkhi, defaultAmthiProfile, type AmthiProfile } from './amthiService.js';
 
 export interface SimulatedMeOptions extends Partial<MeEngineOptions> {
   readonly amtVersion?: string;
@@ -95,12 +95,22 @@ export class SimulatedMe implements MeDevice {
 
   /** The simulated AMTHI client, as a device of its own (what `lms info --simulate` opens). */
   amthi(): MeDevice {
+    return this.requestReplyClient('AMTHI', answerAmthi);
+  }
+
+  /** The simulated MKHI client (the firmware version). */
+  mkhi(): MeDevice {
+    return this.requestReplyClient('MKHI', answerMkhi);
+  }
+
+  /** An ME client that answers each request with one reply, from the AMT profile. */
+  private requestReplyClient(name: string, answer: (request: Buffer, profile: AmthiProfile) => Buffer): MeDevice {
     const profile = this.amthiProfile;
     const maxMsgLength = this.options.maxMsgLength;
     return {
-      description: 'simulated ME (AMTHI client)',
+      description: `simulated ME (${name} client)`,
       connect: () => {
-        if (!profile) return Promise.reject(new DeviceError('ENOTTY', 'the simulated ME has no AMTHI client (AMT absent or disabled)'));
+        if (!profile) return Promise.reject(new DeviceError('ENOTTY', `the simulated ME has no ${name} client (AMT absent or disabled)`));
         const messages$ = new Subject<Buffer>();
         let closed = false;
         return Promise.resolve<MeConnection>({
@@ -109,7 +119,7 @@ export class SimulatedMe implements MeDevice {
           messages$,
           write: (request) => {
             if (closed) return Promise.reject(new DeviceError('ENODEV', 'the AMTHI connection is closed'));
-            setImmediate(() => closed || messages$.next(answerAmthi(request, profile)));
+            setImmediate(() => closed || messages$.next(answer(request, profile)));
             return Promise.resolve();
           },
           close: () => {
