@@ -6,8 +6,7 @@
  * For each: download MB/s and HEAD latency through the LMS, idle CPU, and how long the device
  * takes to let go after close() while a read is pending (what SIGTERM and reconnects depend on).
  */
-import { request } from 'node:http';
-import * as net from 'node:net';
+import { headLatency, httpGet } from './clients.js';
 import { MeiDevice, type ReadStrategy } from '../src/device/meiDevice.js';
 import { SimulatedMe } from '../src/device/simulator/simulatedMe.js';
 import { startLms } from '../src/service/lmsService.js';
@@ -23,32 +22,6 @@ const cpu = () => {
   return (u.user + u.system) / 1e6;
 };
 
-const download = (port: number, n: number): Promise<void> =>
-  new Promise((res, rej) => {
-    const req = request({ host: '127.0.0.1', port, path: `/data/${n}`, agent: false }, (r) => {
-      r.resume();
-      r.on('end', res);
-    });
-    req.on('error', rej);
-    req.end();
-  });
-
-const headUs = (port: number): Promise<number> =>
-  new Promise((res, rej) => {
-    const t0 = performance.now();
-    const s = net.connect({ host: '127.0.0.1', port });
-    let text = '';
-    s.on('connect', () => s.write('HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
-    s.on('data', (d) => {
-      text += d.toString('latin1');
-      if (text.includes('\r\n\r\n')) {
-        res((performance.now() - t0) * 1000);
-        s.destroy();
-      }
-    });
-    s.on('error', rej);
-  });
-
 const measure = async (strategy: ReadStrategy) => {
   const port = await freePort();
   const echo = await freePort();
@@ -57,15 +30,15 @@ const measure = async (strategy: ReadStrategy) => {
   try {
     const lms = startLms({ device: new MeiDevice({ path: emu.devicePath, readStrategy: strategy }) });
     await lms.ready(echo);
-    await download(port, 5 * MB);
+    await httpGet(port, `/data/${5 * MB}`);
     const rates: number[] = [];
     for (let i = 0; i < 3; i++) {
       const t0 = performance.now();
-      await download(port, 20 * MB);
+      await httpGet(port, `/data/${20 * MB}`);
       rates.push(20 / ((performance.now() - t0) / 1000));
     }
     const lat: number[] = [];
-    for (let i = 0; i < 200; i++) lat.push(await headUs(port));
+    for (let i = 0; i < 200; i++) lat.push(await headLatency(port));
     await sleep(1500); // past the reader's busy period
     const c0 = cpu();
     await sleep(2000);

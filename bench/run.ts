@@ -13,6 +13,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { headLatency, httpGet } from './clients.js';
 import * as net from 'node:net';
 import type { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
@@ -83,18 +84,6 @@ const startDaemon = async (port: number, extra: string[] = []): Promise<Child> =
 
 // ---- clients -------------------------------------------------------------------------------------
 
-const httpGet = (port: number, path: string): Promise<number> =>
-  new Promise((res, rej) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false }, (r) => {
-      let n = 0;
-      r.on('data', (d: Buffer) => (n += d.length));
-      r.on('end', () => res(n));
-      r.on('error', rej);
-    });
-    req.on('error', rej);
-    req.end();
-  });
-
 /** Writes `bytes` filler bytes with back-pressure, then ends the stream if asked. */
 const sendBytes = (w: Writable, bytes: number, end: boolean): void => {
   const chunk = Buffer.alloc(64 * 1024, 0x61);
@@ -132,22 +121,6 @@ const rawExchange = (port: number, verb: 'GET' | 'PUT', bytes: number): Promise<
       s.write(`${verb} ${bytes}\n`);
       if (verb === 'PUT') sendBytes(s, bytes, false);
     });
-  });
-
-const headLatency = (port: number): Promise<number> =>
-  new Promise((res, rej) => {
-    const t0 = performance.now();
-    const s = net.connect({ host: '127.0.0.1', port });
-    let text = '';
-    s.on('connect', () => s.write('HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
-    s.on('data', (d) => {
-      text += d.toString('latin1');
-      if (text.includes('\r\n\r\n')) {
-        res((performance.now() - t0) * 1000);
-        s.destroy();
-      }
-    });
-    s.on('error', rej);
   });
 
 /** MB/s and CPU seconds per MB (server process + this client), for one transfer. */

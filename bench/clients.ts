@@ -1,0 +1,33 @@
+/** Benchmark clients: fresh connections, as curl and AMT discovery tools make them. */
+import { request } from 'node:http';
+import * as net from 'node:net';
+
+/** GET `path`, reading the whole body; resolves with its length. */
+export const httpGet = (port: number, path: string): Promise<number> =>
+  new Promise((res, rej) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false }, (r) => {
+      let n = 0;
+      r.on('data', (d: Buffer) => (n += d.length));
+      r.on('end', () => res(n));
+      r.on('error', rej);
+    });
+    req.on('error', rej);
+    req.end();
+  });
+
+/** HEAD / on a fresh connection; resolves with the microseconds until the header block is in. */
+export const headLatency = (port: number): Promise<number> =>
+  new Promise((res, rej) => {
+    const t0 = performance.now();
+    const s = net.connect({ host: '127.0.0.1', port });
+    let text = '';
+    s.on('connect', () => s.write('HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+    s.on('data', (d) => {
+      text += d.toString('latin1');
+      if (text.includes('\r\n\r\n')) {
+        res((performance.now() - t0) * 1000);
+        s.destroy();
+      }
+    });
+    s.on('error', rej);
+  });
