@@ -83,6 +83,36 @@ describe('MEI device on the emulated /dev/mei0', function () {
     c.close();
   });
 
+  it('answers an interrupted blocking read, so a process killed inside read() exits at once', async () => {
+    // A child blocks in read() on the connected device, then is killed: the kernel interrupts the
+    // FUSE request, and only a server that answers the interrupt (EINTR) lets the process die.
+    const ioctlModule = resolve('dist/src/device/ioctl.js');
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { openSync, readSync } from 'node:fs';
+         import { ioctl } from ${JSON.stringify(ioctlModule)};
+         const fd = openSync(${JSON.stringify(emu.devicePath)}, 'r+');
+         const guid = Buffer.from('dba433677604' + '7b4e' + 'b3afbcfc29bee7a7', 'hex');
+         if (!ioctl(fd, ${IOCTL_MEI_CONNECT_CLIENT}, guid).ok) process.exit(9);
+         const buf = Buffer.alloc(4096);
+         readSync(fd, buf);            // PROTOCOLVERSION
+         console.log('blocking');
+         readSync(fd, buf);            // nothing more comes: blocks here`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((res) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('blocking') && res()));
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    const exited = new Promise<number>((res) => child.once('exit', () => res(Date.now() - t0)));
+    child.kill('SIGKILL');
+    const ms = await Promise.race([exited, new Promise<number>((res) => setTimeout(() => res(-1), 3000))]);
+    assert.ok(ms >= 0 && ms < 1000, ms < 0 ? 'the killed reader is stuck in the kernel' : `exit took ${ms} ms`);
+  });
+
   it('refuses an unknown ME client with a permanent ENOTTY error', async () => {
     const unknown = '0badc0de-1111-2222-3333-444444444444';
     await assert.rejects(new MeiDevice({ path: emu.devicePath, client: unknown }).connect(), (e: unknown) => e instanceof DeviceError && e.code === 'ENOTTY' && e.permanent && e.message.includes(`no ${unknown} client`));
