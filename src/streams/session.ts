@@ -9,8 +9,6 @@
  */
 import { describeDecodeError } from '../codecs/errors.js';
 import {
-  channelClose,
-  channelData,
   channelOpen,
   disconnect,
   openConfirmation,
@@ -20,14 +18,25 @@ import {
   requestSuccess,
   serviceAccept,
   userauthSuccess,
-  windowAdjust,
   type ApfMessage,
   type ChannelOpen,
   type GlobalRequest,
 } from '../codecs/messages.js';
 import { DisconnectReason, OpenFailureReason, openFailureReasonName, Service, TriggerReason } from '../codecs/opcodes.js';
 import { ByteQueue } from './byteQueue.js';
-import { addCredit, nextChunkSize, shouldReturnCredit } from './flowControl.js';
+import {
+  addWindow,
+  closeOnce,
+  creditWritten,
+  flushChannel,
+  holdChannelBytes,
+  receiveData,
+  type Channel,
+  type FlowContext,
+  type OpenChannel,
+  type QueuedSocket,
+  type Waiting,
+} from './channelFlow.js';
 import { isLoopbackAddress } from './loopback.js';
 import { createNotificationChannel, type NotificationChannel } from './notificationChannel.js';
 import type {
@@ -41,61 +50,6 @@ import type {
   SessionPhase,
   SocketId,
 } from './sessionTypes.js';
-
-interface ChannelBase {
-  readonly id: number;
-  readonly socket: SocketId;
-  readonly local: Endpoint;
-  readonly peer: Endpoint;
-  readonly attempts: number;
-  /** Socket bytes not yet sent to the ME. */
-  readonly tx: ByteQueue;
-  /** The client half-closed: CLOSE follows once `tx` drains. */
-  localEnded: boolean;
-  /** The socket is gone: ME data is dropped, CLOSE follows once `tx` drains. */
-  socketGone: boolean;
-  /** Reading from the socket is paused (window exhausted or `tx` past the high-water mark). */
-  paused: boolean;
-  bytesToMe: number;
-  bytesFromMe: number;
-}
-
-/** CHANNEL_OPEN sent, no answer yet. */
-interface OpeningChannel extends ChannelBase {
-  readonly phase: 'opening';
-}
-
-/** Confirmed: one window record per direction, and the close handshake's two halves. */
-interface OpenChannel extends ChannelBase {
-  readonly phase: 'open';
-  readonly meId: number;
-  /** Bytes the ME still accepts from us. */
-  txWindow: number;
-  /** Bytes we sent that the ME has yet to credit back (so an adjust is owed). */
-  txUncredited: number;
-  /** Bytes the ME may still send us. */
-  rxWindow: number;
-  /** Bytes written to the socket whose credit is not yet returned. */
-  rxCredit: number;
-  stalled: boolean;
-  closeSent: boolean;
-}
-
-type Channel = OpeningChannel | OpenChannel;
-
-/**
- * A socket waiting for a channel. It is read while it waits (up to the high-water mark), so a
- * client that goes away is noticed at once rather than after an APF open of its own.
- */
-interface QueuedSocket {
-  readonly socket: SocketId;
-  readonly local: Endpoint;
-  readonly peer: Endpoint;
-  readonly attempts: number;
-  readonly tx: ByteQueue;
-  ended: boolean;
-  paused: boolean;
-}
 
 /** A GLOBAL_REQUEST reply: replies go out in request order, some wait for a bind. */
 interface PendingReply {
@@ -147,6 +101,17 @@ export const createSession = (options: SessionOptions): Session => {
   const event = (e: LmsEvent): void => emit({ kind: 'event', event: e });
   const violation = (v: ProtocolViolation, detail: string, channel?: number): void =>
     event(channel === undefined ? { type: 'protocol-error', violation: v, detail } : { type: 'protocol-error', violation: v, detail, channel });
+  // What the per-channel flow control needs from the session (channelFlow.ts).
+  const flow: FlowContext = {
+    options,
+    get maxMsgLength() {
+      return maxMsgLength;
+    },
+    send,
+    emit,
+    violation,
+  };
+
   const setPhase = (p: SessionPhase, detail?: string): void => {
     phase = p;
     event(detail === undefined ? { type: 'session', phase: p } : { type: 'session', phase: p, detail });
@@ -409,45 +374,9 @@ export const createSession = (options: SessionOptions): Session => {
 
   // ---- flow control and close ordering --------------------------------------------------------
 
-  const sendClose = (ch: OpenChannel): void => {
-    if (ch.closeSent) return;
-    ch.closeSent = true;
-    send(channelClose(ch.meId));
-  };
-
-  /** Send what the ME's window allows, pause or resume the socket, and CLOSE once drained. */
-  const flushTx = (ch: OpenChannel): void => {
-    while (ch.tx.length > 0) {
-      const n = nextChunkSize(ch.txWindow, maxMsgLength, ch.tx.length, ch.txUncredited > 0);
-      if (n === 0) break;
-      const data = ch.tx.take(n);
-      ch.txWindow -= n;
-      ch.txUncredited += n;
-      ch.bytesToMe += n;
-      send(channelData(ch.meId, data));
-    }
-    if (ch.tx.length > 0 && ch.txWindow === 0 && !ch.stalled) {
-      ch.stalled = true;
-      event({ type: 'channel-stalled', id: ch.id, buffered: ch.tx.length });
-    }
-    if (!ch.socketGone && !ch.localEnded && !ch.closeSent) {
-      const pause = ch.tx.length > options.highWaterMark || (ch.tx.length > 0 && ch.txWindow === 0);
-      if (pause !== ch.paused) {
-        ch.paused = pause;
-        emit({ kind: pause ? 'pause' : 'resume', socket: ch.socket });
-      }
-    }
-    if ((ch.localEnded || ch.socketGone) && ch.tx.length === 0) sendClose(ch);
-  };
-
-  /** Holds bytes of a socket with no open channel yet, pausing it at the high-water mark. */
-  const holdBytes = (w: { socket: SocketId; tx: ByteQueue; paused: boolean }, data: Buffer): void => {
-    w.tx.push(data);
-    if (!w.paused && w.tx.length > options.highWaterMark) {
-      w.paused = true;
-      emit({ kind: 'pause', socket: w.socket });
-    }
-  };
+  const sendClose = (ch: OpenChannel): void => closeOnce(ch, flow);
+  const flushTx = (ch: OpenChannel): void => flushChannel(ch, flow);
+  const holdBytes = (w: Waiting, data: Buffer): void => holdChannelBytes(w, data, flow);
 
   const onSocketData = (socket: SocketId, data: Buffer): void => {
     const queued = queue.find((q) => q.socket === socket);
@@ -493,13 +422,7 @@ export const createSession = (options: SessionOptions): Session => {
 
   const onSocketWritten = (socket: SocketId, bytes: number): void => {
     const ch = channels.get(bySocket.get(socket) ?? 0);
-    if (!ch || ch.phase !== 'open') return;
-    ch.rxCredit += bytes;
-    if (shouldReturnCredit(ch.rxCredit, options.window)) {
-      send(windowAdjust(ch.meId, ch.rxCredit));
-      ch.rxWindow += ch.rxCredit;
-      ch.rxCredit = 0;
-    }
+    if (ch?.phase === 'open') creditWritten(ch, bytes, flow);
   };
 
   const onChannelData = (m: Extract<ApfMessage, { type: 'channel-data' }>, size: number): void => {
@@ -507,13 +430,7 @@ export const createSession = (options: SessionOptions): Session => {
     if (note) return void note.data(m.data).forEach(send);
     const ch = channels.get(m.recipient);
     if (!ch || ch.phase !== 'open') return violation('unknown-channel', `CHANNEL_DATA for unknown channel ${m.recipient} (dropped)`, m.recipient);
-    if (size > maxMsgLength) violation('mtu-overrun', `CHANNEL_DATA of ${size} bytes exceeds the MTU ${maxMsgLength}`, ch.id);
-    if (m.data.length > ch.rxWindow) {
-      violation('window-overrun', `ME sent ${m.data.length} bytes into a window of ${ch.rxWindow}`, ch.id);
-      ch.rxWindow = 0;
-    } else ch.rxWindow -= m.data.length;
-    ch.bytesFromMe += m.data.length;
-    if (!ch.socketGone && m.data.length > 0) emit({ kind: 'write', socket: ch.socket, data: m.data });
+    receiveData(ch, m.data, size, flow);
   };
 
   const onWindowAdjust = (m: Extract<ApfMessage, { type: 'channel-window-adjust' }>): void => {
@@ -521,12 +438,7 @@ export const createSession = (options: SessionOptions): Session => {
     if (note) return void note.adjust(m.bytesToAdd).forEach(send);
     const ch = channels.get(m.recipient);
     if (!ch || ch.phase !== 'open') return violation('unknown-channel', `WINDOW_ADJUST for unknown channel ${m.recipient}`, m.recipient);
-    const { window, overflow } = addCredit(ch.txWindow, m.bytesToAdd);
-    if (overflow) violation('window-overflow', `WINDOW_ADJUST +${m.bytesToAdd} overflows the u32 window (capped)`, ch.id);
-    ch.txWindow = window;
-    ch.txUncredited = Math.max(0, ch.txUncredited - m.bytesToAdd);
-    ch.stalled = false;
-    if (!ch.closeSent) flushTx(ch);
+    addWindow(ch, m.bytesToAdd, flow);
   };
 
   const onChannelClose = (recipient: number): void => {
