@@ -15,6 +15,7 @@ import { runSession } from '../streams/runSession.js';
 import type { Session, SessionSnapshot } from '../streams/session.js';
 import type { Endpoint, LmsEvent, SessionEffect, SessionInput, SessionOptions, SessionPhase, SocketId } from '../streams/sessionTypes.js';
 import { parseAmtAlert, type AmtAlert } from './amtAlert.js';
+import { createLogBudget } from './logBudget.js';
 import { silentLogger, type Logger } from './logger.js';
 
 export interface LmsOptions extends Partial<SessionOptions> {
@@ -87,6 +88,8 @@ export interface LmsService {
 }
 
 const LOOPBACK = ['127.0.0.1', '::1'] as const;
+/** A hostile ME can send errors faster than a log should take them. */
+const ERROR_LINES_PER_SECOND = 20;
 
 interface Listener {
   readonly servers: net.Server[];
@@ -120,6 +123,7 @@ export const startLms = (options: LmsOptions): LmsService => {
   let backoff = reconnectMs;
   let lastDeviceError: string | undefined;
   let meVersion: LmsStatus['meVersion'];
+  const errorLog = createLogBudget(ERROR_LINES_PER_SECOND);
   const counters = { connects: 0, resets: 0, protocolErrors: 0, channelsOpened: 0, channelsClosed: 0, refused: 0, notifications: 0 };
 
   // Per channel: the library handle's subject, and the maps that route effects to it.
@@ -334,10 +338,13 @@ export const startLms = (options: LmsOptions): LmsService => {
         counters.refused++;
         log.warn({ peer: `${e.peer.address}:${e.peer.port}`, reason: e.reason }, 'connection refused');
         break;
-      case 'protocol-error':
+      case 'protocol-error': {
         counters.protocolErrors++;
-        log.warn({ violation: e.violation, channel: e.channel }, e.detail);
+        const left = errorLog.suppressed();
+        if (left > 0) log.warn({ suppressed: left }, `${left} more protocol errors from the ME were not logged (over ${ERROR_LINES_PER_SECOND} a second); lms status counts them all`);
+        if (errorLog.take()) log.warn({ violation: e.violation, channel: e.channel }, e.detail);
         break;
+      }
       case 'notification': {
         counters.notifications++;
         const alert = parseAmtAlert(e.request);

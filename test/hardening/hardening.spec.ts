@@ -25,8 +25,11 @@ describe('hardening', function () {
   });
 
   describe('a hostile ME', () => {
-    it(`survives ${HOSTILE} random and mutated messages while another channel keeps every byte`, async () => {
-      pair = await startPair();
+    it(`survives ${HOSTILE} random and mutated messages while another channel keeps every byte, with a bounded log`, async () => {
+      let warnings = 0;
+      const quiet = () => undefined;
+      pair = await startPair({}, { logger: { error: quiet, warn: () => void warnings++, info: quiet, debug: quiet, trace: quiet } });
+      const t0 = Date.now();
       // The watched download lasts as long as the storm: about 200 bytes of it per hostile message.
       const n = Math.max(40 * MB, Math.min(1024 * MB, HOSTILE * 200));
       const opened = firstValueFrom(pair.lms.channels$.pipe(take(1), timeout(5000)));
@@ -43,6 +46,8 @@ describe('hardening', function () {
       const status = pair.lms.status();
       assert.equal(status.session.phase, 'ready');
       assert.ok(status.counters.protocolErrors > HOSTILE / 10, `only ${status.counters.protocolErrors} protocol errors counted`);
+      const seconds = Math.ceil((Date.now() - t0) / 1000) + 1;
+      assert.ok(warnings <= seconds * 21, `${warnings} warning lines in ${seconds} s`);
       assert.ok(ok200(await head(pair.httpPort)));
     });
 
