@@ -95,7 +95,8 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
     if (!m || !FAULTS.has(m[1]!)) throw new UsageError(`--sim-fault ${f}: use <fault>[@seconds] with one of ${[...FAULTS].join(', ')}`);
     return { name: m[1]!, atMs: Math.round(Number(m[2] ?? '0') * 1000) };
   });
-  if (faults.length > 0 && v.device !== undefined) throw new UsageError('--sim-fault needs the simulated ME');
+  if (v.device !== undefined && (faults.length > 0 || v['sim-ports'] !== undefined || v['sim-profile'] !== undefined))
+    throw new UsageError('--sim-fault, --sim-ports and --sim-profile need the simulated ME, not --device');
   const simPorts = v['sim-ports']?.split(',').map((p) => {
     if (!/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 65535) throw new UsageError(`--sim-ports ${v['sim-ports']}: a comma-separated list of ports`);
     return Number(p);

@@ -55,6 +55,9 @@ describe('lms command line', function () {
       assert.match(window.stderr, /--window needs a positive whole number/);
       const both = await lms(['run', '--simulate', '--device', '/dev/mei0']);
       assert.equal(both.code, 2);
+      const simOnDevice = await lms(['run', '--device', '/dev/mei0', '--sim-ports', '1,2']);
+      assert.equal(simOnDevice.code, 2);
+      assert.match(simOnDevice.stderr, /need the simulated ME/);
       const dir = mkdtempSync(join(tmpdir(), 'lms-config-'));
       after(() => rmSync(dir, { recursive: true, force: true }));
       const config = join(dir, 'lms.json');
