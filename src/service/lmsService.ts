@@ -375,7 +375,8 @@ export const startLms = (options: LmsOptions): LmsService => {
           const l = liveByMeId.get(m.recipient);
           if (l) {
             l.bytesToMe += m.data.length;
-            l.activity.next({ type: 'to-me', bytes: m.data.length });
+            // Per-message events only for a library user who listens: the daemon itself does not.
+            if (l.activity.observed) l.activity.next({ type: 'to-me', bytes: m.data.length });
           }
           if (enabled('trace')) log.trace({ meChannel: m.recipient, bytes: m.data.length, data: m.data.toString('hex') }, 'to ME');
         } else if (enabled('debug')) log.debug({ message: m.type }, 'send');
@@ -391,7 +392,7 @@ export const startLms = (options: LmsOptions): LmsService => {
         const l = liveBySocket.get(effect.socket);
         if (l) {
           l.bytesFromMe += n;
-          l.activity.next({ type: 'from-me', bytes: n });
+          if (l.activity.observed) l.activity.next({ type: 'from-me', bytes: n });
         }
         if (!s || s.destroyed) return;
         if (enabled('trace')) log.trace({ socket: effect.socket, bytes: n, data: effect.data.toString('hex') }, 'from ME');

@@ -58,6 +58,25 @@ describe('forwarding end to end (simulated ME, real TCP clients)', function () {
     assert.equal(pair.me.stats.channelsOpened, 100);
   });
 
+  it('offers each channel to library users, with its data counts and its close', async () => {
+    const seen: string[] = [];
+    let bytesFromMe = 0;
+    const closed = new Promise<string>((resolve) =>
+      pair.lms.channels$.subscribe((ch) => {
+        seen.push(`open ${ch.local.port}`);
+        ch.activity$.subscribe((a) => {
+          if (a.type === 'from-me') bytesFromMe += a.bytes;
+          if (a.type === 'to-me') seen.push('to-me');
+          if (a.type === 'closed') resolve(`${a.reason} ${a.bytesFromMe}`);
+        });
+      }),
+    );
+    const reply = await head(pair.httpPort);
+    assert.equal(await closed, `closed ${reply.length}`);
+    assert.equal(bytesFromMe, reply.length);
+    assert.deepStrictEqual(seen, [`open ${pair.httpPort}`, 'to-me']);
+  });
+
   it('echoes on the second forwarded port (623 on AMT), and a client FIN still gets the reply before the close', async () => {
     const payload = patternBytes(0, 200_000);
     const reply = await exchange(pair.echoPort, payload, { halfClose: true });
