@@ -262,12 +262,18 @@ export const createSession = (options: SessionOptions): Session => {
 
   const canServe = (q: QueuedSocket): boolean => phase === 'ready' && forwards.has(q.local.port);
 
+  /** Takes the socket at `i` out of the queue; its hold timer, if any, goes with it. */
+  const unqueue = (i: number): QueuedSocket => {
+    const [q] = queue.splice(i, 1) as [QueuedSocket];
+    emit({ kind: 'cancel-timer', key: holdKey(q.socket) });
+    return q;
+  };
+
   const pump = (): void => {
     while (phase === 'ready' && pendingOpen === undefined && !retryWait && channels.size < options.maxChannels) {
       const i = queue.findIndex(canServe);
       if (i < 0) return;
-      const [q] = queue.splice(i, 1) as [QueuedSocket];
-      emit({ kind: 'cancel-timer', key: holdKey(q.socket) });
+      const q = unqueue(i);
       const id = allocId();
       channels.set(id, {
         phase: 'opening',
@@ -396,8 +402,7 @@ export const createSession = (options: SessionOptions): Session => {
       const q = queue[i]!;
       if (q.tx.length > 0) return void (q.ended = true); // a request, then FIN: it is still served
       // Connected and closed without a byte: nothing to forward, so no channel is spent on it.
-      queue.splice(i, 1);
-      emit({ kind: 'cancel-timer', key: holdKey(socket) });
+      unqueue(i);
       emit({ kind: 'destroy', socket });
       return;
     }
@@ -409,11 +414,7 @@ export const createSession = (options: SessionOptions): Session => {
 
   const onSocketClosed = (socket: SocketId): void => {
     const queued = queue.findIndex((q) => q.socket === socket);
-    if (queued >= 0) {
-      queue.splice(queued, 1);
-      emit({ kind: 'cancel-timer', key: holdKey(socket) });
-      return;
-    }
+    if (queued >= 0) return void unqueue(queued);
     const ch = channels.get(bySocket.get(socket) ?? 0);
     if (!ch) return;
     ch.socketGone = true;
