@@ -4,10 +4,9 @@ import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { promisify } from 'node:util';
 import { encodeApf, SimulatedMe, startLms, type GlobalRequest, type Uint32 } from '../../src/index.js';
-import { freePort, head, nextEvent, startPair, type Pair } from '../support/harness.js';
+import { freePort, head, nextEvent, ok200, startPair, type Pair } from '../support/harness.js';
 
 const run = promisify(execFile);
-const ok200 = (b: Buffer): boolean => /^HTTP\/1\.1 200 OK/.test(b.toString('latin1'));
 
 describe('listeners and global requests (simulated ME, real sockets)', function () {
   this.timeout(30_000);

@@ -5,14 +5,13 @@ import * as net from 'node:net';
 import { firstValueFrom, take, timeout } from 'rxjs';
 import { channelClose, encodeApf, patternBytes, windowAdjust } from '../../src/index.js';
 import { CLI, startDaemon } from '../support/daemon.js';
-import { curl, exchange, freePort, head, nextEvent, sha256, startPair, type Pair } from '../support/harness.js';
+import { curl, exchange, freePort, head, nextEvent, ok200, sha256, startPair, type Pair } from '../support/harness.js';
 import { hostileMessages } from '../support/hostile.js';
 
 const MB = 1024 * 1024;
 const HOSTILE = Number(process.env['LMS_HOSTILE_MESSAGES'] ?? 20_000);
 const RESETS = Number(process.env['LMS_RESETS'] ?? 100);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const ok200 = (b: Buffer): boolean => /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n$/.test(b.toString('latin1'));
 
 /** Active libuv handles (sockets, servers, timers) of this process. */
 const handles = (): number => (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length;

@@ -94,6 +94,9 @@ export const exchange = (port: number, request: Buffer | Buffer[], opts: { host?
     });
   });
 
+/** A complete HTTP 200 reply: status line through the end of the header block, nothing cut. */
+export const ok200 = (b: Buffer): boolean => /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n$/.test(b.toString('latin1'));
+
 export const head = (port: number, host = '127.0.0.1'): Promise<Buffer> =>
   exchange(port, Buffer.from(`HEAD / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`), { host });
 
