@@ -20,9 +20,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SimulatedMe } from '../src/device/simulator/simulatedMe.js';
 import { emulatorUnavailable, startEmulatedMei } from '../test/tools/meiEmulator.js';
+import { CLI } from '../test/support/daemon.js';
 import { freePort } from '../test/support/harness.js';
 
-const CLI = resolve('dist/src/cli/main.js');
 const SERVERS = resolve('dist/bench/servers.js');
 const MB = 1024 * 1024;
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);

@@ -9,11 +9,11 @@ import { firstValueFrom } from 'rxjs';
 import { decodeApf, DeviceError, encodeApf, encodeConnectClientRequest, IOCTL_MEI_CONNECT_CLIENT, MeClient, protocolVersion, SimulatedMe, startLms } from '../../src/index.js';
 import { ioctl } from '../../src/device/ioctl.js';
 import { MeiDevice } from '../../src/device/meiDevice.js';
+import { CLI } from '../support/daemon.js';
 import { freePort, head } from '../support/harness.js';
 import { emulatorUnavailable, startEmulatedMei, type EmulatedMei } from '../tools/meiEmulator.js';
 
 const run = promisify(execFile);
-const CLI = resolve('dist/src/cli/main.js');
 
 describe('MEI device on the emulated /dev/mei0', function () {
   this.timeout(60_000);

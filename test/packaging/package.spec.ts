@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -19,10 +20,23 @@ describe('the package', function () {
   it('names the lms command in bin, and the README, the CLI and package.json agree on the two set-up commands', () => {
     const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
     assert.equal(pkg.name, 'lms-rx');
-    assert.equal(pkg.bin.lms, 'dist/src/cli/main.js');
-    assert.match(pkg.scripts.start, /main\.js run --simulate$/);
+    assert.equal(pkg.bin.lms, 'dist/bundle/lms.js');
+    assert.ok(pkg.scripts.start.endsWith(`node ${pkg.bin.lms} run --simulate`), 'npm start runs the bin');
     const readme = readFileSync('README.md', 'utf8');
     assert.ok(readme.includes('npm ci && npm start') && readme.includes('npm ci && npm test'));
     assert.match(readFileSync('.ci/run', 'utf8'), /^npm ci && npm test$/m);
+  });
+
+  it('packs the bundled lms command with the device reader worker beside the chunk that starts it', async () => {
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+    const { stdout } = await run('npm', ['pack', '--dry-run', '--ignore-scripts', '--json'], { maxBuffer: 16 << 20 });
+    const packed = new Set((JSON.parse(stdout) as [{ files: { path: string }[] }])[0].files.map((f) => f.path));
+    assert.ok(packed.has(pkg.bin.lms), `${pkg.bin.lms} is packed`);
+    assert.ok(statSync(pkg.bin.lms).mode & 0o100, 'the bin is executable');
+    // meiDevice starts its reader as new URL('./meiReader.js', import.meta.url): the file must sit beside that chunk.
+    const starter = [...packed].find((p) => p.startsWith('dist/bundle/') && p.endsWith('.js') && readFileSync(p, 'utf8').includes("new URL(\"./meiReader.js\""));
+    assert.ok(starter, 'a bundle chunk starts the reader worker');
+    assert.ok(packed.has(join(dirname(starter), 'meiReader.js')), 'meiReader.js is packed beside it');
+    assert.ok(packed.has('dist/src/index.js'), 'the library entry is packed unbundled');
   });
 });

@@ -1,10 +1,11 @@
 /** Drives `lms` as a user does: a spawned process, its JSON log lines, signals, exit codes. */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export const CLI = resolve('dist/src/cli/main.js');
+/** The `lms` command as package.json's bin names it: the bundle users run, not tsc's module tree. */
+export const CLI = resolve((JSON.parse(readFileSync('package.json', 'utf8')) as { bin: { lms: string } }).bin.lms);
 
 export interface Daemon {
   readonly proc: ChildProcess;
