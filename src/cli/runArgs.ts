@@ -15,6 +15,8 @@ Device (one of):
   --sim-profile <p>      simulated ports: plain (16992+623, default), tls (16993+664), both
   --sim-ports <a,b,...>  forward these ports instead (the first serves HTTP, the others echo),
                          to run beside another LMS or without root
+  --sim-window <bytes>   the window the simulated ME advertises per channel (default 4096; the
+                         real ME's is undocumented), to see how uploads depend on it
   --sim-fault <f@secs>   inject a fault into the simulated ME after secs seconds (repeatable):
                          reset, stale-close, open-failure-4, open-failure-1, open-failure-2,
                          slow-window, notify, malformed, disconnect
@@ -46,6 +48,7 @@ export interface RunOptions extends RunConfig {
   readonly configPath?: string;
   readonly faults: readonly { name: string; atMs: number }[];
   readonly simPorts?: readonly number[];
+  readonly simWindow?: number;
 }
 
 const FAULTS = new Set(['reset', 'stale-close', 'open-failure-4', 'open-failure-1', 'open-failure-2', 'slow-window', 'notify', 'malformed', 'disconnect']);
@@ -69,6 +72,7 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
         'sim-profile': { type: 'string' },
         'sim-ports': { type: 'string' },
         'sim-fault': { type: 'string', multiple: true },
+        'sim-window': { type: 'string' },
         bind: { type: 'string', multiple: true },
         'reserve-ports': { type: 'boolean' },
         window: { type: 'string' },
@@ -95,8 +99,10 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
     if (!m || !FAULTS.has(m[1]!)) throw new UsageError(`--sim-fault ${f}: use <fault>[@seconds] with one of ${[...FAULTS].join(', ')}`);
     return { name: m[1]!, atMs: Math.round(Number(m[2] ?? '0') * 1000) };
   });
-  if (v.device !== undefined && (faults.length > 0 || v['sim-ports'] !== undefined || v['sim-profile'] !== undefined))
-    throw new UsageError('--sim-fault, --sim-ports and --sim-profile need the simulated ME, not --device');
+  if (v.device !== undefined && (faults.length > 0 || v['sim-ports'] !== undefined || v['sim-profile'] !== undefined || v['sim-window'] !== undefined))
+    throw new UsageError('--sim-fault, --sim-ports, --sim-profile and --sim-window need the simulated ME, not --device');
+  const simWindow = int('--sim-window', v['sim-window']);
+  if (simWindow !== undefined && simWindow > 0xffff_ffff) throw new UsageError(`--sim-window ${simWindow}: an APF window is a u32`);
   const simPorts = v['sim-ports']?.split(',').map((p) => {
     if (!/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 65535) throw new UsageError(`--sim-ports ${v['sim-ports']}: a comma-separated list of ports`);
     return Number(p);
@@ -126,5 +132,5 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
   if (flags.device !== undefined) delete (merged as { simulate?: boolean }).simulate;
   if (flags.simulate) delete (merged as { device?: string }).device;
   if (merged.device !== undefined && merged.simulate) throw new UsageError('the configuration names both a device and simulate');
-  return { ...merged, ...(v.config !== undefined ? { configPath: v.config } : {}), ...(simPorts ? { simPorts } : {}), faults };
+  return { ...merged, ...(v.config !== undefined ? { configPath: v.config } : {}), ...(simPorts ? { simPorts } : {}), ...(simWindow ? { simWindow } : {}), faults };
 };

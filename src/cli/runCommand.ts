@@ -47,6 +47,7 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
     ? new (await import('../device/simulator/simulatedMe.js')).SimulatedMe({
         profile: opts.simProfile ?? 'plain',
         ...(opts.simPorts ? { ports: opts.simPorts, httpPorts: opts.simPorts.slice(0, 1) } : {}),
+        ...(opts.simWindow ? { window: opts.simWindow } : {}),
       })
     : undefined;
   const device: MeDevice = simulated ?? new (await import('../device/meiDevice.js')).MeiDevice({ path: opts.device ?? '/dev/mei0', onNote: (note) => log.debug({}, note) });

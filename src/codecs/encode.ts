@@ -165,3 +165,29 @@ export const encodeApf = (m: ApfMessage): Buffer => {
   if (end !== out.length) throw new Error(`encoder for ${m.type} wrote ${end} of ${out.length} bytes`);
   return out;
 };
+
+/**
+ * An encoder that carves messages out of shared slabs instead of allocating each one.
+ * A full CHANNEL_DATA is 4105 bytes, just over Node's own pool limit (4 KiB), so `encodeApf`
+ * gives every such message an ArrayBuffer of its own, and at hundreds of MB/s that allocation
+ * and its garbage cost more than the copy. Messages are views that never overlap; a slab is freed
+ * once no message in it is referenced. The slab is kept small because one long-lived message
+ * keeps its whole slab alive; a message larger than the slab gets a buffer of its own.
+ */
+export const slabEncoder = (slabBytes = 64 * 1024): ((m: ApfMessage) => Buffer) => {
+  let slab = Buffer.allocUnsafeSlow(slabBytes);
+  let used = 0;
+  return (m) => {
+    const n = encodedLength(m);
+    if (n > slabBytes) return encodeApf(m);
+    if (used + n > slabBytes) {
+      slab = Buffer.allocUnsafeSlow(slabBytes);
+      used = 0;
+    }
+    const end = encodeInto(m, slab, used);
+    if (end !== used + n) throw new Error(`encoder for ${m.type} wrote ${end - used} of ${n} bytes`);
+    const out = slab.subarray(used, end);
+    used = end;
+    return out;
+  };
+};

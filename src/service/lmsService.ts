@@ -7,7 +7,7 @@ import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { BehaviorSubject, Subject, filter, firstValueFrom, map, type Observable, type Subscription } from 'rxjs';
 import { decodeApf } from '../codecs/decode.js';
-import { encodeApf } from '../codecs/encode.js';
+import { slabEncoder } from '../codecs/encode.js';
 import { describeDecodeError } from '../codecs/errors.js';
 import { DeviceError, type MeConnection, type MeDevice } from '../device/transport.js';
 import { isLoopbackAddress } from '../streams/loopback.js';
@@ -138,14 +138,36 @@ export const startLms = (options: LmsOptions): LmsService => {
   const liveByMeId = new Map<number, Live>();
 
   const feed = (input: SessionInput): void => inputs.next(input);
+  // Messages to the ME share slabs: a full CHANNEL_DATA is just over Node's own pool limit.
+  const encode = slabEncoder();
   const enabled = (level: string): boolean => log.isLevelEnabled?.(level) ?? true;
 
-  // Socket writes of one turn go out as one writev: the ME's messages arrive in batches of
-  // max_msg_length - 9 bytes, and a syscall per message costs more than the forwarding itself.
-  const corked = new Set<net.Socket>();
-  const uncorkAll = (): void => {
-    for (const s of corked) s.uncork();
-    corked.clear();
+  // The ME data of one turn goes to each socket as one writev with one completion: the ME's
+  // messages arrive in batches of max_msg_length - 9 bytes, and a syscall, a callback and a
+  // session step per message cost more than the forwarding itself.
+  interface TurnWrites {
+    readonly socket: net.Socket;
+    readonly chunks: Buffer[];
+    bytes: number;
+  }
+  const turnWrites = new Map<SocketId, TurnWrites>();
+  const flushSocket = (id: SocketId): void => {
+    const t = turnWrites.get(id);
+    if (!t) return;
+    turnWrites.delete(id);
+    const s = t.socket;
+    if (s.destroyed) return;
+    const last = t.chunks.length - 1;
+    s.cork();
+    for (let i = 0; i < last; i++) s.write(t.chunks[i]);
+    // Callbacks run in write order, so the last one says the whole batch reached the kernel.
+    s.write(t.chunks[last], (err) => {
+      if (!err) feed({ kind: 'socket-written', socket: id, bytes: t.bytes });
+    });
+    s.uncork();
+  };
+  const flushTurn = (): void => {
+    for (const id of turnWrites.keys()) flushSocket(id);
   };
 
   // ---- the device ----------------------------------------------------------------------------
@@ -380,7 +402,7 @@ export const startLms = (options: LmsOptions): LmsService => {
           }
           if (enabled('trace')) log.trace({ meChannel: m.recipient, bytes: m.data.length, data: m.data.toString('hex') }, 'to ME');
         } else if (enabled('debug')) log.debug({ message: m.type }, 'send');
-        return write(encodeApf(m));
+        return write(encode(m));
       }
       case 'listen':
         return void listen(effect.port);
@@ -396,14 +418,14 @@ export const startLms = (options: LmsOptions): LmsService => {
         }
         if (!s || s.destroyed) return;
         if (enabled('trace')) log.trace({ socket: effect.socket, bytes: n, data: effect.data.toString('hex') }, 'from ME');
-        if (!corked.has(s)) {
-          if (corked.size === 0) process.nextTick(uncorkAll);
-          corked.add(s);
-          s.cork();
+        const t = turnWrites.get(effect.socket);
+        if (t) {
+          t.chunks.push(effect.data);
+          t.bytes += n;
+        } else {
+          if (turnWrites.size === 0) process.nextTick(flushTurn);
+          turnWrites.set(effect.socket, { socket: s, chunks: [effect.data], bytes: n });
         }
-        s.write(effect.data, (err) => {
-          if (!err) feed({ kind: 'socket-written', socket: effect.socket, bytes: n });
-        });
         return;
       }
       case 'pause':
@@ -413,6 +435,7 @@ export const startLms = (options: LmsOptions): LmsService => {
       case 'end': {
         const s = sockets.get(effect.socket);
         if (!s) return;
+        flushSocket(effect.socket); // this turn's data goes before the FIN
         s.pause();
         s.end();
         const grace = setTimeout(() => s.destroy(), graceMs);
@@ -421,6 +444,7 @@ export const startLms = (options: LmsOptions): LmsService => {
         return;
       }
       case 'destroy':
+        turnWrites.delete(effect.socket);
         return void sockets.get(effect.socket)?.destroy();
       case 'udp-send':
         return udpSend(effect.address, effect.port, effect.data);

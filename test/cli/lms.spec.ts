@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as net from 'node:net';
@@ -58,6 +59,12 @@ describe('lms command line', function () {
       const simOnDevice = await lms(['run', '--device', '/dev/mei0', '--sim-ports', '1,2']);
       assert.equal(simOnDevice.code, 2);
       assert.match(simOnDevice.stderr, /need the simulated ME/);
+      const windowOnDevice = await lms(['run', '--device', '/dev/mei0', '--sim-window', '65536']);
+      assert.equal(windowOnDevice.code, 2);
+      assert.match(windowOnDevice.stderr, /need the simulated ME/);
+      const hugeWindow = await lms(['run', '--simulate', '--sim-window', String(2 ** 32)]);
+      assert.equal(hugeWindow.code, 2);
+      assert.match(hugeWindow.stderr, /--sim-window 4294967296: an APF window is a u32/);
       const dir = mkdtempSync(join(tmpdir(), 'lms-config-'));
       after(() => rmSync(dir, { recursive: true, force: true }));
       const config = join(dir, 'lms.json');
@@ -107,8 +114,28 @@ describe('lms command line', function () {
       const open = lines.find((l) => l.msg === 'channel open');
       const closed = lines.find((l) => l.msg === 'channel closed');
       assert.ok(open && open.channel === 1 && open.meChannel === 0 && open.port === s.httpPort);
+      assert.equal(open.meWindow, 4096, "the simulated ME's default window");
       assert.ok(closed && closed.channel === 1 && closed.bytesToMe > 0 && closed.bytesFromMe > 0 && typeof closed.durationMs === 'number');
       assert.ok(!daemon.log().includes('"data":'), 'payload bytes were logged at info level');
+    });
+
+    it('has the simulated ME advertise the window given by --sim-window, and uploads go through in it', async () => {
+      const s = await simulate(['--sim-window', '16384']);
+      daemon = s.daemon;
+      const body = Buffer.alloc(200_000, 0x5a);
+      const sha = await new Promise<string>((res, rej) => {
+        const c = net.connect({ host: '127.0.0.1', port: s.httpPort });
+        let text = '';
+        c.on('data', (d) => (text += d.toString('latin1')));
+        c.on('end', () => res(text.slice(text.indexOf('\r\n\r\n') + 4).trim()));
+        c.on('error', rej);
+        c.write(`POST /sha256 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n`);
+        c.write(body);
+      });
+      assert.equal(sha, `${createHash('sha256').update(body).digest('hex')} ${body.length}`);
+      await daemon.waitFor(/"msg":"channel open"/);
+      const open = daemon.log().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((l) => l.msg === 'channel open');
+      assert.equal(open.meWindow, 16384);
     });
 
     it('closes channels in order on SIGTERM (CLOSE sent, socket ended) and exits 0 within the bound', async () => {

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeApf, encodeApf, encodedLength, type ApfMessage } from '../../src/index.js';
+import { channelClose, channelData, decodeApf, encodeApf, encodedLength, slabEncoder, type ApfMessage } from '../../src/index.js';
 import { apfMessage } from '../support/arbitraries.js';
 
 describe('APF codec properties', () => {
@@ -45,5 +45,27 @@ describe('APF codec properties', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it('a slab encoder gives the same bytes as encodeApf, and no message it returned is overwritten by a later one', () => {
+    fc.assert(
+      fc.property(fc.array(apfMessage, { minLength: 1, maxLength: 40 }), fc.integer({ min: 64, max: 4096 }), (ms, slab) => {
+        const encode = slabEncoder(slab);
+        const out = ms.map(encode); // all kept alive while later ones are encoded
+        ms.forEach((m, i) => assert.deepStrictEqual(out[i], encodeApf(m), `message ${i} (${m.type})`));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('a slab encoder packs small messages into one slab and gives a message larger than the slab its own buffer', () => {
+    const encode = slabEncoder(64);
+    const a = encode(channelClose(1));
+    const b = encode(channelClose(2));
+    assert.equal(a.buffer, b.buffer, 'one slab');
+    assert.equal(b.byteOffset, a.byteOffset + a.length, 'adjacent');
+    const big = encode(channelData(3, Buffer.alloc(100, 7)));
+    assert.notEqual(big.buffer, a.buffer);
+    assert.deepStrictEqual(big, encodeApf(channelData(3, Buffer.alloc(100, 7))));
   });
 });

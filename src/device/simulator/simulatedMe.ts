@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { Subject } from 'rxjs';
 import { decodeApf } from '../../codecs/decode.js';
-import { encodeApf } from '../../codecs/encode.js';
+import { slabEncoder } from '../../codecs/encode.js';
 import { describeDecodeError } from '../../codecs/errors.js';
 import { DisconnectReason } from '../../codecs/opcodes.js';
 import { DeviceError, type MeConnection, type MeDevice } from '../transport.js';
@@ -51,6 +51,8 @@ export class SimulatedMe implements MeDevice {
   private downUntil = 0;
   private readonly services = new Map<number, ServiceSocket>();
   private readonly heldWrites = new Map<number, () => void>();
+  /** Messages to the host share slabs: one allocation per 4105-byte CHANNEL_DATA costs more than its copy. */
+  private readonly encode = slabEncoder();
   private readonly backlog: MeInput[] = [];
   private busy = false;
   /** The last lines the engine logged, newest last (for tests and `--log-level debug`). */
@@ -242,7 +244,7 @@ export class SimulatedMe implements MeDevice {
   private apply(effect: MeEffect): void {
     switch (effect.kind) {
       case 'send':
-        this.connection?.deliver(encodeApf(effect.message));
+        this.connection?.deliver(this.encode(effect.message));
         return;
       case 'service-open':
         return this.openService(effect.id, effect.port);
