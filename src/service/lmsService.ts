@@ -17,6 +17,7 @@ import type { Endpoint, LmsEvent, SessionEffect, SessionInput, SessionOptions, S
 import { parseAmtAlert, type AmtAlert } from './amtAlert.js';
 import { createLogBudget } from './logBudget.js';
 import { silentLogger, type Logger } from './logger.js';
+import { serialWriter } from './serialWriter.js';
 
 export interface LmsOptions extends Partial<SessionOptions> {
   readonly device: MeDevice;
@@ -117,7 +118,6 @@ export const startLms = (options: LmsOptions): LmsService => {
   let nextSocket = 1;
   let connection: MeConnection | undefined;
   let connectionSub: Subscription | undefined;
-  let writes: Promise<void> = Promise.resolve();
   let stopping = false;
   let reconnectTimer: NodeJS.Timeout | undefined;
   let backoff = reconnectMs;
@@ -186,7 +186,7 @@ export const startLms = (options: LmsOptions): LmsService => {
     const c = connection;
     connection = undefined;
     // Let queued writes (a DISCONNECT, the last CLOSEs) go out before the device is released.
-    void writes.then(() => c?.close());
+    void writer.flushed().then(() => c?.close());
   };
 
   const lost = (reason: string): void => {
@@ -236,17 +236,12 @@ export const startLms = (options: LmsOptions): LmsService => {
     });
   };
 
+  const writer = serialWriter((err, c, bytes) => {
+    if (err instanceof DeviceError && err.code === 'EFBIG') log.error({ size: bytes.length, maxMsgLength: c.maxMsgLength }, `BUG: ${err.message}`);
+    // ENODEV and friends also end messages$, which handles the reconnect.
+  });
   const write = (bytes: Buffer): void => {
-    const c = connection;
-    if (!c) return;
-    writes = writes.then(
-      () =>
-        c.write(bytes).catch((err: unknown) => {
-          if (err instanceof DeviceError && err.code === 'EFBIG') log.error({ size: bytes.length, maxMsgLength: c.maxMsgLength }, `BUG: ${err.message}`);
-          // ENODEV and friends also end messages$, which handles the reconnect.
-        }),
-      () => undefined,
-    );
+    if (connection) writer.write(connection, bytes);
   };
 
   // ---- listeners and sockets -----------------------------------------------------------------
@@ -512,7 +507,7 @@ export const startLms = (options: LmsOptions): LmsService => {
       stopping = true;
       if (reconnectTimer) clearTimeout(reconnectTimer);
       for (const port of [...listeners.keys()]) unlisten(port);
-      await writes; // the CLOSEs go out before the device is released
+      await writer.flushed(); // the CLOSEs go out before the device is released
       connectionSub?.unsubscribe();
       connection?.close();
       connection = undefined;
