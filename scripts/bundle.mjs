@@ -2,7 +2,7 @@
 //
 // Why: a Node process pays memory for every module it loads, and loading rxjs, io-ts and fp-ts
 // through their package indexes parses far more than lms uses. The bundle keeps one copy of
-// what is reached and costs about 10 MB less idle RSS than the module tree (npm run bench,
+// what is reached and costs about 12 MB less idle RSS than the module tree (npm run bench,
 // "idle RSS"). The library (`import 'lms-rx'`) stays unbundled, so its users' own bundlers can
 // tree-shake it.
 //
@@ -14,11 +14,26 @@
 // - Not minified, so stack traces in logs name real functions; a source map sits beside each file.
 import { build } from 'esbuild';
 import { chmodSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 const outdir = 'dist/bundle';
 rmSync(outdir, { recursive: true, force: true }); // chunk names are content hashes: drop the old ones
 
+// The ES module builds of rxjs, fp-ts and io-ts instead of their CommonJS ones (which Node's
+// "node" export condition would pick): they tree-shake, and calls into them are direct rather than
+// through CommonJS interop getters on every access. Idle RSS 55 -> 53 MB.
+const esmBuilds = {
+  name: 'esm-builds',
+  setup(b) {
+    const pkg = (p) => resolve('node_modules', p);
+    b.onResolve({ filter: /^rxjs$/ }, () => ({ path: pkg('rxjs/dist/esm/index.js') }));
+    b.onResolve({ filter: /^io-ts$/ }, () => ({ path: pkg('io-ts/es6/index.js') }));
+    b.onResolve({ filter: /^fp-ts\/lib\// }, (a) => ({ path: pkg(`fp-ts/es6/${a.path.slice('fp-ts/lib/'.length)}`) }));
+  },
+};
+
 await build({
+  plugins: [esmBuilds],
   entryPoints: { lms: 'dist/src/cli/main.js', meiReader: 'dist/src/device/meiReader.js' },
   outdir,
   bundle: true,
