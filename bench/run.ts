@@ -5,7 +5,9 @@
  *
  *   throughput   one channel, download and upload, CPU s/MB: against the same HTTP exchange over a
  *                raw loopback TCP pipe (no lms), and beside it a bare socket doing only the
- *                service's work (pattern bytes out, SHA-256 in) with no HTTP
+ *                service's work (pattern bytes out, SHA-256 in) with no HTTP; for upload also the
+ *                simulated AMT service alone, fed one MTU-sized message per turn (the ceiling the
+ *                simulated ME leaves any LMS; bench/serviceCeiling.ts)
  *   latency      HEAD / p50 and p99 through the daemon, against the same HTTP service direct
  *   concurrency  1,000 clients at once over 8 ME slots: completed, longest wait, daemon peak RSS
  *   footprint    idle RSS, time from start to listening
@@ -13,7 +15,7 @@
  *                chosen), and upload throughput for several windows the simulated ME advertises
  *   device       throughput and latency on the emulated /dev/mei0, where it can run (root, FUSE)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { headLatency, httpGet } from './clients.js';
@@ -27,6 +29,7 @@ import { CLI } from '../test/support/daemon.js';
 import { freePort } from '../test/support/harness.js';
 
 const SERVERS = resolve('dist/bench/servers.js');
+const CEILING = resolve('dist/bench/serviceCeiling.js');
 const MB = 1024 * 1024;
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
 const SIZE = Number(process.env['BENCH_MB'] ?? 50) * MB;
@@ -197,10 +200,15 @@ const main = async (): Promise<void> => {
     const cpuRatio = median(d.lmsCpu) / median(d.directCpu);
     rows.push({ name: `${dir} CPU s/MB`, lms: median(d.lmsCpu), baseline: median(d.directCpu), unit: 's/MB', target: '<= 2x raw', met: cpuRatio <= 2 });
   }
+  // What the simulated ME leaves any LMS for upload: its service alone, fed as under its window.
+  const ceiling = JSON.parse(execFileSync(process.execPath, [CEILING, String(SIZE / MB)], { encoding: 'utf8' })) as { mtuMBps: number; mtuCpuPerMb: number; socketChunkMBps: number };
+  extra['uploadCeiling'] = ceiling;
   for (const [dir, d] of [['download', down], ['upload', up]] as const) {
     rows.push({ name: `  bare socket ${dir} MB/s`, lms: median(d.lms), baseline: median(d.bare), unit: 'MB/s' });
     rows.push({ name: `  bare socket ${dir} CPU s/MB`, lms: median(d.lmsCpu), baseline: median(d.bareCpu), unit: 's/MB' });
   }
+  rows.push({ name: '  upload: service alone, MTU', lms: median(up.lms), baseline: ceiling.mtuMBps, unit: 'MB/s' });
+  rows.push({ name: '  upload: service alone, CPU', lms: median(up.lmsCpu), baseline: ceiling.mtuCpuPerMb, unit: 's/MB' });
 
   // HEAD latency: a fresh connection per request, as curl -I and AMT discovery do.
   const lat = { lms: [] as number[], direct: [] as number[] };
@@ -286,7 +294,7 @@ const main = async (): Promise<void> => {
   await direct.stop();
 
   const fmt = (n: number | undefined) => (n === undefined ? '' : n >= 100 ? n.toFixed(0) : n >= 1 ? n.toFixed(2) : n.toPrecision(3));
-  console.log(`\nlms-rx benchmark: ${RUNS} runs, ${SIZE / MB} MB transfers, medians; baseline = the simulated AMT's HTTP service over a plain TCP connection (indented rows: a bare socket, no HTTP)\n`);
+  console.log(`\nlms-rx benchmark: ${RUNS} runs, ${SIZE / MB} MB transfers, medians; baseline = the simulated AMT's HTTP service over a plain TCP connection (indented rows: a bare socket, no HTTP; the simulated AMT service alone, fed one 4 KB message per turn)\n`);
   console.log(`${'measure'.padEnd(30)} ${'lms'.padStart(10)} ${'baseline'.padStart(10)} ${'ratio'.padStart(7)}  unit   target`);
   for (const r of rows) {
     const ratio = r.baseline ? (r.lms / r.baseline).toFixed(2) : '';
