@@ -39,6 +39,12 @@ export interface MeConnection {
   readonly messages$: Observable<Buffer>;
   /** Sends one whole message; resolves once the device accepted it. */
   write(message: Buffer): Promise<void>;
+  /**
+   * Optional: sends one whole message before returning, throwing a DeviceError where `write`
+   * would reject. Offered by a transport whose writes complete at once (the simulated ME), so the
+   * sender spends no promise per message.
+   */
+  writeNow?(message: Buffer): void;
   /** Releases the connection promptly, even with a read pending. */
   close(): void;
 }

@@ -333,10 +333,13 @@ export const startLms = (options: LmsOptions): LmsService => {
         channels$.next(l.handle);
         break;
       }
-      case 'channel-stalled':
-        live.get(e.id)?.activity.next({ type: 'stalled', buffered: e.buffered });
-        log.debug({ channel: e.id, buffered: e.buffered }, 'channel waits for ME window');
+      case 'channel-stalled': {
+        // Under a small ME window this is every message: nothing is built that nobody reads.
+        const l = live.get(e.id);
+        if (l?.activity.observed) l.activity.next({ type: 'stalled', buffered: e.buffered });
+        if (enabled('debug')) log.debug({ channel: e.id, buffered: e.buffered }, 'channel waits for ME window');
         break;
+      }
       case 'channel-closed': {
         const l = live.get(e.id);
         const durationMs = l ? Date.now() - l.handle.openedAt : 0;

@@ -2,7 +2,8 @@
  * Messages to the ME, one write at a time and in order: the MEI driver takes whole messages, and
  * two device writes in flight at once could reach the ME swapped. A write that finds nothing in
  * flight starts at once, so the common case (one message per turn, as under a small ME window)
- * costs one device call and no promise hops of its own.
+ * costs one device call and no promise hops of its own; on a transport that offers `writeNow`
+ * (it completes writes before returning) no promise at all.
  */
 import type { MeConnection } from '../device/transport.js';
 
@@ -35,6 +36,14 @@ export const serialWriter = (onError: (err: unknown, connection: MeConnection, m
 
   return {
     write(connection, message) {
+      if (!busy && connection.writeNow) {
+        try {
+          connection.writeNow(message);
+        } catch (err) {
+          onError(err, connection, message);
+        }
+        return;
+      }
       queue.push({ connection, message });
       if (!busy) next();
     },

@@ -65,4 +65,41 @@ describe('serialWriter (messages to the ME)', () => {
     await finishNext();
     assert.equal(flushed, true);
   });
+
+  it('sends through writeNow when the transport offers it and nothing is queued, reporting a throw as a failed write', async () => {
+    const sent: string[] = [];
+    const errors: string[] = [];
+    const connection: MeConnection = {
+      messages$: new Subject<Buffer>(),
+      maxMsgLength: 4096,
+      protocolVersion: 1,
+      write: () => Promise.reject(new Error('write() must not be used while writeNow() is offered')),
+      writeNow: (m) => {
+        if (m.length > 4) throw new DeviceError('EFBIG', 'too big');
+        sent.push(m.toString());
+      },
+      close: () => undefined,
+    };
+    const w = serialWriter((err, _c, m) => errors.push(`${(err as DeviceError).code} ${m.toString()}`));
+    w.write(connection, Buffer.from('a'));
+    w.write(connection, Buffer.from('toolong'));
+    w.write(connection, Buffer.from('b'));
+    assert.deepEqual(sent, ['a', 'b'], 'each message is sent before write() returns');
+    assert.deepEqual(errors, ['EFBIG toolong']);
+    await w.flushed();
+  });
+
+  it('keeps order when a writeNow transport follows a write still in flight on the previous connection', async () => {
+    const slow = slowConnection();
+    const order: string[] = [];
+    const fast: MeConnection = { ...slow.connection, writeNow: (m) => void order.push(`now ${m.toString()}`) };
+    const w = serialWriter(() => undefined);
+    w.write(slow.connection, Buffer.from('old'));
+    w.write(fast, Buffer.from('new'));
+    assert.deepEqual(order, [], 'waits behind the write in flight');
+    await slow.finishNext();
+    // Once queued, a message goes through write(): the queue drains in order by one path.
+    assert.deepEqual(slow.started, ['old', 'new']);
+    assert.deepEqual(order, []);
+  });
 });

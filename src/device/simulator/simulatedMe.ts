@@ -346,13 +346,21 @@ class SimulatedConnection implements MeConnection {
   }
 
   write(message: Buffer): Promise<void> {
-    if (this.closed) return Promise.reject(new DeviceError('ENODEV', 'the simulated ME connection is gone'));
+    try {
+      this.writeNow(message);
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  writeNow(message: Buffer): void {
+    if (this.closed) throw new DeviceError('ENODEV', 'the simulated ME connection is gone');
     if (message.length > this.maxMsgLength) {
       this.me.mtuViolation(message.length);
-      return Promise.reject(new DeviceError('EFBIG', `message of ${message.length} bytes exceeds max_msg_length ${this.maxMsgLength}`));
+      throw new DeviceError('EFBIG', `message of ${message.length} bytes exceeds max_msg_length ${this.maxMsgLength}`);
     }
     this.me.receive(message);
-    return Promise.resolve();
   }
 
   close(): void {
