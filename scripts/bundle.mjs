@@ -42,7 +42,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external: ['@2060.io/ffi-napi', '@2060.io/ref-napi'],
-  // CommonJS dependencies (pino, io-ts, fp-ts) call require() for Node's built-ins.
+  // CommonJS dependencies (pino and its helpers, prom-client) call require() for Node's built-ins.
   banner: { js: "import { createRequire as __lmsRequire } from 'node:module'; const require = __lmsRequire(import.meta.url);" },
   sourcemap: 'linked',
   logLevel: 'warning',
