@@ -238,6 +238,7 @@ export const startLms = (options: LmsOptions): LmsService => {
 
   const writer = serialWriter((err, c, bytes) => {
     if (err instanceof DeviceError && err.code === 'EFBIG') log.error({ size: bytes.length, maxMsgLength: c.maxMsgLength }, `BUG: ${err.message}`);
+    else if (!(err instanceof DeviceError)) log.error({ error: String(err) }, 'BUG: a device write threw');
     // ENODEV and friends also end messages$, which handles the reconnect.
   });
   const write = (bytes: Buffer): void => {
