@@ -158,11 +158,17 @@ export const encodeInto = (m: ApfMessage, out: Buffer, at: number): number => {
   }
 };
 
+/** `encodeInto` where `n` (its `encodedLength`) must come out exactly: a mismatch is an encoder bug. */
+const encodeSized = (m: ApfMessage, out: Buffer, at: number, n: number): void => {
+  const end = encodeInto(m, out, at);
+  if (end !== at + n) throw new Error(`encoder for ${m.type} wrote ${end - at} of ${n} bytes`);
+};
+
 /** Encode one message into a buffer of exactly its size. */
 export const encodeApf = (m: ApfMessage): Buffer => {
-  const out = Buffer.allocUnsafe(encodedLength(m));
-  const end = encodeInto(m, out, 0);
-  if (end !== out.length) throw new Error(`encoder for ${m.type} wrote ${end} of ${out.length} bytes`);
+  const n = encodedLength(m);
+  const out = Buffer.allocUnsafe(n);
+  encodeSized(m, out, 0, n);
   return out;
 };
 
@@ -184,10 +190,8 @@ export const slabEncoder = (slabBytes = 64 * 1024): ((m: ApfMessage) => Buffer) 
       slab = Buffer.allocUnsafeSlow(slabBytes);
       used = 0;
     }
-    const end = encodeInto(m, slab, used);
-    if (end !== used + n) throw new Error(`encoder for ${m.type} wrote ${end - used} of ${n} bytes`);
-    const out = slab.subarray(used, end);
-    used = end;
-    return out;
+    encodeSized(m, slab, used, n);
+    used += n;
+    return slab.subarray(used - n, used);
   };
 };
