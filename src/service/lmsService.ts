@@ -247,7 +247,8 @@ export const startLms = (options: LmsOptions): LmsService => {
 
   // ---- listeners and sockets -----------------------------------------------------------------
 
-  const accept = (socket: net.Socket, port: number): void => {
+  /** `address` is the listener's own: asking the socket (getsockname) costs a syscall per connection. */
+  const accept = (socket: net.Socket, address: string, port: number): void => {
     const id = nextSocket++;
     sockets.set(id, socket);
     socket.setNoDelay(true);
@@ -261,7 +262,7 @@ export const startLms = (options: LmsOptions): LmsService => {
     feed({
       kind: 'accepted',
       socket: id,
-      local: { address: socket.localAddress ?? '127.0.0.1', port },
+      local: { address, port },
       peer: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
     });
   };
@@ -269,13 +270,15 @@ export const startLms = (options: LmsOptions): LmsService => {
   const bindOne = (address: string, port: number): Promise<net.Server | undefined> =>
     new Promise((resolve) => {
       // allowHalfOpen: a client's FIN must not end our side; ME data still flows until its CLOSE.
-      const server = net.createServer({ allowHalfOpen: true }, (s) => accept(s, port));
+      let bound = address; // the listener's address as the kernel states it, once listening
+      const server = net.createServer({ allowHalfOpen: true }, (s) => accept(s, bound, port));
       server.once('error', (err: NodeJS.ErrnoException) => {
         log.warn({ address, port, code: err.code }, `cannot listen on [${address}]:${port}: ${err.message}`);
         resolve(undefined);
       });
       server.listen({ host: address, port, exclusive: true, ipv6Only: address.includes(':') }, () => {
         server.removeAllListeners('error');
+        bound = (server.address() as net.AddressInfo).address;
         server.on('error', (err) => log.error({ address, port, error: err.message }, 'listener error'));
         resolve(server);
       });
