@@ -1,6 +1,7 @@
 /** Benchmark clients: fresh connections, as curl and AMT discovery tools make them. */
 import { request } from 'node:http';
 import * as net from 'node:net';
+import type { Writable } from 'node:stream';
 
 /** GET `path`, reading the whole body; resolves with its length. */
 export const httpGet = (port: number, path: string): Promise<number> =>
@@ -30,4 +31,31 @@ export const headLatency = (port: number): Promise<number> =>
       }
     });
     s.on('error', rej);
+  });
+
+/** Writes `bytes` filler bytes with back-pressure, then ends the stream if asked. */
+export const sendBytes = (w: Writable, bytes: number, end: boolean): void => {
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  let sent = 0;
+  const pump = (): void => {
+    while (sent < bytes) {
+      const k = Math.min(chunk.length, bytes - sent);
+      sent += k;
+      if (!w.write(k === chunk.length ? chunk : chunk.subarray(0, k))) return void w.once('drain', pump);
+    }
+    if (end) w.end();
+  };
+  pump();
+};
+
+/** POST `bytes` filler bytes to /sha256 on a fresh connection; resolves with the reply body. */
+export const httpPost = (port: number, bytes: number): Promise<string> =>
+  new Promise((res, rej) => {
+    const req = request({ host: '127.0.0.1', port, path: '/sha256', method: 'POST', agent: false, headers: { 'Content-Length': bytes } }, (r) => {
+      let body = '';
+      r.on('data', (d: Buffer) => (body += d.toString()));
+      r.on('end', () => res(body));
+    });
+    req.on('error', rej);
+    sendBytes(req, bytes, true);
   });

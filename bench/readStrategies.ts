@@ -7,6 +7,7 @@
  * takes to let go after close() while a read is pending (what SIGTERM and reconnects depend on).
  */
 import { headLatency, httpGet } from './clients.js';
+import { median, percentile as pct, selfCpu as cpu } from './procStats.js';
 import { MeiDevice, type ReadStrategy } from '../src/device/meiDevice.js';
 import { SimulatedMe } from '../src/device/simulator/simulatedMe.js';
 import { startLms } from '../src/service/lmsService.js';
@@ -15,12 +16,6 @@ import { emulatorUnavailable, startEmulatedMei } from '../test/tools/meiEmulator
 
 const MB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
-const cpu = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
 
 const measure = async (strategy: ReadStrategy) => {
   const port = await freePort();

@@ -19,11 +19,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
-import { headLatency, httpGet } from './clients.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { headLatency, httpGet, httpPost, sendBytes } from './clients.js';
+import { cpuSeconds, median, memKb, percentile, selfCpu } from './procStats.js';
 import * as net from 'node:net';
-import type { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SimulatedMe } from '../src/device/simulator/simulatedMe.js';
@@ -39,27 +38,6 @@ const SIZE = Number(process.env['BENCH_MB'] ?? 50) * MB;
 const WARMUPS = Number(process.env['BENCH_WARMUPS'] ?? 4);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
-
-/**
- * CPU seconds a process has run, all its threads, from /proc/<pid>/task/<tid>/schedstat
- * (nanoseconds). /proc/<pid>/stat counts in 10 ms ticks, which is 5 to 10% of one 50 MB transfer.
- */
-const cpuSeconds = (pid: number): number =>
-  readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => {
-    try {
-      return sum + Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
-    } catch {
-      return sum; // a thread that ended between the listing and the read
-    }
-  }, 0);
-const memKb = (pid: number, field: 'VmRSS' | 'VmHWM'): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-const selfCpu = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
-
 const canConnect = (port: number): Promise<boolean> =>
   new Promise((res) => {
     const s = net.connect({ host: '127.0.0.1', port });
@@ -118,32 +96,6 @@ const startDaemon = async (port: number, extra: string[] = []): Promise<Child> =
   startLmsChild(['--simulate', '--sim-ports', `${port},${await freePort()}`, ...extra], port);
 
 // ---- clients -------------------------------------------------------------------------------------
-
-/** Writes `bytes` filler bytes with back-pressure, then ends the stream if asked. */
-const sendBytes = (w: Writable, bytes: number, end: boolean): void => {
-  const chunk = Buffer.alloc(64 * 1024, 0x61);
-  let sent = 0;
-  const pump = (): void => {
-    while (sent < bytes) {
-      const k = Math.min(chunk.length, bytes - sent);
-      sent += k;
-      if (!w.write(k === chunk.length ? chunk : chunk.subarray(0, k))) return void w.once('drain', pump);
-    }
-    if (end) w.end();
-  };
-  pump();
-};
-
-const httpPost = (port: number, bytes: number): Promise<string> =>
-  new Promise((res, rej) => {
-    const req = request({ host: '127.0.0.1', port, path: '/sha256', method: 'POST', agent: false, headers: { 'Content-Length': bytes } }, (r) => {
-      let body = '';
-      r.on('data', (d: Buffer) => (body += d.toString()));
-      r.on('end', () => res(body));
-    });
-    req.on('error', rej);
-    sendBytes(req, bytes, true);
-  });
 
 const rawExchange = (port: number, verb: 'GET' | 'PUT', bytes: number): Promise<number> =>
   new Promise((res, rej) => {

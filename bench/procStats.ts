@@ -1,0 +1,26 @@
+/** What the benchmarks read about a process from /proc, and the order statistics they report. */
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * CPU seconds a process has run, all its threads, from /proc/<pid>/task/<tid>/schedstat
+ * (nanoseconds). /proc/<pid>/stat counts in 10 ms ticks, which is 5 to 10% of one 50 MB transfer.
+ */
+export const cpuSeconds = (pid: number): number =>
+  readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => {
+    try {
+      return sum + Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
+    } catch {
+      return sum; // a thread that ended between the listing and the read
+    }
+  }, 0);
+
+export const memKb = (pid: number, field: 'VmRSS' | 'VmHWM'): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+
+/** This process's CPU seconds (the benchmark client's share). */
+export const selfCpu = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+export const percentile = (xs: readonly number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
+export const median = (xs: readonly number[]): number => percentile(xs, 50);
