@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
 import { patternBytes } from '../../src/index.js';
-import { curl, exchange, head, sha256, startPair, type Pair } from '../support/harness.js';
+import { curl, exchange, head, ok200, sha256, startPair, type Pair } from '../support/harness.js';
 
 const MB = 1024 * 1024;
 
@@ -106,6 +106,14 @@ describe('forwarding end to end (simulated ME, real TCP clients)', function () {
     assert.equal(await closed, `closed ${reply.length}`);
     assert.equal(bytesFromMe, reply.length);
     assert.deepStrictEqual(seen, [`open ${pair.httpPort}`, 'to-me']);
+  });
+
+  it('names the loopback address each client reached, 127.0.0.1 or ::1, as the local end of its channel', async () => {
+    const ends: string[] = [];
+    pair.lms.channels$.subscribe((ch) => ends.push(`${ch.local.address} ${ch.local.port} from ${ch.peer.address}`));
+    assert.ok(ok200(await head(pair.httpPort, '127.0.0.1')));
+    assert.ok(ok200(await head(pair.httpPort, '::1')));
+    assert.deepStrictEqual(ends, [`127.0.0.1 ${pair.httpPort} from 127.0.0.1`, `::1 ${pair.httpPort} from ::1`]);
   });
 
   it('echoes on the second forwarded port (623 on AMT), and a client FIN still gets the reply before the close', async () => {
