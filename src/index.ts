@@ -20,4 +20,5 @@ export { readAmtInfo, type AmtInfo } from './service/amtInfo.js';
 export { MeiDevice, type MeiDeviceOptions } from './device/meiDevice.js';
 export type { AmthiProfile } from './device/simulator/amthiService.js';
 export type { ReadStrategy } from './device/meiDevice.js';
+export type { ReaderIdle } from './device/readerControl.js';
 export * from './codecs/mkhi.js';

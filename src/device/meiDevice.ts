@@ -12,6 +12,7 @@ import { decodeConnectClientResponse, encodeConnectClientRequest, IOCTL_MEI_CONN
 import { DeviceError, type MeConnection, type MeDevice } from './transport.js';
 import { ioctl } from './ioctl.js';
 import type { ReaderMessage } from './meiReader.js';
+import { ReaderControl, type ReaderIdle } from './readerControl.js';
 
 /**
  * How messages are read. 'poll-worker' (the default): O_NONBLOCK reads in a worker thread that
@@ -29,6 +30,8 @@ export interface MeiDeviceOptions {
   readonly minProtocolVersion?: number;
   /** Told once when the path is not a character device (an emulated /dev/mei0). */
   readonly onNote?: (note: string) => void;
+  /** When the poll reader counts the device idle, and its longest sleep then (1 s and 25 ms); tests stretch them. */
+  readonly readerIdle?: ReaderIdle;
 }
 
 const ERRNO: Record<number, string> = { 2: 'ENOENT', 4: 'EINTR', 13: 'EACCES', 16: 'EBUSY', 19: 'ENODEV', 22: 'EINVAL', 25: 'ENOTTY', 27: 'EFBIG', 95: 'EOPNOTSUPP' };
@@ -97,7 +100,7 @@ export class MeiDevice implements MeDevice {
       const min = this.options.minProtocolVersion ?? MIN_LME_PROTOCOL_VERSION;
       if (reply.right.protocolVersion < min)
         throw new DeviceError('EPROTO', `${path}: the ${CLIENT_NAMES[client] ?? client} client speaks protocol version ${reply.right.protocolVersion}; lms needs ${min} or later (a firmware update is required)`);
-      return new MeiConnection(fd, path, reply.right.maxMsgLength, reply.right.protocolVersion, this.options.readStrategy ?? 'poll-worker');
+      return new MeiConnection(fd, path, reply.right.maxMsgLength, reply.right.protocolVersion, this.options.readStrategy ?? 'poll-worker', this.options.readerIdle);
     } catch (err) {
       closeSync(fd);
       throw err;
@@ -111,7 +114,8 @@ const WRITE_RETRY_LIMIT = 5_000; // the driver holds a write while the ME has no
 class MeiConnection implements MeConnection {
   readonly messages$ = new Subject<Buffer>();
   private readonly worker: Worker | undefined;
-  private readonly control = new SharedArrayBuffer(4);
+  private readonly control = new SharedArrayBuffer(ReaderControl.cells * 4);
+  private readonly flags = new Int32Array(this.control);
   private closed = false;
   private fdClosed = false;
 
@@ -121,12 +125,13 @@ class MeiConnection implements MeConnection {
     readonly maxMsgLength: number,
     readonly protocolVersion: number,
     strategy: ReadStrategy,
+    idle: ReaderIdle | undefined,
   ) {
     if (strategy === 'threadpool') {
       this.readInPool();
       return;
     }
-    this.worker = new Worker(new URL('./meiReader.js', import.meta.url), { workerData: { fd, size: maxMsgLength, control: this.control } });
+    this.worker = new Worker(new URL('./meiReader.js', import.meta.url), { workerData: { fd, size: maxMsgLength, control: this.control, ...(idle ? { idle } : {}) } });
     this.worker.on('message', (m: ReaderMessage) => {
       if ('data' in m) return void (this.closed || this.messages$.next(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength)));
       if ('error' in m) this.readFailed(m.code, m.error);
@@ -160,7 +165,10 @@ class MeiConnection implements MeConnection {
       const attempt = (): void => {
         if (this.closed) return reject(new DeviceError('ENODEV', `${this.path} is closed`));
         fsWrite(this.fd, message, 0, message.length, null, (err) => {
-          if (!err) return resolve();
+          if (!err) {
+            this.wakeIdleReader();
+            return resolve();
+          }
           const code = err.code;
           if ((code === 'EAGAIN' || code === 'EINTR') && tries++ < WRITE_RETRY_LIMIT) return void setTimeout(attempt, WRITE_RETRY_MS);
           if (code === 'EFBIG') return reject(new DeviceError('EFBIG', `${this.path}: the driver refused ${message.length} bytes (EFBIG)`));
@@ -179,12 +187,21 @@ class MeiConnection implements MeConnection {
     this.messages$.error(error);
   }
 
+  /**
+   * A reply is coming: the reader sleeps short from now on, and one in its long idle sleep is
+   * woken at once (a busy one wakes within 2 ms anyway, so it costs no futex call).
+   */
+  private wakeIdleReader(): void {
+    Atomics.add(this.flags, ReaderControl.Wake, 1);
+    if (Atomics.load(this.flags, ReaderControl.Idle) === 1) Atomics.notify(this.flags, ReaderControl.Wake);
+  }
+
   /** Stops the reader: the poll worker is never in a blocking read, so it exits within one sleep. */
   private stop(): void {
     this.closed = true;
-    const flags = new Int32Array(this.control);
-    Atomics.store(flags, 0, 1);
-    Atomics.notify(flags, 0);
+    Atomics.store(this.flags, ReaderControl.Stop, 1);
+    Atomics.add(this.flags, ReaderControl.Wake, 1);
+    Atomics.notify(this.flags, ReaderControl.Wake);
   }
 
   /** For measurements: resolves once the reader has let go of the device (or never, when it cannot). */

@@ -4,36 +4,51 @@
  * that `close()` can cut short, so it never sits in a blocking read that would pin the process,
  * and it keeps the libuv pool free for sockets and timers. Sleeps grow from 50 µs to 2 ms while
  * the device is busy, to 25 ms once it has been idle for a second (fewer wake-ups on an idle
- * host), and start again from the bottom after each message.
+ * host), and start again from the bottom after each message. A write to the device cuts a sleep
+ * short and starts it from the bottom too: a reply is on its way, and after an idle second it
+ * would otherwise wait up to 25 ms to be read (measured on the emulated device: HEAD 14-18 ms
+ * after 1.5 s idle, against 2.7 ms back to back).
  */
 import { readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
+import { ReaderControl, type ReaderIdle } from './readerControl.js';
 
 interface ReaderData {
   readonly fd: number;
   readonly size: number;
-  /** [0]: 1 = stop */
+  /** Int32 cells, indexed by ReaderControl. */
   readonly control: SharedArrayBuffer;
+  readonly idle?: ReaderIdle;
 }
+
 
 export type ReaderMessage = { readonly data: Uint8Array } | { readonly error: string; readonly code: string } | { readonly stopped: true };
 
-const { fd, size, control } = workerData as ReaderData;
+const { fd, size, control, idle: idleRegime } = workerData as ReaderData;
 const flags = new Int32Array(control);
 const buf = Buffer.allocUnsafe(size);
 const MIN_SLEEP = 0.05;
 const BUSY_MAX_SLEEP = 2;
-const IDLE_MAX_SLEEP = 25;
-const IDLE_AFTER_MS = 1000;
+const IDLE_MAX_SLEEP = idleRegime?.sleepMs ?? 25;
+const IDLE_AFTER_MS = idleRegime?.afterMs ?? 1000;
 let sleep = MIN_SLEEP;
 let lastMessage = Date.now();
 
 const post = (m: ReaderMessage, transfer?: ArrayBuffer[]): void => parentPort!.postMessage(m, transfer);
 
+let seenWake = Atomics.load(flags, ReaderControl.Wake);
+
 for (;;) {
-  if (Atomics.load(flags, 0) === 1) {
+  if (Atomics.load(flags, ReaderControl.Stop) === 1) {
     post({ stopped: true });
     break;
+  }
+  // A write since the last look means a reply is on its way: sleep short again. Taken before the
+  // read, so a write between the read and the sleep makes the sleep return at once.
+  const wake = Atomics.load(flags, ReaderControl.Wake);
+  if (wake !== seenWake) {
+    seenWake = wake;
+    sleep = MIN_SLEEP;
   }
   let n: number;
   try {
@@ -41,8 +56,11 @@ for (;;) {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
     if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
-      Atomics.wait(flags, 0, 0, sleep);
-      sleep = Math.min(Date.now() - lastMessage > IDLE_AFTER_MS ? IDLE_MAX_SLEEP : BUSY_MAX_SLEEP, sleep * 2);
+      const idle = sleep > BUSY_MAX_SLEEP;
+      if (idle) Atomics.store(flags, ReaderControl.Idle, 1); // a write now notifies us
+      const woken = Atomics.wait(flags, ReaderControl.Wake, wake, sleep) !== 'timed-out';
+      if (idle) Atomics.store(flags, ReaderControl.Idle, 0);
+      sleep = woken ? MIN_SLEEP : Math.min(Date.now() - lastMessage > IDLE_AFTER_MS ? IDLE_MAX_SLEEP : BUSY_MAX_SLEEP, sleep * 2);
       continue;
     }
     if (code === 'EINTR') continue;

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
 import { firstValueFrom } from 'rxjs';
-import { decodeApf, DeviceError, encodeApf, encodeConnectClientRequest, IOCTL_MEI_CONNECT_CLIENT, MeClient, protocolVersion, SimulatedMe, startLms } from '../../src/index.js';
+import { channelOpen, decodeApf, DeviceError, encodeApf, encodeConnectClientRequest, IOCTL_MEI_CONNECT_CLIENT, MeClient, protocolVersion, SimulatedMe, startLms } from '../../src/index.js';
 import { ioctl } from '../../src/device/ioctl.js';
 import { MeiDevice } from '../../src/device/meiDevice.js';
 import { CLI } from '../support/daemon.js';
@@ -51,6 +51,27 @@ describe('MEI device on the emulated /dev/mei0', function () {
     const m = decodeApf(first);
     assert.ok(E.isRight(m) && m.right.type === 'protocol-version', 'the ME speaks first with PROTOCOLVERSION');
     c.close();
+  });
+
+  it('reads a reply at once after an idle spell, though the idle reader sleeps long between empty reads', async () => {
+    // Idle after 50 ms, sleeps growing to 500 ms: a reply that waited out the reader's sleep would
+    // take 0-500 ms; a write wakes the reader, so each reply comes within milliseconds.
+    const c = await new MeiDevice({ path: emu.devicePath, readerIdle: { afterMs: 50, sleepMs: 500 } }).connect();
+    const replies: number[] = [];
+    c.messages$.subscribe(() => replies.push(performance.now()));
+    while (replies.length === 0) await new Promise((r) => setTimeout(r, 10)); // the ME's PROTOCOLVERSION
+    const open = encodeApf(channelOpen({ sender: 1, window: 4096, address: '127.0.0.1', port: httpPort, originatorAddress: '127.0.0.1', originatorPort: 1 }));
+    const waits: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setTimeout(r, 1200)); // long enough for the reader's sleeps to reach 400-500 ms
+      const seen = replies.length;
+      const t0 = performance.now();
+      await c.write(open); // before the session is set up, the ME answers OPEN_FAILURE at once
+      while (replies.length === seen) await new Promise((r) => setImmediate(r));
+      waits.push(replies[seen]! - t0);
+    }
+    c.close();
+    assert.ok(Math.max(...waits) < 100, `replies came ${waits.map((w) => w.toFixed(1)).join(', ')} ms after the write`);
   });
 
   it('behaves like the driver: EFBIG over the MTU, ENOTTY for another ioctl, ENODEV after a reset', () => {
