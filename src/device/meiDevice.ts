@@ -166,7 +166,7 @@ class MeiConnection implements MeConnection {
         if (this.closed) return reject(new DeviceError('ENODEV', `${this.path} is closed`));
         fsWrite(this.fd, message, 0, message.length, null, (err) => {
           if (!err) {
-            this.wakeIdleReader();
+            this.wakeReader();
             return resolve();
           }
           const code = err.code;
@@ -188,12 +188,12 @@ class MeiConnection implements MeConnection {
   }
 
   /**
-   * A reply is coming: the reader sleeps short from now on, and one in its long idle sleep is
-   * woken at once (a busy one wakes within 2 ms anyway, so it costs no futex call).
+   * A reply is coming: the reader sleeps short from now on, and one in a longer sleep is woken at
+   * once (one in a sleep of a few hundred µs is not worth a futex call).
    */
-  private wakeIdleReader(): void {
+  private wakeReader(): void {
     Atomics.add(this.flags, ReaderControl.Wake, 1);
-    if (Atomics.load(this.flags, ReaderControl.Idle) === 1) Atomics.notify(this.flags, ReaderControl.Wake);
+    if (Atomics.load(this.flags, ReaderControl.Sleeping) === 1) Atomics.notify(this.flags, ReaderControl.Wake);
   }
 
   /** Stops the reader: the poll worker is never in a blocking read, so it exits within one sleep. */

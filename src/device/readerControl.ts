@@ -4,8 +4,8 @@ export const ReaderControl = {
   Stop: 0,
   /** Bumped by every write and by stop; the reader sleeps on it, so a bump ends its sleep. */
   Wake: 1,
-  /** 1 while the reader sleeps its long idle sleep: only then does a write also notify (a syscall). */
-  Idle: 2,
+  /** 1 while the reader sleeps longer than a few hundred µs: only then does a write also notify (a syscall). */
+  Sleeping: 2,
   cells: 3,
 } as const;
 
