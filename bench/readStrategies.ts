@@ -3,10 +3,11 @@
  *   poll-worker      O_NONBLOCK readSync in a worker, interruptible sleeps between empty reads
  *   threadpool       async fs.read on a blocking fd (one libuv pool thread per pending read)
  *   blocking-worker  readSync on a blocking fd in a worker
- * For each: download MB/s and HEAD latency through the LMS, idle CPU, and how long the device
+ * For each: download and upload MB/s and HEAD latency through the LMS (back to back, and the first
+ * request after 1.2 s idle), idle CPU, and how long the device
  * takes to let go after close() while a read is pending (what SIGTERM and reconnects depend on).
  */
-import { headLatency, httpGet } from './clients.js';
+import { headLatency, httpGet, httpPost } from './clients.js';
 import { median, percentile as pct, selfCpu as cpu } from './procStats.js';
 import { MeiDevice, type ReadStrategy } from '../src/device/meiDevice.js';
 import { SimulatedMe } from '../src/device/simulator/simulatedMe.js';
@@ -32,8 +33,19 @@ const measure = async (strategy: ReadStrategy) => {
       await httpGet(port, `/data/${20 * MB}`);
       rates.push(20 / ((performance.now() - t0) / 1000));
     }
+    const up: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      await httpPost(port, 10 * MB);
+      up.push(10 / ((performance.now() - t0) / 1000));
+    }
     const lat: number[] = [];
     for (let i = 0; i < 200; i++) lat.push(await headLatency(port));
+    const afterIdle: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await sleep(1200);
+      afterIdle.push(await headLatency(port));
+    }
     await sleep(1500); // past the reader's busy period
     const c0 = cpu();
     await sleep(2000);
@@ -50,7 +62,7 @@ const measure = async (strategy: ReadStrategy) => {
       }
       await sleep(1);
     }
-    return { strategy, downloadMBps: median(rates), headP50us: pct(lat, 50), headP99us: pct(lat, 99), idleCpuPct, releaseMs };
+    return { strategy, downloadMBps: median(rates), uploadMBps: median(up), headP50us: pct(lat, 50), headP99us: pct(lat, 99), headAfterIdleUs: median(afterIdle), idleCpuPct, releaseMs };
   } finally {
     await emu.stop(); // resets every handle: a pinned read returns ENODEV and lets go
     me.close();
