@@ -286,6 +286,8 @@ const main = async (): Promise<void> => {
     await sleep(300);
     const xs: number[] = [];
     for (let i = 0; i < 3; i++) xs.push((await timed(d.proc.pid!, 20 * MB, () => httpGet(port, `/data/${20 * MB}`))).mbps);
+    const ups: number[] = [];
+    for (let i = 0; i < 3; i++) ups.push((await timed(d.proc.pid!, 10 * MB, () => httpPost(port, 10 * MB))).mbps);
     const lats: number[] = [];
     for (let i = 0; i < 200; i++) lats.push(await headLatency(port));
     // The first request after a quiet spell, as an administrator's `curl -I` meets it: the device
@@ -295,8 +297,9 @@ const main = async (): Promise<void> => {
       await sleep(1200);
       afterIdle.push(await headLatency(port));
     }
-    extra['device'] = { downloadMBps: median(xs), headP50us: percentile(lats, 50), headP99us: percentile(lats, 99), headAfterIdleUs: afterIdle };
+    extra['device'] = { downloadMBps: median(xs), uploadMBps: median(ups), headP50us: percentile(lats, 50), headP99us: percentile(lats, 99), headAfterIdleUs: afterIdle };
     rows.push({ name: 'emulated /dev/mei0 download', lms: median(xs), baseline: median(down.direct), unit: 'MB/s' });
+    rows.push({ name: 'emulated /dev/mei0 upload', lms: median(ups), baseline: median(up.direct), unit: 'MB/s' });
     rows.push({ name: 'emulated /dev/mei0 HEAD p50', lms: percentile(lats, 50), baseline: percentile(lat.direct, 50), unit: 'µs' });
     rows.push({ name: '  HEAD after 1.2 s idle, median', lms: median(afterIdle), baseline: percentile(lat.direct, 50), unit: 'µs' });
     await d.stop();
