@@ -196,7 +196,7 @@ class MeiConnection implements MeConnection {
     if (Atomics.load(this.flags, ReaderControl.Sleeping) === 1) Atomics.notify(this.flags, ReaderControl.Wake);
   }
 
-  /** Stops the reader: the poll worker is never in a blocking read, so it exits within one sleep. */
+  /** Stops the reader: the poll worker is never in a blocking read, and the bump ends its sleep. */
   private stop(): void {
     this.closed = true;
     Atomics.store(this.flags, ReaderControl.Stop, 1);

@@ -23,7 +23,6 @@ interface ReaderData {
   readonly idle?: ReaderIdle;
 }
 
-
 export type ReaderMessage = { readonly data: Uint8Array } | { readonly error: string; readonly code: string } | { readonly stopped: true };
 
 const { fd, size, control, idle: idleRegime } = workerData as ReaderData;
