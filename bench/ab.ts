@@ -133,9 +133,11 @@ const main = async (): Promise<void> => {
   const workloads = (values.workload ?? [...WORKLOADS]) as Workload[];
   for (const w of workloads) if (!WORKLOADS.includes(w)) throw new Error(`--workload ${w}: one of ${WORKLOADS.join(', ')}`);
   const rounds = Number(values.rounds ?? 12);
-  const builds = positionals.map(resolveBuild);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds ${values.rounds}: a positive whole number`);
+  const builds: Build[] = [];
   const daemons: Daemon[] = [];
   try {
+    for (const spec of positionals) builds.push(resolveBuild(spec));
     for (const b of builds) daemons.push(await startDaemon(b.bundle));
     const results: Record<string, unknown> = {};
     console.log(`\nA = ${builds[0]!.label}, B = ${builds[1]!.label}; ${rounds} rounds; ratios: median of per-round B/A [quartiles]\n`);
