@@ -29,7 +29,7 @@ const MB = 1024 * 1024;
  * HEAD requests per round and daemon, in bursts that alternate between the daemons. Alternated
  * request by request, each daemon stays cold and the per-round ratios scattered from 0.75 to 1.23;
  * in one block per daemon, the host's drift between the blocks scattered them as much (0.47 to
- * 0.79 for two builds that differ by about 0.87). In bursts they agree within a few percent.
+ * 0.79 for two builds that differ by about 0.87). In bursts the quartiles stay within about ±8%.
  */
 const HEAD_REQUESTS = 1000;
 const HEAD_BURST = 50;
