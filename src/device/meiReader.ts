@@ -63,9 +63,9 @@ for (;;) {
     if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
       const long = sleep > WAKE_ABOVE;
       if (long) Atomics.store(flags, ReaderControl.Sleeping, 1); // a write now notifies us
-      const woken = Atomics.wait(flags, ReaderControl.Wake, wake, sleep) !== 'timed-out';
+      Atomics.wait(flags, ReaderControl.Wake, wake, sleep); // a write's bump resets the sleep at the top
       if (long) Atomics.store(flags, ReaderControl.Sleeping, 0);
-      sleep = woken ? MIN_SLEEP : Math.min(Date.now() - lastActivity > IDLE_AFTER_MS ? IDLE_MAX_SLEEP : BUSY_MAX_SLEEP, sleep * 2);
+      sleep = Math.min(Date.now() - lastActivity > IDLE_AFTER_MS ? IDLE_MAX_SLEEP : BUSY_MAX_SLEEP, sleep * 2);
       continue;
     }
     if (code === 'EINTR') continue;

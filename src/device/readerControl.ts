@@ -9,7 +9,7 @@ export const ReaderControl = {
   cells: 3,
 } as const;
 
-/** The poll reader's idle regime: after `afterMs` without a message, sleeps grow to `sleepMs`. */
+/** The poll reader's idle regime: after `afterMs` without a message or a write, sleeps grow to `sleepMs`. */
 export interface ReaderIdle {
   readonly afterMs: number;
   readonly sleepMs: number;
