@@ -91,8 +91,11 @@ const startDaemon = async (bundle: string): Promise<Daemon> => {
   throw new Error(`${bundle}: the daemon did not start listening`);
 };
 
+/** One daemon's figures in one round: CPU per unit, and latency p50 µs or MB/s. */
+type Sample = { cpu: number; figure: number };
+
 /** One round: each daemon's CPU per unit and its speed figure (latency p50 µs, or MB/s). */
-const round = async (w: Workload, ds: readonly Daemon[]): Promise<{ cpu: number; figure: number }[]> => {
+const round = async (w: Workload, ds: readonly Daemon[]): Promise<Sample[]> => {
   if (w === 'head') {
     const cpu = ds.map(() => 0);
     const lat: number[][] = ds.map(() => []);
@@ -115,8 +118,8 @@ const round = async (w: Workload, ds: readonly Daemon[]): Promise<{ cpu: number;
 const sequential = async (
   ds: readonly Daemon[],
   work: (d: Daemon) => Promise<{ units: number; scale: number; figure: number }>,
-): Promise<{ cpu: number; figure: number }[]> => {
-  const out: { cpu: number; figure: number }[] = [];
+): Promise<Sample[]> => {
+  const out: Sample[] = [];
   for (const d of ds) {
     const c0 = cpuSeconds(d.proc.pid!);
     const r = await work(d);
@@ -144,7 +147,7 @@ const main = async (): Promise<void> => {
     console.log(`\nA = ${builds[0]!.label}, B = ${builds[1]!.label}; ${rounds} rounds; ratios: median of per-round B/A [quartiles]\n`);
     for (const w of workloads) {
       for (let i = 0; i < 3; i++) await round(w, daemons); // warm-up: JIT tiers and heap sizing
-      const series: { cpu: number; figure: number }[][] = [];
+      const series: Sample[][] = [];
       for (let r = 0; r < rounds; r++) {
         // Each round the other one goes first, so whatever drifts hits both alike.
         const order = r % 2 === 0 ? daemons : [...daemons].reverse();

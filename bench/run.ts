@@ -71,11 +71,14 @@ const startChild = async (args: string[], port: number): Promise<Child> => {
   };
 };
 
+/** One transfer's speed and CPU seconds per MB (server process and client). */
+type Rate = { mbps: number; cpuPerMb: number };
+
 /** The service-alone child (bench/serviceCeiling.ts): one measured POST per request. */
-const startCeiling = (): { measure(bytes: number): Promise<{ mbps: number; cpuPerMb: number }>; stop(): void } => {
+const startCeiling = (): { measure(bytes: number): Promise<Rate>; stop(): void } => {
   const proc = spawn(process.execPath, [CEILING], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const waiting: ((r: { mbps: number; cpuPerMb: number }) => void)[] = [];
-  createInterface({ input: proc.stdout! }).on('line', (line) => waiting.shift()?.(JSON.parse(line) as { mbps: number; cpuPerMb: number }));
+  const waiting: ((r: Rate) => void)[] = [];
+  createInterface({ input: proc.stdout! }).on('line', (line) => waiting.shift()?.(JSON.parse(line) as Rate));
   return {
     measure: (bytes) =>
       new Promise((res) => {
@@ -112,7 +115,7 @@ const rawExchange = (port: number, verb: 'GET' | 'PUT', bytes: number): Promise<
   });
 
 /** MB/s and CPU seconds per MB (server process + this client), for one transfer. */
-const timed = async (serverPid: number, bytes: number, transfer: () => Promise<unknown>): Promise<{ mbps: number; cpuPerMb: number }> => {
+const timed = async (serverPid: number, bytes: number, transfer: () => Promise<unknown>): Promise<Rate> => {
   const c0 = cpuSeconds(serverPid) + selfCpu();
   const t0 = performance.now();
   await transfer();
@@ -170,7 +173,7 @@ const main = async (): Promise<void> => {
   const series = (): Series => ({ lms: [], direct: [], bare: [], alone: [], lmsCpu: [], directCpu: [], bareCpu: [], aloneCpu: [] });
   const down = series();
   const up = series();
-  const record = (x: Series, key: Path, r: { mbps: number; cpuPerMb: number }): void => {
+  const record = (x: Series, key: Path, r: Rate): void => {
     x[key].push(r.mbps);
     x[`${key}Cpu`].push(r.cpuPerMb);
   };
