@@ -44,5 +44,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`lms: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       process.exitCode = Exit.Failure;
     }
+    // A daemon refused at start may already hold a device or a timer: it must not linger.
+    if (process.argv[2] === 'run') setImmediate(() => process.exit());
   },
 );

@@ -1,6 +1,7 @@
 /** `lms run` flags: parsed strictly, merged over the configuration file, validated once. */
 import { parseArgs } from 'node:util';
-import { isLoopbackAddress } from '../streams/loopback.js';
+import { bindAddressProblem } from '../streams/loopback.js';
+import { optionRanges, type RangedOption } from '../streams/sessionTypes.js';
 import { loadConfigFile, LogLevel, parseConfig, type RunConfig } from './config.js';
 import { UsageError } from './exitCodes.js';
 
@@ -27,13 +28,19 @@ Listening:
   --reserve-ports        bind 16992, 16993, 623 and 664 at start and keep them across ME resets
 
 Channels:
-  --window <bytes>       the receive window advertised to the ME per channel (default 65536)
-  --max-channels <n>     channels open at once (default 8: the ME has 8 slots)
+  --window <bytes>       the receive window advertised to the ME per channel (default 65536,
+                         at most 4294967295)
+  --max-channels <n>     channels open at once (default 8: the ME has 8 slots; at most 64)
+  --reclaim-idle-ms <ms> while other clients wait for a slot, close a channel to 16992/16993 that
+                         moved no byte either way for this long (default 10000; 0: never)
+  --reclaim-answer-ms <ms>  ... or whose request the ME left unanswered this long, counted from
+                         its first byte (default 60000; 0: never). Other ports are never reclaimed.
 
 Service:
   --config <file>        JSON configuration; flags override it. Keys: device, simulate, bind,
-                         reservePorts, window, maxChannels, logLevel, controlSocket, user, group,
-                         metricsPort, simProfile
+                         reservePorts, window, maxChannels, reclaimIdleMs, reclaimAnswerMs,
+                         logLevel, controlSocket, user, group, metricsPort, simProfile
+                         (a regular file of at most 64 KiB; SIGHUP re-reads it)
   --log-level <level>    fatal, error, warn, info (default), debug, trace (trace logs payload bytes)
   --control-socket <p>   where \`lms status\` connects (default /run/lms/lms.sock as root,
                          else $XDG_RUNTIME_DIR/lms.sock or /tmp/lms-<uid>.sock)
@@ -53,11 +60,13 @@ export interface RunOptions extends RunConfig {
 
 const FAULTS = new Set(['reset', 'stale-close', 'open-failure-4', 'open-failure-1', 'open-failure-2', 'slow-window', 'notify', 'malformed', 'disconnect']);
 
-const int = (flag: string, v: string | undefined): number | undefined => {
+/** A whole number in [min, max], or a usage error that names the flag and the range. */
+const intIn = (flag: string, v: string | undefined, min: number, max: number): number | undefined => {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) <= 0) throw new UsageError(`${flag} needs a positive whole number, not ${JSON.stringify(v)}`);
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new UsageError(`${flag} needs a whole number from ${min} to ${max}, not ${JSON.stringify(v)}`);
   return Number(v);
 };
+const ranged = (flag: string, v: string | undefined, name: RangedOption): number | undefined => intIn(flag, v, optionRanges[name][0], optionRanges[name][1]);
 
 export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
   let parsed;
@@ -77,6 +86,8 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
         'reserve-ports': { type: 'boolean' },
         window: { type: 'string' },
         'max-channels': { type: 'string' },
+        'reclaim-idle-ms': { type: 'string' },
+        'reclaim-answer-ms': { type: 'string' },
         config: { type: 'string' },
         'log-level': { type: 'string' },
         'control-socket': { type: 'string' },
@@ -92,7 +103,10 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
   const v = parsed.values;
   if (v.help) return 'help';
   if (v.device !== undefined && v.simulate) throw new UsageError('--device and --simulate exclude each other');
-  for (const a of v.bind ?? []) if (!isLoopbackAddress(a)) throw new UsageError(`--bind ${a}: lms listens on loopback addresses only (127.0.0.1, ::1)`);
+  for (const a of v.bind ?? []) {
+    const problem = bindAddressProblem(a);
+    if (problem) throw new UsageError(`--bind ${a}: ${problem}; lms listens on literal loopback addresses only (127.x.x.x, ::1)`);
+  }
   if (v['log-level'] !== undefined && !LogLevel.is(v['log-level'])) throw new UsageError(`--log-level ${v['log-level']}: use one of ${Object.keys(LogLevel.keys).join(', ')}`);
   const faults = (v['sim-fault'] ?? []).map((f) => {
     const m = /^([a-z0-9-]+)(?:@(\d+(?:\.\d+)?))?$/.exec(f);
@@ -101,8 +115,7 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
   });
   if (v.device !== undefined && (faults.length > 0 || v['sim-ports'] !== undefined || v['sim-profile'] !== undefined || v['sim-window'] !== undefined))
     throw new UsageError('--sim-fault, --sim-ports, --sim-profile and --sim-window need the simulated ME, not --device');
-  const simWindow = int('--sim-window', v['sim-window']);
-  if (simWindow !== undefined && simWindow > 0xffff_ffff) throw new UsageError(`--sim-window ${simWindow}: an APF window is a u32`);
+  const simWindow = ranged('--sim-window', v['sim-window'], 'window');
   const simPorts = v['sim-ports']?.split(',').map((p) => {
     if (!/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 65535) throw new UsageError(`--sim-ports ${v['sim-ports']}: a comma-separated list of ports`);
     return Number(p);
@@ -117,13 +130,15 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
         simProfile: v['sim-profile'],
         bind: v.bind,
         reservePorts: v['reserve-ports'],
-        window: int('--window', v.window),
-        maxChannels: int('--max-channels', v['max-channels']),
+        window: ranged('--window', v.window, 'window'),
+        maxChannels: ranged('--max-channels', v['max-channels'], 'maxChannels'),
+        reclaimIdleMs: ranged('--reclaim-idle-ms', v['reclaim-idle-ms'], 'reclaimIdleMs'),
+        reclaimAnswerMs: ranged('--reclaim-answer-ms', v['reclaim-answer-ms'], 'reclaimAnswerMs'),
         logLevel: v['log-level'],
         controlSocket: v['control-socket'],
         user: v.user,
         group: v.group,
-        metricsPort: int('--metrics-port', v['metrics-port']),
+        metricsPort: intIn('--metrics-port', v['metrics-port'], 1, 65535),
       }).filter(([, x]) => x !== undefined),
     ),
     'command line',

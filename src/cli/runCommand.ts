@@ -3,11 +3,12 @@ import { execFile } from 'node:child_process';
 import { pino } from 'pino';
 import type { SimulatedMe } from '../device/simulator/simulatedMe.js';
 import type { MeDevice } from '../device/transport.js';
-import { defaultControlSocket, serveControl } from '../service/controlSocket.js';
+import { controlPathProblem, defaultControlSocket, serveControl } from '../service/controlSocket.js';
 import { startLms, type LmsService } from '../service/lmsService.js';
-import { dropPrivileges, willDrop } from '../service/privileges.js';
-import { loadConfigFile } from './config.js';
-import { Exit } from './exitCodes.js';
+import { dropPrivileges, planDrop, type DropPlan } from '../service/privileges.js';
+import { defaultReclaimPolicy } from '../streams/sessionTypes.js';
+import { reloadConfigFile } from './config.js';
+import { Exit, UsageError } from './exitCodes.js';
 import { parseRunArgs, RUN_HELP, type RunOptions } from './runArgs.js';
 
 const AMT_PORTS = [16992, 16993, 623, 664];
@@ -41,6 +42,16 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
     process.stdout.write(`${RUN_HELP}\n`);
     return Exit.Ok;
   }
+  // Names and paths are checked before anything starts: a wrong one is one line on stderr, exit 2.
+  let plan: DropPlan;
+  try {
+    plan = planDrop(opts.user, opts.group);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const controlPath = opts.controlSocket ?? defaultControlSocket();
+  const badPath = controlPathProblem(controlPath);
+  if (badPath) throw new UsageError(`control socket: ${badPath}`);
   const log = pino({ level: opts.logLevel ?? 'info', base: { pid: process.pid } }, pino.destination({ fd: 1, sync: true }));
   // Each mode loads only its own device code: a daemon on hardware carries no simulator, and back.
   const simulated = opts.simulate
@@ -54,9 +65,18 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
   log.info({ device: device.description, bind: opts.bind ?? ['127.0.0.1', '::1'] }, 'lms starting');
 
   // Started as root with a user to become, the ports are bound now: after the drop they cannot be.
-  const dropping = willDrop(opts.user);
-  const reserve = opts.reservePorts || dropping ? (opts.simPorts ?? AMT_PORTS) : undefined;
-  let lms: LmsService;
+  const reserve = opts.reservePorts || plan.kind === 'drop' ? (opts.simPorts ?? AMT_PORTS) : undefined;
+  // The simulated ME's HTTP port is the first of --sim-ports; the real ME's are 16992 and 16993.
+  const reclaim = {
+    ports: opts.simPorts ? opts.simPorts.slice(0, 1) : defaultReclaimPolicy.ports,
+    idleMs: opts.reclaimIdleMs ?? defaultReclaimPolicy.idleMs,
+    answerMs: opts.reclaimAnswerMs ?? defaultReclaimPolicy.answerMs,
+  };
+  let lms: LmsService | undefined;
+  const control = await serveControl(controlPath, () => ({ ...lms?.status(), ...(simulated ? { simulator: simulated.stats } : {}) }), plan.kind === 'drop' ? plan : undefined).catch((err: Error) => {
+    simulated?.close();
+    throw new UsageError(`control socket: ${err.message}`);
+  });
   try {
     lms = startLms({
       device,
@@ -64,22 +84,19 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
       ...(reserve ? { reservePorts: reserve } : {}),
       ...(opts.window ? { window: opts.window } : {}),
       ...(opts.maxChannels ? { maxChannels: opts.maxChannels } : {}),
+      reclaim,
       logger: log,
     });
   } catch (err) {
-    log.error({}, (err as Error).message);
-    return Exit.Usage;
+    control.close();
+    simulated?.close();
+    throw new UsageError((err as Error).message);
   }
-
-  const controlPath = opts.controlSocket ?? defaultControlSocket();
-  const control = await serveControl(controlPath, () => ({ ...lms.status(), ...(simulated ? { simulator: simulated.stats } : {}) })).catch((err: Error) => {
-    log.warn({ path: controlPath, error: err.message }, 'no control socket: lms status will not reach this daemon');
-    return undefined;
-  });
+  const service: LmsService = lms;
 
   // prom-client is loaded only when metrics are asked for: it is most of an idle daemon's memory otherwise.
   const metrics = opts.metricsPort
-    ? await (await import('../service/metrics.js')).startMetrics(lms, opts.metricsPort).catch((err: Error) => {
+    ? await (await import('../service/metrics.js')).startMetrics(service, opts.metricsPort).catch((err: Error) => {
         log.error({ port: opts.metricsPort }, `cannot serve metrics on 127.0.0.1:${opts.metricsPort}: ${err.message}`);
         return undefined;
       })
@@ -95,9 +112,9 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
         process.exit(code);
       }, STOP_BOUND_MS);
       bound.unref();
-      control?.close();
+      control.close();
       metrics?.close();
-      await lms.stop();
+      await service.stop();
       simulated?.close();
       log.info({}, 'lms stopped');
       return code;
@@ -106,27 +123,36 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
   };
 
   return new Promise<number>((resolve) => {
-    process.once('SIGTERM', () => void stop('SIGTERM', Exit.Ok).then(resolve));
-    process.once('SIGINT', () => void stop('SIGINT', Exit.Ok).then(resolve));
+    // A second signal during the stop is noted, not obeyed by the default action (which would kill
+    // the process with 143 mid-stop): the stop is bounded by STOP_BOUND_MS anyway.
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) return log.info({ signal }, `${signal} again: already stopping`);
+      void stop(signal, Exit.Ok).then(resolve);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    let reloading = false;
     process.on('SIGHUP', () => {
       if (!opts.configPath) return log.info({}, 'SIGHUP: no configuration file to reload');
-      try {
-        const fresh = loadConfigFile(opts.configPath);
-        if (fresh.logLevel) log.level = fresh.logLevel;
-        log.info({ config: opts.configPath, logLevel: log.level }, 'configuration reloaded (log level applied; other settings take effect on restart)');
-      } catch (err) {
-        log.error({ config: opts.configPath }, `SIGHUP: ${(err as Error).message}; keeping the running configuration`);
-      }
+      if (reloading) return log.info({}, 'SIGHUP: a reload is already under way');
+      reloading = true;
+      reloadConfigFile(opts.configPath).then(
+        (fresh) => {
+          if (fresh.logLevel) log.level = fresh.logLevel;
+          log.info({ config: opts.configPath, logLevel: log.level }, 'configuration reloaded (log level applied; other settings take effect on restart)');
+        },
+        (err: Error) => log.error({ config: opts.configPath }, `SIGHUP: ${err.message}; keeping the running configuration`),
+      ).finally(() => (reloading = false));
     });
-    void lms.failure().then((err) => {
+    void service.failure().then((err) => {
       log.fatal({ code: err.code }, err.message);
       void stop(`device: ${err.code}`, Exit.NoDevice).then(resolve);
     });
-    void lms.ready().then(async () => {
+    void service.ready().then(async () => {
       // Drop only once every reserved port is bound (or has failed for good).
-      for (let i = 0; i < 100 && reserve && lms.status().session.listening.length < reserve.length; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 100 && reserve && service.status().session.listening.length < reserve.length; i++) await new Promise((r) => setTimeout(r, 20));
       try {
-        const dropped = dropPrivileges(opts.user, opts.group, log);
+        const dropped = dropPrivileges(plan, log);
         log.info({ status: controlPath, ...dropped }, 'lms ready');
         notifyReady(log);
       } catch (err) {

@@ -16,7 +16,7 @@ const human = (s: LmsStatus & { simulator?: Record<string, number> }): string =>
     `ME version:      ${s.meVersion ? `${s.meVersion.major}.${s.meVersion.minor}, UUID ${s.meVersion.uuid}` : 'not yet known'}`,
     `forwarded ports: ${s.session.forwards.join(', ') || 'none'}   listening: ${s.session.listening.join(', ') || 'none'}`,
     `channels open:   ${s.channels.length}   waiting: ${s.session.queued}`,
-    `connects: ${s.counters.connects}   resets: ${s.counters.resets}   protocol errors: ${s.counters.protocolErrors}   refused: ${s.counters.refused}   notifications: ${s.counters.notifications}`,
+    `connects: ${s.counters.connects}   resets: ${s.counters.resets}   protocol errors: ${s.counters.protocolErrors}   refused: ${s.counters.refused}   reclaimed: ${s.counters.reclaimed ?? 0}   notifications: ${s.counters.notifications}${s.counters.sessionFailures ? `   session failures (bugs): ${s.counters.sessionFailures}` : ''}`,
   ];
   for (const c of s.channels)
     lines.push(`  #${c.id} (ME ${c.meId}) ${c.peer.address}:${c.peer.port} -> ${c.local.port}  ${c.bytesToMe} B to ME, ${c.bytesFromMe} B from ME, ${(c.ageMs / 1000).toFixed(1)} s`);

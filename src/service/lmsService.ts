@@ -10,10 +10,10 @@ import { decodeApf } from '../codecs/decode.js';
 import { slabEncoder } from '../codecs/encode.js';
 import { describeDecodeError } from '../codecs/errors.js';
 import { DeviceError, type MeConnection, type MeDevice } from '../device/transport.js';
-import { isLoopbackAddress } from '../streams/loopback.js';
+import { bindAddressProblem } from '../streams/loopback.js';
 import { runSession } from '../streams/runSession.js';
 import type { Session, SessionSnapshot } from '../streams/session.js';
-import type { Endpoint, LmsEvent, SessionEffect, SessionInput, SessionOptions, SessionPhase, SocketId } from '../streams/sessionTypes.js';
+import { sessionOptionsProblem, type Endpoint, type LmsEvent, type SessionEffect, type SessionInput, type SessionOptions, type SessionPhase, type SocketId } from '../streams/sessionTypes.js';
 import { parseAmtAlert, type AmtAlert } from './amtAlert.js';
 import { createLogBudget } from './logBudget.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -63,7 +63,11 @@ export interface LmsStatus {
     readonly channelsOpened: number;
     readonly channelsClosed: number;
     readonly refused: number;
+    /** Quiet channels taken back because other clients waited for a slot. */
+    readonly reclaimed: number;
     readonly notifications: number;
+    /** Times the session threw (a bug) and was started again. */
+    readonly sessionFailures: number;
   };
   readonly channels: readonly { id: number; meId: number; local: Endpoint; peer: Endpoint; ageMs: number; bytesToMe: number; bytesFromMe: number }[];
   readonly lastDeviceError?: string;
@@ -89,8 +93,8 @@ export interface LmsService {
 }
 
 const LOOPBACK = ['127.0.0.1', '::1'] as const;
-/** A hostile ME can send errors faster than a log should take them. */
-const ERROR_LINES_PER_SECOND = 20;
+/** A hostile ME, or a local flood of connections, can make events faster than a log should take them. */
+const WARN_LINES_PER_SECOND = 20;
 
 interface Listener {
   readonly servers: net.Server[];
@@ -100,7 +104,12 @@ interface Listener {
 export const startLms = (options: LmsOptions): LmsService => {
   const log = options.logger ?? silentLogger;
   const bindAddresses = options.bindAddresses ?? LOOPBACK;
-  for (const a of bindAddresses) if (!isLoopbackAddress(a)) throw new Error(`refusing to listen on ${a}: lms binds loopback addresses only`);
+  const optionsProblem = sessionOptionsProblem(options);
+  if (optionsProblem) throw new Error(optionsProblem);
+  for (const a of bindAddresses) {
+    const problem = bindAddressProblem(a);
+    if (problem) throw new Error(`refusing to listen on ${a}: ${problem}; lms binds loopback addresses only`);
+  }
   const reconnectMs = options.reconnectMs ?? 250;
   const reconnectMaxMs = options.reconnectMaxMs ?? 5_000;
   const graceMs = options.graceMs ?? 5_000;
@@ -123,8 +132,19 @@ export const startLms = (options: LmsOptions): LmsService => {
   let backoff = reconnectMs;
   let lastDeviceError: string | undefined;
   let meVersion: LmsStatus['meVersion'];
-  const errorLog = createLogBudget(ERROR_LINES_PER_SECOND);
-  const counters = { connects: 0, resets: 0, protocolErrors: 0, channelsOpened: 0, channelsClosed: 0, refused: 0, notifications: 0 };
+  const counters = { connects: 0, resets: 0, protocolErrors: 0, channelsOpened: 0, channelsClosed: 0, refused: 0, reclaimed: 0, notifications: 0, sessionFailures: 0 };
+  /** One warning line per event up to the budget; past it, one summary line a second says how many were left out. */
+  const budgetedWarn = (what: string): ((fields: Record<string, unknown>, message: string) => void) => {
+    const budget = createLogBudget(WARN_LINES_PER_SECOND);
+    return (fields, message) => {
+      const left = budget.suppressed();
+      if (left > 0) log.warn({ suppressed: left }, `${left} more ${what} were not logged (over ${WARN_LINES_PER_SECOND} a second); lms status counts them all`);
+      if (budget.take()) log.warn(fields, message);
+    };
+  };
+  const warnProtocolError = budgetedWarn('protocol errors from the ME');
+  const warnRefused = budgetedWarn('refused connections');
+  const warnReclaimed = budgetedWarn('reclaimed channels');
 
   // Per channel: the library handle's subject, and the maps that route effects to it.
   interface Live {
@@ -360,15 +380,19 @@ export const startLms = (options: LmsOptions): LmsService => {
       }
       case 'connection-refused':
         counters.refused++;
-        log.warn({ peer: `${e.peer.address}:${e.peer.port}`, reason: e.reason }, 'connection refused');
+        warnRefused({ peer: `${e.peer.address}:${e.peer.port}`, reason: e.reason }, 'connection refused');
         break;
-      case 'protocol-error': {
+      case 'channel-reclaimed':
+        counters.reclaimed++;
+        warnReclaimed(
+          { channel: e.id, port: e.port, why: e.why, quietMs: e.quietMs },
+          e.why === 'idle' ? `channel ${e.id} reclaimed: no byte either way for ${e.quietMs} ms while others wait` : `channel ${e.id} reclaimed: the client's request unanswered for ${e.quietMs} ms while others wait`,
+        );
+        break;
+      case 'protocol-error':
         counters.protocolErrors++;
-        const left = errorLog.suppressed();
-        if (left > 0) log.warn({ suppressed: left }, `${left} more protocol errors from the ME were not logged (over ${ERROR_LINES_PER_SECOND} a second); lms status counts them all`);
-        if (errorLog.take()) log.warn({ violation: e.violation, channel: e.channel }, e.detail);
+        warnProtocolError({ violation: e.violation, channel: e.channel }, e.detail);
         break;
-      }
       case 'notification': {
         counters.notifications++;
         const alert = parseAmtAlert(e.request);
@@ -379,7 +403,8 @@ export const startLms = (options: LmsOptions): LmsService => {
         break;
       }
       case 'forward':
-        log.info({ port: e.port, ok: e.ok, bound: e.bound, cancelled: e.cancelled }, e.cancelled ? 'forward cancelled' : 'forward');
+        if (!e.ok) log.warn({ port: e.port, error: e.error }, `cannot forward port ${e.port}: ${e.error}; the ME was answered REQUEST_FAILURE`);
+        else log.info({ port: e.port, ok: e.ok, bound: e.bound, cancelled: e.cancelled }, e.cancelled ? 'forward cancelled' : 'forward');
         break;
       case 'udp-sent':
         log.debug({ address: e.address, port: e.port, bytes: e.bytes }, 'udp-send-to');
@@ -462,10 +487,50 @@ export const startLms = (options: LmsOptions): LmsService => {
     }
   };
 
-  const effectsSub = inputs.pipe(runSession({ ...options, onSession: (s) => (session = s) })).subscribe({
-    next: apply,
-    error: (err: unknown) => log.error({ error: String(err) }, 'session failed (a bug)'),
-  });
+  // A throw in a step ends the session's run (runSession passes it on as an error); a throw while
+  // carrying out an effect would otherwise escape RxJS as an uncaught exception. Both start over.
+  const startSession = (): Subscription => {
+    const sub: Subscription = inputs.pipe(runSession({ ...options, onSession: (s) => (session = s) })).subscribe({
+      next: (effect) => {
+        try {
+          apply(effect);
+        } catch (err) {
+          sub.unsubscribe();
+          recoverSession(err);
+        }
+      },
+      error: (err: unknown) => recoverSession(err),
+    });
+    return sub;
+  };
+
+  /**
+   * The session threw: a bug, but a daemon that still looks up and serves nothing is worse than
+   * one that starts over. Its state is gone, so every connection it carried is dropped, the ME
+   * link is reset (the ME replays its handshake) and a fresh session takes the inputs.
+   */
+  const recoverSession = (err: unknown): void => {
+    counters.sessionFailures++;
+    log.error({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'session failed (a bug): dropping every connection and starting the session again');
+    turnWrites.clear();
+    for (const s of sockets.values()) s.destroy();
+    for (const l of live.values()) {
+      l.activity.next({ type: 'closed', reason: 'session-failed', bytesToMe: l.bytesToMe, bytesFromMe: l.bytesFromMe, durationMs: Date.now() - l.handle.openedAt });
+      l.activity.complete();
+    }
+    live.clear();
+    liveBySocket.clear();
+    liveByMeId.clear();
+    phase$.next('disconnected');
+    if (stopping) return;
+    effectsSub = startSession();
+    if (connection) {
+      dropConnection();
+      // A bug that recurs at once is retried ever more slowly, up to the reconnect bound.
+      scheduleConnect(Math.min(reconnectMs * 2 ** (counters.sessionFailures - 1), reconnectMaxMs));
+    }
+  };
+  let effectsSub = startSession();
 
   for (const port of options.reservePorts ?? []) void listen(port);
   void connect();

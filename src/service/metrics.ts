@@ -12,6 +12,7 @@ export const startMetrics = (lms: LmsService, port: number): Promise<Server> => 
   const fromMe = counter('lms_bytes_from_me_total', 'Bytes forwarded from the ME to local clients (closed channels)');
   const errors = counter('lms_protocol_errors_total', 'APF protocol errors seen from the ME');
   const refused = counter('lms_connections_refused_total', 'Local connections refused (queue full, not loopback, ME unavailable)');
+  const reclaimed = counter('lms_channels_reclaimed_total', 'Quiet channels taken back while other clients waited for a slot');
   const alerts = counter('lms_me_alerts_total', 'Events the ME posted on notification channels');
   const resets = new Gauge({ name: 'lms_device_resets', help: 'Times the ME link was lost and reconnected', registers: [registry], collect() { this.set(lms.status().counters.resets); } });
   void resets;
@@ -27,6 +28,7 @@ export const startMetrics = (lms: LmsService, port: number): Promise<Server> => 
       fromMe.inc(e.bytesFromMe);
     } else if (e.type === 'protocol-error') errors.inc();
     else if (e.type === 'connection-refused') refused.inc();
+    else if (e.type === 'channel-reclaimed') reclaimed.inc();
     else if (e.type === 'notification') alerts.inc();
   });
 

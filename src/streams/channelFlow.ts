@@ -6,6 +6,7 @@
 import { channelClose, channelData, windowAdjust, type ApfMessage } from '../codecs/messages.js';
 import type { ByteQueue } from './byteQueue.js';
 import { addCredit, nextChunkSize, shouldReturnCredit } from './flowControl.js';
+import type { Activity } from './reclaim.js';
 import type { Endpoint, ProtocolViolation, SessionEffect, SessionOptions, SocketId } from './sessionTypes.js';
 
 export interface ChannelBase {
@@ -45,6 +46,8 @@ export interface OpenChannel extends ChannelBase {
   rxCredit: number;
   stalled: boolean;
   closeSent: boolean;
+  /** Tracked only on reclaimable ports (reclaim.ts). */
+  readonly activity: Activity | undefined;
 }
 
 export type Channel = OpeningChannel | OpenChannel;
@@ -61,6 +64,8 @@ export interface QueuedSocket {
   readonly tx: ByteQueue;
   ended: boolean;
   paused: boolean;
+  /** A hold timer runs: the ME does not serve its port now, and it is refused if that lasts. */
+  held: boolean;
 }
 
 /** Whatever holds socket bytes before a channel is open: a queued socket or an opening channel. */
@@ -74,11 +79,30 @@ export interface FlowContext {
   violation(v: ProtocolViolation, detail: string, channel?: number): void;
 }
 
-/** CLOSE at most once per channel: a second one could close the ME's next channel on this id. */
-export const closeOnce = (ch: OpenChannel, ctx: FlowContext): void => {
+export const closeTimerKey = (ch: OpenChannel): string => `close:${ch.id}`;
+
+/**
+ * CLOSE at most once per channel: a second one could close the ME's next channel on this id.
+ * When we speak first (`awaitReply`), a timer bounds the wait for the ME's CLOSE, so an ME that
+ * never answers cannot keep the slot.
+ */
+export const closeOnce = (ch: OpenChannel, ctx: FlowContext, awaitReply = true): void => {
   if (ch.closeSent) return;
   ch.closeSent = true;
   ctx.send(channelClose(ch.meId));
+  if (awaitReply) ctx.emit({ kind: 'start-timer', key: closeTimerKey(ch), ms: ctx.options.closeTimeoutMs });
+};
+
+/**
+ * The local socket is gone: nobody can read an answer, so whatever is buffered for the ME is
+ * dropped and CLOSE goes out now. Waiting to drain first let a client that pipelined requests,
+ * read nothing and closed keep the slot for good: the ME's answers, dropped uncredited, filled our
+ * window, so the ME stopped reading and never credited the rest (issue #14).
+ */
+export const abandonChannel = (ch: OpenChannel, ctx: FlowContext): void => {
+  ch.socketGone = true;
+  ch.tx.clear();
+  closeOnce(ch, ctx);
 };
 
 /** Send what the ME's window allows, pause or resume the socket, and CLOSE once drained. */

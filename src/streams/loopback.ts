@@ -1,12 +1,36 @@
 /** Loopback addresses: the only peers and bind addresses an LMS may use (apf.md §8.4). */
 import { isIPv4, isIPv6 } from 'node:net';
 
+const isIPv6Loopback = (a: string): boolean => {
+  const lower = a.toLowerCase();
+  return lower === '::1' || lower === '0:0:0:0:0:0:0:1';
+};
+
+/**
+ * A peer or a destination on this host: 127.0.0.0/8, ::1, or 127.x mapped into IPv6 (an IPv6
+ * socket may name an IPv4 peer so). Literal addresses only: a name would go to the resolver,
+ * whose answer a tampered hosts file decides.
+ */
 export const isLoopbackAddress = (address: string): boolean => {
-  if (address === 'localhost') return true;
   if (isIPv4(address)) return address.startsWith('127.');
   if (!isIPv6(address)) return false;
-  const a = address.toLowerCase();
-  if (a === '::1' || a === '0:0:0:0:0:0:0:1') return true;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+  if (isIPv6Loopback(address)) return true;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   return mapped !== null && mapped[1]!.startsWith('127.');
+};
+
+/**
+ * Why `address` cannot be listened on, or undefined when it can: a literal 127.x.x.x or ::1.
+ * An IPv4-mapped address fails at listen (EINVAL) on the ipv6Only sockets lms binds, so it is
+ * refused here with the address to use instead.
+ */
+export const bindAddressProblem = (address: string): string | undefined => {
+  if (isIPv4(address)) return address.startsWith('127.') ? undefined : 'not a loopback address';
+  if (isIPv6(address)) {
+    if (isIPv6Loopback(address)) return undefined;
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+    if (mapped?.[1]!.startsWith('127.')) return `an IPv4-mapped address; use ${mapped[1]} instead`;
+    return 'not a loopback address';
+  }
+  return 'not a literal address (names go through the resolver; use 127.0.0.1 or ::1)';
 };

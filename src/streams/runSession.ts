@@ -3,7 +3,7 @@
  * inside (they come back as `timer` inputs), so everything else is for the I/O shell. Timers
  * run on RxJS's schedulers, so under TestScheduler.run they run in virtual time.
  */
-import { Observable, timer, type OperatorFunction, type Subscription } from 'rxjs';
+import { asyncScheduler, Observable, timer, type OperatorFunction, type Subscription } from 'rxjs';
 import { createSession, type Session } from './session.js';
 import { defaultSessionOptions, type SessionEffect, type SessionInput, type SessionOptions } from './sessionTypes.js';
 
@@ -16,7 +16,7 @@ export const runSession =
   (options: RunSessionOptions = {}): OperatorFunction<SessionInput, SessionEffect> =>
   (source) =>
     new Observable<SessionEffect>((subscriber) => {
-      const session = createSession({ ...defaultSessionOptions, ...options });
+      const session = createSession({ ...defaultSessionOptions, ...options }, () => asyncScheduler.now());
       options.onSession?.(session);
       const timers = new Map<string, Subscription>();
       // Inputs that arrive while effects are being delivered (an effect handler that feeds back

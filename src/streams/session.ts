@@ -25,8 +25,10 @@ import {
 import { DisconnectReason, OpenFailureReason, openFailureReasonName, Service, TriggerReason } from '../codecs/opcodes.js';
 import { ByteQueue } from './byteQueue.js';
 import {
+  abandonChannel,
   addWindow,
   closeOnce,
+  closeTimerKey,
   creditWritten,
   flushChannel,
   holdChannelBytes,
@@ -39,6 +41,7 @@ import {
 } from './channelFlow.js';
 import { isLoopbackAddress } from './loopback.js';
 import { createNotificationChannel, type NotificationChannel } from './notificationChannel.js';
+import { clientSpoke, meSpoke, reclaimDeadline, startActivity } from './reclaim.js';
 import type {
   ChannelCloseReason,
   Endpoint,
@@ -77,8 +80,10 @@ const MAX_ID = 0xffff_ffff;
 const holdKey = (socket: SocketId): string => `hold:${socket}`;
 const RETRY_KEY = 'open-retry';
 const VERSION_KEY = 'version';
+const RECLAIM_KEY = 'reclaim';
 
-export const createSession = (options: SessionOptions): Session => {
+/** `now` is the clock of the reclaim policy: the scheduler's, so marble tests run it in virtual time. */
+export const createSession = (options: SessionOptions, now: () => number = Date.now): Session => {
   let phase: SessionPhase = 'disconnected';
   let maxMsgLength = 4096;
   let versionSent = false;
@@ -94,6 +99,9 @@ export const createSession = (options: SessionOptions): Session => {
   let retryWait = false;
   let nextId = 1;
   let stopping = false;
+  /** When the reclaim timer is due, while one runs. */
+  let reclaimAt: number | undefined;
+  const reclaimPorts = new Set(options.reclaim.ports);
 
   let out: SessionEffect[] = [];
   const emit = (e: SessionEffect): void => void out.push(e);
@@ -138,6 +146,7 @@ export const createSession = (options: SessionOptions): Session => {
   /** Every channel id is stale once the link is gone: sockets are destroyed, listeners stay. */
   const teardown = (reason: string): void => {
     for (const ch of [...channels.values()]) {
+      if (ch.phase === 'open' && ch.closeSent) emit({ kind: 'cancel-timer', key: closeTimerKey(ch) });
       if (!ch.socketGone) emit({ kind: 'destroy', socket: ch.socket });
       channelClosed(ch, 'session-lost', reason);
     }
@@ -150,7 +159,8 @@ export const createSession = (options: SessionOptions): Session => {
     versionSent = false;
     versionReceived = false;
     emit({ kind: 'cancel-timer', key: VERSION_KEY });
-    for (const q of queue) emit({ kind: 'start-timer', key: holdKey(q.socket), ms: options.holdMs });
+    cancelReclaim();
+    for (const q of queue) hold(q);
     if (phase !== 'disconnected') setPhase('disconnected', reason);
   };
 
@@ -252,8 +262,8 @@ export const createSession = (options: SessionOptions): Session => {
     const ok = bound.length > 0;
     pending.message = ok ? requestSuccess(port) : requestFailure;
     if (ok) forwards.add(port);
-    else violation('unexpected-message', `cannot listen on port ${port}: ${error ?? 'no loopback address could be bound'}`);
-    event({ type: 'forward', port, ok, bound });
+    // A port taken on this host is a local matter, not the ME's error: the forward event says it.
+    event(ok ? { type: 'forward', port, ok, bound } : { type: 'forward', port, ok, bound, error: error ?? 'no loopback address could be bound' });
     flushReplies();
     if (ok) pump();
   };
@@ -262,17 +272,31 @@ export const createSession = (options: SessionOptions): Session => {
 
   const canServe = (q: QueuedSocket): boolean => phase === 'ready' && forwards.has(q.local.port);
 
+  /** A socket the ME cannot serve now waits at most `holdMs` for the ME to come back. */
+  const hold = (q: QueuedSocket): void => {
+    q.held = true;
+    emit({ kind: 'start-timer', key: holdKey(q.socket), ms: options.holdMs });
+  };
+  const unhold = (q: QueuedSocket): void => {
+    if (!q.held) return;
+    q.held = false;
+    emit({ kind: 'cancel-timer', key: holdKey(q.socket) });
+  };
+
   /** Takes the socket at `i` out of the queue; its hold timer, if any, goes with it. */
   const unqueue = (i: number): QueuedSocket => {
     const [q] = queue.splice(i, 1) as [QueuedSocket];
-    emit({ kind: 'cancel-timer', key: holdKey(q.socket) });
+    unhold(q);
     return q;
   };
 
   const pump = (): void => {
+    // Once the ME serves a socket's port again, it waits for a slot, however long: the hold
+    // started at a reset is for an ME that does not come back, not for slow channels (issue #14).
+    for (const q of queue) if (q.held && canServe(q)) unhold(q);
     while (phase === 'ready' && pendingOpen === undefined && !retryWait && channels.size < options.maxChannels) {
       const i = queue.findIndex(canServe);
-      if (i < 0) return;
+      if (i < 0) return cancelReclaim();
       const q = unqueue(i);
       const id = allocId();
       channels.set(id, {
@@ -302,6 +326,57 @@ export const createSession = (options: SessionOptions): Session => {
         }),
       );
     }
+    armReclaim();
+  };
+
+  // ---- taking back quiet channels while others wait (reclaim.ts) ------------------------------
+
+  const cancelReclaim = (): void => {
+    if (reclaimAt === undefined) return;
+    reclaimAt = undefined;
+    emit({ kind: 'cancel-timer', key: RECLAIM_KEY });
+  };
+
+  /** Slots still to take back: sockets the ME would serve now that wait only for a slot of ours, less the channels already closing. */
+  const slotsNeeded = (): number => {
+    if (channels.size < options.maxChannels) return 0;
+    let n = 0;
+    for (const q of queue) if (canServe(q)) n++;
+    for (const ch of channels.values()) if (ch.phase === 'open' && ch.closeSent) n--;
+    return n;
+  };
+
+  const reclaimCandidates = (): { ch: OpenChannel; at: number; why: 'idle' | 'no-answer'; since: number }[] => {
+    const found = [];
+    for (const ch of channels.values()) {
+      if (ch.phase !== 'open' || ch.closeSent || !ch.activity) continue;
+      const d = reclaimDeadline(ch.activity, options.reclaim);
+      if (d) found.push({ ch, ...d });
+    }
+    return found.sort((a, b) => a.at - b.at);
+  };
+
+  /** While a socket waits for a slot, a timer runs to the earliest moment a channel can be taken back. */
+  const armReclaim = (): void => {
+    const first = slotsNeeded() > 0 ? reclaimCandidates()[0] : undefined;
+    if (!first) return cancelReclaim();
+    if (reclaimAt === first.at) return;
+    reclaimAt = first.at;
+    emit({ kind: 'start-timer', key: RECLAIM_KEY, ms: Math.max(0, first.at - now()) });
+  };
+
+  const reclaimDue = (): void => {
+    reclaimAt = undefined;
+    const t = now();
+    let need = slotsNeeded();
+    for (const c of reclaimCandidates()) {
+      if (need <= 0 || c.at > t) break;
+      need--;
+      event({ type: 'channel-reclaimed', id: c.ch.id, socket: c.ch.socket, port: c.ch.local.port, why: c.why, quietMs: t - c.since });
+      emit({ kind: 'destroy', socket: c.ch.socket });
+      abandonChannel(c.ch, flow);
+    }
+    armReclaim();
   };
 
   const onAccepted = (socket: SocketId, local: Endpoint, peer: Endpoint): void => {
@@ -311,9 +386,9 @@ export const createSession = (options: SessionOptions): Session => {
     };
     if (!isLoopbackAddress(peer.address)) return refuse(`peer ${peer.address} is not a loopback address`);
     if (queue.length >= options.maxQueue) return refuse(`${queue.length} connections already wait for a channel`);
-    const q: QueuedSocket = { socket, local, peer, attempts: 0, tx: new ByteQueue(), ended: false, paused: false };
+    const q: QueuedSocket = { socket, local, peer, attempts: 0, tx: new ByteQueue(), ended: false, paused: false, held: false };
     queue.push(q);
-    if (!canServe(q)) emit({ kind: 'start-timer', key: holdKey(socket), ms: options.holdMs });
+    if (!canServe(q)) hold(q);
     pump();
   };
 
@@ -351,13 +426,13 @@ export const createSession = (options: SessionOptions): Session => {
       rxCredit: 0,
       stalled: false,
       closeSent: false,
+      activity: reclaimPorts.has(ch.local.port) ? startActivity(now(), ch.tx.length > 0) : undefined,
     };
     channels.set(ch.id, open);
     event({ type: 'channel-opened', id: ch.id, meId: m.sender, socket: ch.socket, local: ch.local, peer: ch.peer, meWindow: m.window });
     if (ch.socketGone) {
       // The client left while the open was pending: close right away, nothing to forward.
-      ch.tx.clear();
-      sendClose(open);
+      abandonChannel(open, flow);
     } else flushTx(open);
     pump();
   };
@@ -371,7 +446,7 @@ export const createSession = (options: SessionOptions): Session => {
     const transient = m.reason === OpenFailureReason.ResourceShortage || m.reason === OpenFailureReason.AdministrativelyProhibited;
     if (transient && !ch.socketGone && ch.attempts < options.openRetries) {
       // AMT frees slots only on CLOSE and races its own forwards: try again, backing off.
-      queue.unshift({ socket: ch.socket, local: ch.local, peer: ch.peer, attempts: ch.attempts + 1, tx: ch.tx, ended: ch.localEnded, paused: ch.paused });
+      queue.unshift({ socket: ch.socket, local: ch.local, peer: ch.peer, attempts: ch.attempts + 1, tx: ch.tx, ended: ch.localEnded, paused: ch.paused, held: false });
       retryWait = true;
       emit({ kind: 'start-timer', key: RETRY_KEY, ms: options.openRetryMs * 2 ** ch.attempts });
       return;
@@ -392,7 +467,6 @@ export const createSession = (options: SessionOptions): Session => {
 
   // ---- flow control and close ordering --------------------------------------------------------
 
-  const sendClose = (ch: OpenChannel): void => closeOnce(ch, flow);
   const flushTx = (ch: OpenChannel): void => flushChannel(ch, flow);
   const holdBytes = (w: Waiting, data: Buffer): void => holdChannelBytes(w, data, flow);
 
@@ -403,6 +477,7 @@ export const createSession = (options: SessionOptions): Session => {
     if (!ch || ch.localEnded || ch.socketGone) return;
     if (ch.phase === 'opening') return holdBytes(ch, data);
     if (!ch.closeSent) {
+      if (ch.activity) clientSpoke(ch.activity, now());
       ch.tx.push(data);
       flushTx(ch);
     }
@@ -429,8 +504,8 @@ export const createSession = (options: SessionOptions): Session => {
     if (queued >= 0) return void unqueue(queued);
     const ch = channels.get(bySocket.get(socket) ?? 0);
     if (!ch) return;
-    ch.socketGone = true;
-    if (ch.phase === 'open') flushTx(ch);
+    if (ch.phase === 'open') abandonChannel(ch, flow);
+    else ch.socketGone = true;
   };
 
   const onSocketWritten = (socket: SocketId, bytes: number): void => {
@@ -443,6 +518,7 @@ export const createSession = (options: SessionOptions): Session => {
     if (note) return void note.data(m.data).forEach(send);
     const ch = channels.get(m.recipient);
     if (!ch || ch.phase !== 'open') return violation('unknown-channel', `CHANNEL_DATA for unknown channel ${m.recipient} (dropped)`, m.recipient);
+    if (ch.activity && m.data.length > 0) meSpoke(ch.activity, now());
     receiveData(ch, m.data, size, flow);
   };
 
@@ -464,7 +540,8 @@ export const createSession = (options: SessionOptions): Session => {
     const ch = channels.get(recipient);
     // AMT replays stale CLOSEs (id 0 after a reset): match on id and state, never answer them.
     if (!ch || ch.phase !== 'open') return violation('stale-close', `CHANNEL_CLOSE for ${recipient}, which is not open (ignored)`, recipient);
-    sendClose(ch);
+    if (ch.closeSent) emit({ kind: 'cancel-timer', key: closeTimerKey(ch) });
+    else closeOnce(ch, flow, false);
     ch.tx.clear();
     if (!ch.socketGone) emit({ kind: 'end', socket: ch.socket });
     channelClosed(ch, 'closed');
@@ -542,19 +619,31 @@ export const createSession = (options: SessionOptions): Session => {
     } else if (key === RETRY_KEY) {
       retryWait = false;
       pump();
-    } else if (key.startsWith('hold:')) onHoldExpired(Number(key.slice(5)));
+    } else if (key === RECLAIM_KEY) reclaimDue();
+    else if (key.startsWith('hold:')) onHoldExpired(Number(key.slice(5)));
+    else if (key.startsWith('close:')) onCloseUnanswered(Number(key.slice(6)));
+  };
+
+  const onCloseUnanswered = (id: number): void => {
+    const ch = channels.get(id);
+    if (ch?.phase !== 'open' || !ch.closeSent) return;
+    violation('close-unanswered', `the ME did not answer CLOSE on channel ${id} within ${options.closeTimeoutMs} ms; its slot is given up`, id);
+    if (!ch.socketGone) emit({ kind: 'destroy', socket: ch.socket });
+    channelClosed(ch, 'close-unanswered');
+    pump();
   };
 
   /** Stop in order: CLOSE for every open channel, its socket ended after pending writes; refuse the rest. */
   const shutdown = (): void => {
     stopping = true;
     for (const ch of [...channels.values()]) {
-      if (ch.phase === 'open') sendClose(ch);
+      if (ch.phase === 'open') closeOnce(ch, flow, false);
       if (!ch.socketGone) emit({ kind: ch.phase === 'open' ? 'end' : 'destroy', socket: ch.socket });
       channelClosed(ch, 'shutdown');
     }
+    cancelReclaim();
     for (const q of queue) {
-      emit({ kind: 'cancel-timer', key: holdKey(q.socket) });
+      unhold(q);
       emit({ kind: 'destroy', socket: q.socket });
       event({ type: 'connection-refused', socket: q.socket, peer: q.peer, reason: 'the service is stopping' });
     }

@@ -58,7 +58,9 @@ export type ChannelCloseReason =
   | 'closed' // both CLOSEs exchanged
   | 'open-failed'
   | 'session-lost'
-  | 'shutdown';
+  | 'shutdown'
+  /** We sent CLOSE and the ME did not answer within `closeTimeoutMs`: the slot is given up locally. */
+  | 'close-unanswered';
 
 export type ProtocolViolation =
   | 'decode-error'
@@ -70,12 +72,13 @@ export type ProtocolViolation =
   | 'mtu-overrun'
   | 'window-overflow'
   | 'data-after-close'
+  | 'close-unanswered'
   | 'unexpected-message';
 
 export type LmsEvent =
   | { readonly type: 'session'; readonly phase: SessionPhase; readonly detail?: string }
   | { readonly type: 'me-version'; readonly major: number; readonly minor: number; readonly triggerReason: number; readonly uuid: string }
-  | { readonly type: 'forward'; readonly port: number; readonly ok: boolean; readonly bound: readonly string[]; readonly cancelled?: boolean }
+  | { readonly type: 'forward'; readonly port: number; readonly ok: boolean; readonly bound: readonly string[]; readonly cancelled?: boolean; readonly error?: string }
   | { readonly type: 'channel-opened'; readonly id: number; readonly meId: number; readonly socket: SocketId; readonly local: Endpoint; readonly peer: Endpoint; readonly meWindow: number }
   | { readonly type: 'channel-stalled'; readonly id: number; readonly buffered: number }
   | {
@@ -87,6 +90,11 @@ export type LmsEvent =
       readonly bytesFromMe: number;
       readonly detail?: string;
     }
+  /**
+   * A quiet channel on a reclaimable port closed because other clients wait for a slot: `idle`, no
+   * byte either way for `quietMs`; `no-answer`, the client's bytes unanswered by the ME for `quietMs`.
+   */
+  | { readonly type: 'channel-reclaimed'; readonly id: number; readonly socket: SocketId; readonly port: number; readonly why: 'idle' | 'no-answer'; readonly quietMs: number }
   | { readonly type: 'connection-refused'; readonly socket: SocketId; readonly peer: Endpoint; readonly reason: string }
   | { readonly type: 'protocol-error'; readonly violation: ProtocolViolation; readonly detail: string; readonly channel?: number }
   | { readonly type: 'notification'; readonly meId: number; readonly request: Buffer }
@@ -109,7 +117,59 @@ export interface SessionOptions {
   readonly openRetryMs: number;
   /** Pause a socket when this many of its bytes wait for ME window. */
   readonly highWaterMark: number;
+  /** A CLOSE we sent that the ME has not answered within this time frees the channel locally. */
+  readonly closeTimeoutMs: number;
+  /** How quiet channels are taken back while other clients wait for a slot (see reclaim.ts). */
+  readonly reclaim: ReclaimPolicy;
 }
+
+export interface ReclaimPolicy {
+  /** Only channels to these ports are ever reclaimed: AMT's HTTP ports, never the redirection ones. */
+  readonly ports: readonly number[];
+  /** No byte either way for this long, with no request of the client unanswered (0: never). */
+  readonly idleMs: number;
+  /** The client's bytes unanswered by the ME for this long, counted from the first of them (0: never). */
+  readonly answerMs: number;
+}
+
+/** The range each numeric option may take; the CLI, the configuration file and startLms check them. */
+export const optionRanges = {
+  window: [1, 0xffff_ffff], // an APF window is a u32
+  maxChannels: [1, 64], // the ME has 8 slots; more only queue at the ME's OPEN_FAILURE
+  maxQueue: [0, 1_000_000],
+  holdMs: [0, 86_400_000],
+  versionTimeoutMs: [1, 86_400_000],
+  openRetries: [0, 100],
+  openRetryMs: [1, 86_400_000],
+  highWaterMark: [1, 1 << 30],
+  closeTimeoutMs: [1, 86_400_000],
+  reclaimIdleMs: [0, 86_400_000],
+  reclaimAnswerMs: [0, 86_400_000],
+} as const satisfies Record<string, readonly [number, number]>;
+
+export type RangedOption = keyof typeof optionRanges;
+
+/** Why `value` is not a valid `name`, or undefined when it is. */
+export const rangeProblem = (name: RangedOption, value: number): string | undefined => {
+  const [min, max] = optionRanges[name];
+  return Number.isInteger(value) && value >= min && value <= max ? undefined : `${name} must be a whole number from ${min} to ${max}, not ${value}`;
+};
+
+/** The first problem with the session options given, if any: a wrong value fails at start, not inside the session. */
+export const sessionOptionsProblem = (o: Partial<SessionOptions>): string | undefined => {
+  const { reclaim, ...plain } = o;
+  for (const [k, v] of Object.entries(plain)) {
+    const problem = k in optionRanges && typeof v === 'number' ? rangeProblem(k as RangedOption, v) : undefined;
+    if (problem) return problem;
+  }
+  if (reclaim) {
+    for (const p of reclaim.ports) if (!Number.isInteger(p) || p < 1 || p > 65535) return `reclaim port ${p} is not a port`;
+    return rangeProblem('reclaimIdleMs', reclaim.idleMs) ?? rangeProblem('reclaimAnswerMs', reclaim.answerMs);
+  }
+  return undefined;
+};
+
+export const defaultReclaimPolicy: ReclaimPolicy = { ports: [16992, 16993], idleMs: 10_000, answerMs: 60_000 };
 
 export const defaultSessionOptions: SessionOptions = {
   window: 64 * 1024,
@@ -120,4 +180,6 @@ export const defaultSessionOptions: SessionOptions = {
   openRetries: 5,
   openRetryMs: 100,
   highWaterMark: 64 * 1024,
+  closeTimeoutMs: 10_000,
+  reclaim: defaultReclaimPolicy,
 };

@@ -215,6 +215,6 @@ describe('lms run --device: errors an administrator can act on', function () {
   it('refuses a --bind address that is not loopback', async () => {
     const r = await runCli(['--simulate', '--bind', '0.0.0.0']);
     assert.equal(r.code, 2);
-    assert.match(r.out, /--bind 0\.0\.0\.0: lms listens on loopback addresses only/);
+    assert.match(r.out, /--bind 0\.0\.0\.0: not a loopback address; lms listens on literal loopback addresses only/);
   });
 });

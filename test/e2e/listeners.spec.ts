@@ -56,6 +56,8 @@ describe('listeners and global requests (simulated ME, real sockets)', function 
       assert.deepStrictEqual(me.forwardedPorts(), [httpPort], 'the taken port must not be reported as forwarded');
       assert.ok(me.log.some((l) => l.includes(`host refused to forward port ${taken}`)));
       assert.equal(lms.status().session.phase, 'ready');
+      // A port taken on this host is not the ME's fault (issue #14 item 7).
+      assert.equal(lms.status().counters.protocolErrors, 0);
       assert.ok(ok200(await head(httpPort)));
     } finally {
       await lms.stop();

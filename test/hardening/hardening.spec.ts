@@ -157,6 +157,23 @@ describe('hardening', function () {
       assert.ok(ok200(await head(pair.httpPort)));
     });
 
+    it('logs refused connections within a budget of lines a second, counting every one (issue #14)', async () => {
+      let warnings = 0;
+      const quiet = () => undefined;
+      // maxQueue 0: every connection is refused, as a flood past a full queue would be.
+      pair = await startPair({}, { maxQueue: 0, logger: { error: quiet, warn: () => void warnings++, info: quiet, debug: quiet, trace: quiet } });
+      const t0 = Date.now();
+      const N = 3000;
+      for (let batch = 0; batch < N / 100; batch++)
+        await Promise.all(
+          Array.from({ length: 100 }, () => new Promise<void>((res) => net.connect({ host: '127.0.0.1', port: pair.httpPort }).on('error', () => res()).on('close', () => res()))),
+        );
+      for (let i = 0; i < 100 && pair.lms.status().counters.refused < N; i++) await sleep(20);
+      assert.equal(pair.lms.status().counters.refused, N);
+      const seconds = Math.ceil((Date.now() - t0) / 1000) + 1;
+      assert.ok(warnings <= seconds * 21, `${warnings} warning lines for ${N} refusals in ${seconds} s`);
+    });
+
     it('keeps memory bounded by the windows for a client that never reads', async () => {
       pair = await startPair();
       const s = net.connect({ host: '127.0.0.1', port: pair.httpPort });

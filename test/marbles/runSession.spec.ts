@@ -188,10 +188,32 @@ describe('runSession', () => {
 
     it('should flush the buffered socket bytes within the window before the CLOSE that follows a FIN', () => {
       testScheduler.run(({ expectObservable }) => {
-        const device = `${HS_IN}akde--w`;
-        const expected = `${HS_OUT}O-(DP)(EC)`;
+        // x: the ME answers our CLOSE; the socket is ended then.
+        const device = `${HS_IN}akde--w----x`;
+        const expected = `${HS_OUT}O-(DP)(EC)-Z`;
         expectObservable(wire(device)).toBe(expected, { ...effect, E: toMe(channelData(0, bytesOf(10))) });
       });
+    });
+
+    it('should CLOSE at once when the socket goes away with bytes still buffered for the ME, and drop the ME data that follows (issue #14)', () => {
+      testScheduler.run(({ expectObservable }) => {
+        // d: 20 bytes into a window of 10 (10 go, 10 wait); g: the socket is gone; m: ME data for it.
+        // Waiting to drain the 10 let a client that pipelined, read nothing and closed keep the slot.
+        expectObservable(wire(`${HS_IN}akd---gmx`)).toBe(`${HS_OUT}O-(DP)C--`, effect);
+      });
+    });
+
+    it('should give the slot up, destroy the socket and report it when the ME does not answer our CLOSE in time', () => {
+      const seen: SessionEffect[] = [];
+      testScheduler.run(({ expectObservable }) => {
+        const session = testScheduler.createColdObservable(`${HS_IN}ake`, input).pipe(runSession({ ...options, closeTimeoutMs: 500 }));
+        session.pipe(eventsOnly()).subscribe((e) => seen.push(e));
+        // e: FIN, so our CLOSE goes first; the ME stays silent for 500 ms.
+        expectObservable(session.pipe(withoutEvents())).toBe(`${HS_OUT}O-C 499ms X`, effect);
+      });
+      const closed = seen.flatMap((e) => (e.kind === 'event' && e.event.type === 'channel-closed' ? [e.event.reason] : []));
+      const errors = seen.flatMap((e) => (e.kind === 'event' && e.event.type === 'protocol-error' ? [e.event.violation] : []));
+      assert.deepStrictEqual([closed, errors], [['close-unanswered'], ['close-unanswered']]);
     });
 
     it('should answer an ME CLOSE with one CLOSE and end the socket after its pending writes', () => {
@@ -276,6 +298,69 @@ describe('runSession', () => {
       testScheduler.run(({ expectObservable }) => {
         const values = { ...input, a: { kind: 'accepted', socket: 1, local: LOCAL, peer: { address: '10.1.2.3', port: 5000 } } as SessionInput };
         expectObservable(wire(`${HS_IN}a`, values)).toBe(`${HS_OUT}X`, effect);
+      });
+    });
+  });
+
+  describe('quiet channels while others wait (issue #14)', () => {
+    const reclaim = { ports: [16992], idleMs: 500, answerMs: 2000 };
+    const one = { ...options, maxChannels: 1, reclaim };
+    const values = { ...input, b: accepted(2), n: socketData(1, bytesOf(1)) };
+    const effects = { ...effect, Q: toMe(open(2, 40002)), N: toMe(channelData(0, bytesOf(1))) };
+    const run = (marbles: string, opts = one) => testScheduler.createColdObservable(marbles, values).pipe(runSession(opts), withoutEvents());
+
+    it('should take back a channel idle for idleMs once another socket waits for the slot, and open the waiter after the ME CLOSE', () => {
+      testScheduler.run(({ expectObservable }) => {
+        // k at 8: channel 1 opens and stays silent; b at 9 waits; at 508 channel 1 is reclaimed.
+        const device = `${HS_IN}akb 590ms x`;
+        const expected = `${HS_OUT}O 500ms (XC) 88ms Q`;
+        expectObservable(run(device)).toBe(expected, effects);
+      });
+    });
+
+    it('should reclaim nothing while nobody waits, and an idle channel at once when someone starts to', () => {
+      testScheduler.run(({ expectObservable }) => {
+        const device = `${HS_IN}ak 1491ms b 99ms x`;
+        const expected = `${HS_OUT}O 1492ms (XC) 96ms Q`;
+        expectObservable(run(device)).toBe(expected, effects);
+      });
+    });
+
+    it('should count a dribbled request from its first byte and take it back after answerMs without an ME answer (slowloris)', () => {
+      testScheduler.run(({ expectObservable }) => {
+        // n: one byte at 100 and one at 1000, never answered; b waits from 9. Reclaimed at 100 + 2000.
+        const device = `${HS_IN}akb 90ms n 899ms n 1199ms x`;
+        const expected = `${HS_OUT}O 92ms N 899ms N 1099ms (XC) 96ms Q`;
+        expectObservable(run(device)).toBe(expected, effects);
+      });
+    });
+
+    it('should count an answered request as idle from the ME\'s last byte, not as unanswered', () => {
+      testScheduler.run(({ expectObservable }) => {
+        // n at 100 asks, m at 300 answers: idle from 300, so reclaimed at 800 (not at 100 + answerMs).
+        const device = `${HS_IN}akb 90ms n 199ms m 599ms x`;
+        const expected = `${HS_OUT}O 92ms N 199ms Y 499ms (XC) 96ms Q`;
+        expectObservable(run(device)).toBe(expected, effects);
+      });
+    });
+
+    it('should never reclaim a channel to a port outside the policy (redirection sessions are quiet for long)', () => {
+      testScheduler.run(({ expectObservable }) => {
+        expectObservable(run(`${HS_IN}akb 5000ms -`, { ...one, reclaim: { ...reclaim, ports: [16993] } })).toBe(`${HS_OUT}O`, effects);
+      });
+    });
+  });
+
+  describe('waiting sockets after an ME reset (issue #14)', () => {
+    it('should stop the hold timer once the port is forwarded again, so a socket that waits for a slot is not refused', () => {
+      testScheduler.run(({ expectObservable }) => {
+        // r: reset with nothing open; b and j connect (held); the replay opens b, j waits for the slot
+        // far past holdMs (1000), and opens once the ME closes b.
+        const values = { ...input, b: accepted(2), j: accepted(3), K: fromMe(openConfirmation(1, 0, 10)), y: fromMe(channelClose(1)) };
+        const device = `${HS_IN}rbj${HS_IN}K 1500ms y`;
+        const expected = `${HS_OUT}---(VARQ)-- 1500ms (CZS)`;
+        const effects = { ...effect, Q: toMe(open(1, 40002)), C: toMe(channelClose(0)), Z: { kind: 'end', socket: 2 } as SessionEffect, S: toMe(open(2, 40003)) };
+        expectObservable(testScheduler.createColdObservable(device, values).pipe(runSession({ ...options, maxChannels: 1 }), withoutEvents())).toBe(expected, effects);
       });
     });
   });

@@ -37,12 +37,16 @@ export interface Pair {
   stop(): Promise<void>;
 }
 
-export const startPair = async (meOptions: SimulatedMeOptions = {}, lmsOptions: Partial<LmsOptions> = {}): Promise<Pair> => {
+/** `lmsOptions` may depend on the ports picked (a reclaim policy names the HTTP port). */
+export const startPair = async (
+  meOptions: SimulatedMeOptions = {},
+  lmsOptions: Partial<LmsOptions> | ((ports: { httpPort: number; echoPort: number }) => Partial<LmsOptions>) = {},
+): Promise<Pair> => {
   const httpPort = await freePort();
   let echoPort = await freePort();
   while (echoPort === httpPort) echoPort = await freePort();
   const me = new SimulatedMe({ ports: [httpPort, echoPort], httpPorts: [httpPort], ...meOptions });
-  const lms = startLms({ device: me, reconnectMs: 20, ...lmsOptions });
+  const lms = startLms({ device: me, reconnectMs: 20, ...(typeof lmsOptions === 'function' ? lmsOptions({ httpPort, echoPort }) : lmsOptions) });
   const events: LmsEvent[] = [];
   lms.events$.subscribe((e) => events.push(e));
   await lms.ready(echoPort);
