@@ -1,7 +1,8 @@
 /**
- * `npm run bench:ab -- <A> <B> [--workload head|upload|download] [--rounds n]`: two builds of the
- * `lms` command side by side on the simulated ME, the same workload in alternating rounds, and the
- * median of the per-round B/A ratios with their quartiles. This host's speed drifts by tens of
+ * `npm run bench:ab -- <A> <B> [--target simulate|device] [--workload head|upload|download|idle]
+ * [--rounds n]`: two builds of the `lms` command side by side, on the simulated ME or (`device`:
+ * root and FUSE) each on an emulated /dev/mei0 of its own, the same workload in alternating rounds,
+ * and the median of the per-round B/A ratios with their quartiles. This host's speed drifts by tens of
  * percent within a minute, so two separate `npm run bench` runs cannot tell a 5% change from
  * noise; two daemons measured round by round can.
  *
@@ -10,8 +11,10 @@
  * checkout's node_modules. CPU is the daemon's, all threads, from schedstat.
  *
  *   head      1,000 HEAD / requests per daemon, each on a fresh connection, in bursts of 50 that
- *             alternate between the daemons: CPU µs per request, latency p50 (of a warm daemon;
- *             `npm run bench` measures a cold one, requests alternating with the baseline's)
+ *             alternate between the daemons: CPU µs per request, latency p50 and p99 (of a warm
+ *             daemon; `npm run bench` measures a cold one, requests alternating with the baseline's)
+ *   idle      both daemons left alone for 5 s at once: wake-ups (context switches) and CPU ms a
+ *             second, as absolute figures (a ratio to 0 means nothing)
  *   upload    POST of 50 MB to /sha256: CPU ms per MB, MB/s
  *   download  GET of 50 MB: CPU ms per MB, MB/s
  */
@@ -21,8 +24,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { headLatency, httpGet, httpPost } from './clients.js';
-import { cpuSeconds, median, percentile } from './procStats.js';
+import { cpuSeconds, idleCost, median, percentile } from './procStats.js';
+import { SimulatedMe } from '../src/device/simulator/simulatedMe.js';
 import { freePort } from '../test/support/harness.js';
+import { emulatorUnavailable, startEmulatedMei, type EmulatedMei } from '../test/tools/meiEmulator.js';
 
 const MB = 1024 * 1024;
 /**
@@ -35,8 +40,9 @@ const HEAD_REQUESTS = 1000;
 const HEAD_BURST = 50;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-type Workload = 'head' | 'upload' | 'download';
-const WORKLOADS: readonly Workload[] = ['head', 'upload', 'download'];
+type Workload = 'head' | 'upload' | 'download' | 'idle';
+const WORKLOADS: readonly Workload[] = ['head', 'upload', 'download', 'idle'];
+type Target = 'simulate' | 'device';
 
 interface Build {
   readonly label: string;
@@ -76,23 +82,41 @@ interface Daemon {
   readonly proc: ChildProcess;
   readonly port: number;
   readonly dir: string;
+  /** The emulated device and its simulated ME, for `--target device`. */
+  readonly emulated?: { readonly me: SimulatedMe; readonly emu: EmulatedMei };
 }
 
-const startDaemon = async (bundle: string): Promise<Daemon> => {
+const startDaemon = async (bundle: string, target: Target): Promise<Daemon> => {
   const port = await freePort();
+  const other = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'lms-ab-run-'));
-  const args = ['run', '--simulate', '--sim-ports', `${port},${await freePort()}`, '--log-level', 'warn', '--control-socket', join(dir, 'lms.sock')];
+  let emulated: Daemon['emulated'];
+  let device: string[];
+  if (target === 'device') {
+    const me = new SimulatedMe({ ports: [port, other], httpPorts: [port] });
+    emulated = { me, emu: await startEmulatedMei(me) };
+    device = ['--device', emulated.emu.devicePath];
+  } else device = ['--simulate', '--sim-ports', `${port},${other}`];
+  const args = ['run', ...device, '--log-level', 'warn', '--control-socket', join(dir, 'lms.sock')];
   const proc = spawn(process.execPath, [join(bundle, 'lms.js'), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   for (let i = 0; i < 100; i++) {
-    if (await headLatency(port).then(() => true, () => false)) return { proc, port, dir };
+    if (await headLatency(port).then(() => true, () => false)) return { proc, port, dir, ...(emulated ? { emulated } : {}) };
     await sleep(50);
   }
   proc.kill();
   throw new Error(`${bundle}: the daemon did not start listening`);
 };
 
-/** One daemon's figures in one round: CPU per unit, and latency p50 µs or MB/s. */
-type Sample = { cpu: number; figure: number };
+const stopDaemon = async (d: Daemon): Promise<void> => {
+  d.proc.kill('SIGTERM');
+  await new Promise((r) => (d.proc.exitCode === null ? d.proc.once('exit', r) : r(undefined)));
+  rmSync(d.dir, { recursive: true, force: true });
+  await d.emulated?.emu.stop();
+  d.emulated?.me.close();
+};
+
+/** One daemon's figures in one round: CPU per unit, and latency p50 µs or MB/s (and HEAD p99 µs). */
+type Sample = { cpu: number; figure: number; p99?: number };
 
 /** One round: each daemon's CPU per unit and its speed figure (latency p50 µs, or MB/s). */
 const round = async (w: Workload, ds: readonly Daemon[]): Promise<Sample[]> => {
@@ -105,7 +129,11 @@ const round = async (w: Workload, ds: readonly Daemon[]): Promise<Sample[]> => {
         for (let i = 0; i < HEAD_BURST; i++) lat[k]!.push(await headLatency(d.port));
         cpu[k]! += cpuSeconds(d.proc.pid!) - c0;
       }
-    return ds.map((_, k) => ({ cpu: (cpu[k]! / HEAD_REQUESTS) * 1e6, figure: median(lat[k]!) }));
+    return ds.map((_, k) => ({ cpu: (cpu[k]! / HEAD_REQUESTS) * 1e6, figure: median(lat[k]!), p99: percentile(lat[k]!, 99) }));
+  }
+  if (w === 'idle') {
+    const costs = await Promise.all(ds.map((d) => idleCost(d.proc.pid!, 5_000)));
+    return costs.map((c) => ({ cpu: c.cpuMsPerSecond, figure: c.wakeupsPerSecond }));
   }
   return sequential(ds, async (d) => {
     const t0 = performance.now();
@@ -131,9 +159,13 @@ const sequential = async (
 const main = async (): Promise<void> => {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { workload: { type: 'string', multiple: true }, rounds: { type: 'string' } },
+    options: { workload: { type: 'string', multiple: true }, rounds: { type: 'string' }, target: { type: 'string' } },
   });
-  if (positionals.length !== 2) throw new Error('usage: npm run bench:ab -- <A> <B> [--workload head|upload|download] [--rounds n]');
+  if (positionals.length !== 2) throw new Error('usage: npm run bench:ab -- <A> <B> [--target simulate|device] [--workload head|upload|download|idle] [--rounds n]');
+  const target = (values.target ?? 'simulate') as Target;
+  if (target !== 'simulate' && target !== 'device') throw new Error(`--target ${values.target}: simulate or device`);
+  const why = target === 'device' ? emulatorUnavailable() : undefined;
+  if (why) throw new Error(`--target device: ${why}`);
   const workloads = (values.workload ?? [...WORKLOADS]) as Workload[];
   for (const w of workloads) if (!WORKLOADS.includes(w)) throw new Error(`--workload ${w}: one of ${WORKLOADS.join(', ')}`);
   const rounds = Number(values.rounds ?? 12);
@@ -142,10 +174,18 @@ const main = async (): Promise<void> => {
   const daemons: Daemon[] = [];
   try {
     for (const spec of positionals) builds.push(resolveBuild(spec));
-    for (const b of builds) daemons.push(await startDaemon(b.bundle));
+    for (const b of builds) daemons.push(await startDaemon(b.bundle, target));
     const results: Record<string, unknown> = {};
-    console.log(`\nA = ${builds[0]!.label}, B = ${builds[1]!.label}; ${rounds} rounds; ratios: median of per-round B/A [quartiles]\n`);
+    console.log(`\nA = ${builds[0]!.label}, B = ${builds[1]!.label}, on ${target === 'device' ? 'emulated /dev/mei0 devices' : 'the simulated ME'}; ${rounds} rounds; ratios: median of per-round B/A [quartiles]\n`);
     for (const w of workloads) {
+      if (w === 'idle') {
+        const series: Sample[][] = [];
+        for (let r = 0; r < Math.min(rounds, 3); r++) series.push(await round(w, daemons));
+        const show = (k: 0 | 1, key: 'cpu' | 'figure'): string => median(series.map((s) => s[k]![key])).toFixed(2);
+        console.log(`idle      wake-ups/s: A ${show(0, 'figure')}, B ${show(1, 'figure')}; CPU ms/s: A ${show(0, 'cpu')}, B ${show(1, 'cpu')}`);
+        results[w] = { series };
+        continue;
+      }
       for (let i = 0; i < 3; i++) await round(w, daemons); // warm-up: JIT tiers and heap sizing
       const series: Sample[][] = [];
       for (let r = 0; r < rounds; r++) {
@@ -154,8 +194,8 @@ const main = async (): Promise<void> => {
         const res = await round(w, order);
         series.push(r % 2 === 0 ? res : [...res].reverse());
       }
-      const ratio = (key: 'cpu' | 'figure'): { median: number; quartiles: [number, number] } => {
-        const r = series.map((s) => s[1]![key] / s[0]![key]);
+      const ratio = (key: 'cpu' | 'figure' | 'p99'): { median: number; quartiles: [number, number] } => {
+        const r = series.map((s) => s[1]![key]! / s[0]![key]!);
         return { median: median(r), quartiles: [percentile(r, 25), percentile(r, 75)] };
       };
       const [unit, figureName] = w === 'head' ? ['µs CPU per request', 'p50 µs'] : ['ms CPU per MB', 'MB/s'];
@@ -164,17 +204,19 @@ const main = async (): Promise<void> => {
       const show = (k: 0 | 1, key: 'cpu' | 'figure'): string => median(series.map((s) => s[k]![key])).toFixed(key === 'cpu' && w !== 'head' ? 2 : 0);
       console.log(`${w.padEnd(9)} ${unit}: A ${show(0, 'cpu')}, B ${show(1, 'cpu')}, B/A ${cpu.median.toFixed(3)} [${cpu.quartiles.map((q) => q.toFixed(3)).join('-')}]`);
       console.log(`${''.padEnd(9)} ${figureName}: A ${show(0, 'figure')}, B ${show(1, 'figure')}, B/A ${figure.median.toFixed(3)} [${figure.quartiles.map((q) => q.toFixed(3)).join('-')}]`);
+      if (w === 'head') {
+        const p99 = ratio('p99');
+        const at = (k: 0 | 1): string => median(series.map((s) => s[k]!.p99!)).toFixed(0);
+        console.log(`${''.padEnd(9)} p99 µs: A ${at(0)}, B ${at(1)}, B/A ${p99.median.toFixed(3)} [${p99.quartiles.map((q) => q.toFixed(3)).join('-')}]`);
+      }
       results[w] = { cpuRatio: cpu, figureRatio: figure, series };
     }
     mkdirSync('bench/results', { recursive: true });
     const file = `bench/results/ab-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-    writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), a: builds[0]!.label, b: builds[1]!.label, rounds, results }, null, 2));
+    writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), a: builds[0]!.label, b: builds[1]!.label, target, rounds, results }, null, 2));
     console.log(`\nwritten to ${file}`);
   } finally {
-    for (const d of daemons) {
-      d.proc.kill('SIGTERM');
-      rmSync(d.dir, { recursive: true, force: true });
-    }
+    for (const d of daemons) await stopDaemon(d);
     for (const b of builds) b.cleanup();
   }
 };

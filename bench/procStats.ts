@@ -24,3 +24,27 @@ export const selfCpu = (): number => {
 
 export const percentile = (xs: readonly number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
 export const median = (xs: readonly number[]): number => percentile(xs, 50);
+
+/**
+ * Voluntary and involuntary context switches of every thread of `pid` so far: each is a wake-up,
+ * the count `powertop` ranks by. A count, not a time, so it holds on a noisy host.
+ */
+export const contextSwitches = (pid: number): number =>
+  readdirSync(`/proc/${pid}/task`).reduce((n, tid) => {
+    try {
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      const count = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)$`, 'm').exec(status)?.[1] ?? 0);
+      return n + count('voluntary_ctxt_switches') + count('nonvoluntary_ctxt_switches');
+    } catch {
+      return n; // a thread that ended between the listing and the read
+    }
+  }, 0);
+
+/** What `pid` costs while nobody asks anything of it, over `ms`: wake-ups and CPU ms a second. */
+export const idleCost = async (pid: number, ms: number): Promise<{ wakeupsPerSecond: number; cpuMsPerSecond: number }> => {
+  const s0 = contextSwitches(pid);
+  const c0 = cpuSeconds(pid);
+  await new Promise((r) => setTimeout(r, ms));
+  const seconds = ms / 1000;
+  return { wakeupsPerSecond: (contextSwitches(pid) - s0) / seconds, cpuMsPerSecond: ((cpuSeconds(pid) - c0) * 1000) / seconds };
+};

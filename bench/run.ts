@@ -12,17 +12,19 @@
  *                run time from schedstat.
  *   latency      HEAD / p50 and p99 through the daemon, against the same HTTP service direct
  *   concurrency  1,000 clients at once over 8 ME slots: completed, longest wait, daemon peak RSS
- *   footprint    idle RSS, time from start to listening
+ *   footprint    idle RSS; idle wake-ups (context switches, all threads) and CPU a second over
+ *                10 s with no client; time from start to listening
  *   window       download throughput for several windows lms advertises (how the default was
  *                chosen), and upload throughput for several windows the simulated ME advertises
- *   device       throughput and latency on the emulated /dev/mei0, where it can run (root, FUSE),
- *                back to back and for the first request after an idle spell
+ *   device       on the emulated /dev/mei0, where it can run (root, FUSE): MB/s and lms's CPU per
+ *                MB both ways, HEAD p50/p99 and CPU per HEAD, idle wake-ups and CPU with the
+ *                device connected, and the first HEAD after 10 s idle
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { headLatency, httpGet, httpPost, sendBytes } from './clients.js';
-import { cpuSeconds, median, memKb, percentile, selfCpu } from './procStats.js';
+import { cpuSeconds, idleCost, median, memKb, percentile, selfCpu } from './procStats.js';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,6 +38,8 @@ const CEILING = resolve('dist/bench/serviceCeiling.js');
 const MB = 1024 * 1024;
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 15);
 const SIZE = Number(process.env['BENCH_MB'] ?? 50) * MB;
+/** How long an idle daemon is watched for its wake-ups and CPU (the device connected, no client). */
+const IDLE_MS = 10_000;
 const WARMUPS = Number(process.env['BENCH_WARMUPS'] ?? 4);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -240,6 +244,10 @@ const main = async (): Promise<void> => {
   rows.push({ name: '1,000 clients: longest wait', lms: Math.max(...waits), unit: 'ms' });
   rows.push({ name: 'peak RSS (whole run)', lms: peakRssMb, unit: 'MB', target: '<= 150 MB', met: peakRssMb <= 150 });
   rows.push({ name: 'idle RSS', lms: idleRssMb, unit: 'MB', target: '<= 60 MB', met: idleRssMb <= 60 });
+  const simIdle = await idleCost(daemon.proc.pid!, IDLE_MS);
+  extra['simulatedIdle'] = simIdle;
+  rows.push({ name: 'idle wake-ups (--simulate)', lms: simIdle.wakeupsPerSecond, unit: '/s', target: '<= 1', met: simIdle.wakeupsPerSecond <= 1 });
+  rows.push({ name: 'idle CPU (--simulate)', lms: simIdle.cpuMsPerSecond, unit: 'ms/s', target: '<= 0.1', met: simIdle.cpuMsPerSecond <= 0.1 });
   await daemon.stop();
 
   // Start to listening: median of several starts.
@@ -287,24 +295,51 @@ const main = async (): Promise<void> => {
     const emu = await startEmulatedMei(me);
     const d = await startLmsChild(['--device', emu.devicePath], port);
     await sleep(300);
+    // The daemon's own CPU per MB: on this path the client's share says nothing about lms.
+    const daemonTimed = async (bytes: number, transfer: () => Promise<unknown>): Promise<Rate> => {
+      const c = cpuSeconds(d.proc.pid!);
+      const r = await timed(d.proc.pid!, bytes, transfer);
+      return { mbps: r.mbps, cpuPerMb: ((cpuSeconds(d.proc.pid!) - c) * 1000) / (bytes / MB) };
+    };
     const xs: number[] = [];
-    for (let i = 0; i < 3; i++) xs.push((await timed(d.proc.pid!, 20 * MB, () => httpGet(port, `/data/${20 * MB}`))).mbps);
+    const downCpu: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await daemonTimed(20 * MB, () => httpGet(port, `/data/${20 * MB}`));
+      xs.push(r.mbps);
+      downCpu.push(r.cpuPerMb);
+    }
     const ups: number[] = [];
-    for (let i = 0; i < 3; i++) ups.push((await timed(d.proc.pid!, 10 * MB, () => httpPost(port, 10 * MB))).mbps);
+    const upCpu: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await daemonTimed(10 * MB, () => httpPost(port, 10 * MB));
+      ups.push(r.mbps);
+      upCpu.push(r.cpuPerMb);
+    }
     const lats: number[] = [];
-    for (let i = 0; i < 200; i++) lats.push(await headLatency(port));
     // The first request after a quiet spell, as an administrator's `curl -I` meets it: the device
     // reader sleeps longer once the device has been idle for a second.
-    const afterIdle: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      await sleep(1200);
+    const c0 = cpuSeconds(d.proc.pid!);
+    for (let i = 0; i < 200; i++) lats.push(await headLatency(port));
+    const headCpuUs = ((cpuSeconds(d.proc.pid!) - c0) / 200) * 1e6;
+    // Idle with the device connected, then the first request after it, as an administrator's
+    // `curl -I` meets it.
+    const idle = await idleCost(d.proc.pid!, IDLE_MS);
+    const afterIdle = [await headLatency(port)];
+    for (let i = 0; i < 2; i++) {
+      await sleep(2000);
       afterIdle.push(await headLatency(port));
     }
-    extra['device'] = { downloadMBps: median(xs), uploadMBps: median(ups), headP50us: percentile(lats, 50), headP99us: percentile(lats, 99), headAfterIdleUs: afterIdle };
+    extra['device'] = { downloadMBps: median(xs), downloadCpuMsPerMb: median(downCpu), uploadMBps: median(ups), uploadCpuMsPerMb: median(upCpu), headP50us: percentile(lats, 50), headP99us: percentile(lats, 99), headCpuUs, headAfterIdleUs: afterIdle, idle };
     rows.push({ name: 'emulated /dev/mei0 download', lms: median(xs), baseline: median(down.direct), unit: 'MB/s' });
+    rows.push({ name: '  CPU per MB down (lms alone)', lms: median(downCpu), unit: 'ms' });
     rows.push({ name: 'emulated /dev/mei0 upload', lms: median(ups), baseline: median(up.direct), unit: 'MB/s' });
+    rows.push({ name: '  CPU per MB up (lms alone)', lms: median(upCpu), unit: 'ms' });
     rows.push({ name: 'emulated /dev/mei0 HEAD p50', lms: percentile(lats, 50), baseline: percentile(lat.direct, 50), unit: 'µs' });
-    rows.push({ name: '  HEAD after 1.2 s idle, median', lms: median(afterIdle), baseline: percentile(lat.direct, 50), unit: 'µs' });
+    rows.push({ name: '  HEAD p99', lms: percentile(lats, 99), baseline: percentile(lat.direct, 99), unit: 'µs' });
+    rows.push({ name: '  CPU per HEAD (lms alone)', lms: headCpuUs, unit: 'µs' });
+    rows.push({ name: `  HEAD after ${IDLE_MS / 1000} s idle, then 2 s`, lms: median(afterIdle), baseline: percentile(lats, 50), unit: 'µs', target: 'as back to back' });
+    rows.push({ name: '  idle wake-ups (device up)', lms: idle.wakeupsPerSecond, unit: '/s', target: '<= 1', met: idle.wakeupsPerSecond <= 1 });
+    rows.push({ name: '  idle CPU (device up)', lms: idle.cpuMsPerSecond, unit: 'ms/s', target: '<= 0.1', met: idle.cpuMsPerSecond <= 0.1 });
     await d.stop();
     await emu.stop();
     me.close();

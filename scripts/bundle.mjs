@@ -8,9 +8,7 @@
 //
 // - Code loaded on demand (the MEI device, the simulated ME, metrics) stays in chunks of its own
 //   (`splitting`), so a daemon on /dev/mei0 never loads the simulator, and the reverse.
-// - The device's reader worker is an entry of its own beside the chunks: meiDevice finds it as
-//   `./meiReader.js` next to itself, in the bundle as in dist/src/device/.
-// - The FFI packages are native and stay external; they are found in node_modules as before.
+// - The native packages (FFI, epoll) stay external; they are found in node_modules as before.
 // - Not minified, so stack traces in logs name real functions; a source map sits beside each file.
 import { build } from 'esbuild';
 import { chmodSync, rmSync } from 'node:fs';
@@ -34,14 +32,14 @@ const esmBuilds = {
 
 await build({
   plugins: [esmBuilds],
-  entryPoints: { lms: 'dist/src/cli/main.js', meiReader: 'dist/src/device/meiReader.js' },
+  entryPoints: { lms: 'dist/src/cli/main.js' },
   outdir,
   bundle: true,
   splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['@2060.io/ffi-napi', '@2060.io/ref-napi'],
+  external: ['@2060.io/ffi-napi', '@2060.io/ref-napi', 'epoll'],
   // CommonJS dependencies (pino and its helpers, prom-client) call require() for Node's built-ins.
   banner: { js: "import { createRequire as __lmsRequire } from 'node:module'; const require = __lmsRequire(import.meta.url);" },
   sourcemap: 'linked',

@@ -19,6 +19,4 @@ export * from './codecs/amthi.js';
 export { readAmtInfo, type AmtInfo } from './service/amtInfo.js';
 export { MeiDevice, type MeiDeviceOptions } from './device/meiDevice.js';
 export type { AmthiProfile } from './device/simulator/amthiService.js';
-export type { ReadStrategy } from './device/meiDevice.js';
-export type { ReaderIdle } from './device/readerControl.js';
 export * from './codecs/mkhi.js';

@@ -1,37 +1,25 @@
 /**
  * The real path to the ME: /dev/meiN (mei.md). Open O_RDWR|O_NONBLOCK, connect the LME client
- * with IOCTL_MEI_CONNECT_CLIENT (FFI, once), then whole messages through fs: reads in a worker
- * (meiReader.ts), writes one at a time from the main thread. errno becomes a DeviceError whose
- * message tells an administrator what to do.
+ * with IOCTL_MEI_CONNECT_CLIENT (FFI, once), then whole messages on readiness: when the kernel
+ * says the fd is readable (readiness.ts), every queued message is read at once, on the main
+ * thread, until EAGAIN; a write goes straight to the driver and waits for writability only when
+ * the driver has no room (EAGAIN). Nothing sleeps, polls or runs a timer: an idle connection wakes
+ * nobody. errno becomes a DeviceError whose message tells an administrator what to do.
  */
-import { closeSync, constants, fstatSync, openSync, read as fsRead, write as fsWrite } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import { closeSync, constants, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { Subject } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeConnectClientResponse, encodeConnectClientRequest, IOCTL_MEI_CONNECT_CLIENT, MeClient, MIN_LME_PROTOCOL_VERSION } from '../codecs/mei.js';
 import { DeviceError, type MeConnection, type MeDevice } from './transport.js';
 import { ioctl } from './ioctl.js';
-import type { ReaderMessage } from './meiReader.js';
-import { ReaderControl, type ReaderIdle } from './readerControl.js';
-
-/**
- * How messages are read. 'poll-worker' (the default): O_NONBLOCK reads in a worker thread that
- * sleeps on an interruptible wait between empty reads. The other two exist to be measured against
- * it (bench/readStrategies.ts): 'threadpool', an async fs.read on a blocking fd, holds one libuv
- * pool thread and pins the process while a read is pending; 'blocking-worker', readSync on a
- * blocking fd in a worker, cannot be stopped until a message arrives.
- */
-export type ReadStrategy = 'poll-worker' | 'threadpool' | 'blocking-worker';
+import { watchFd, type FdWatch, type Readiness } from './readiness.js';
 
 export interface MeiDeviceOptions {
   readonly path: string;
-  readonly readStrategy?: ReadStrategy;
   readonly client?: string;
   readonly minProtocolVersion?: number;
   /** Told once when the path is not a character device (an emulated /dev/mei0). */
   readonly onNote?: (note: string) => void;
-  /** When the poll reader counts the device idle, and its longest sleep then (1 s and 25 ms); tests stretch them. */
-  readonly readerIdle?: ReaderIdle;
 }
 
 const ERRNO: Record<number, string> = { 2: 'ENOENT', 4: 'EINTR', 13: 'EACCES', 16: 'EBUSY', 19: 'ENODEV', 22: 'EINVAL', 25: 'ENOTTY', 27: 'EFBIG', 95: 'EOPNOTSUPP' };
@@ -79,8 +67,7 @@ export class MeiDevice implements MeDevice {
     const { path } = this.options;
     let fd: number;
     try {
-      const strategy = this.options.readStrategy ?? 'poll-worker';
-      fd = openSync(path, constants.O_RDWR | (strategy === 'poll-worker' ? constants.O_NONBLOCK : 0));
+      fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
     } catch (err) {
       throw openError(path, err as NodeJS.ErrnoException);
     }
@@ -100,7 +87,7 @@ export class MeiDevice implements MeDevice {
       const min = this.options.minProtocolVersion ?? MIN_LME_PROTOCOL_VERSION;
       if (reply.right.protocolVersion < min)
         throw new DeviceError('EPROTO', `${path}: the ${CLIENT_NAMES[client] ?? client} client speaks protocol version ${reply.right.protocolVersion}; lms needs ${min} or later (a firmware update is required)`);
-      return new MeiConnection(fd, path, reply.right.maxMsgLength, reply.right.protocolVersion, this.options.readStrategy ?? 'poll-worker', this.options.readerIdle);
+      return new MeiConnection(fd, path, reply.right.maxMsgLength, reply.right.protocolVersion);
     } catch (err) {
       closeSync(fd);
       throw err;
@@ -108,113 +95,128 @@ export class MeiDevice implements MeDevice {
   }
 }
 
-const WRITE_RETRY_MS = 1;
-const WRITE_RETRY_LIMIT = 5_000; // the driver holds a write while the ME has no credit: give up after ~5 s
+/**
+ * Messages read in one go before the event loop gets a turn, so an ME that floods does not starve
+ * sockets and timers; the rest is read on the next turn (setImmediate), since an edge-triggered
+ * watch does not report data that was already there.
+ */
+const READS_PER_TURN = 64;
+
+interface PendingWrite {
+  readonly message: Buffer;
+  readonly resolve: () => void;
+  readonly reject: (err: DeviceError) => void;
+}
 
 class MeiConnection implements MeConnection {
   readonly messages$ = new Subject<Buffer>();
-  private readonly worker: Worker | undefined;
-  private readonly control = new SharedArrayBuffer(ReaderControl.cells * 4);
-  private readonly flags = new Int32Array(this.control);
+  private readonly buf: Buffer;
+  private readonly watch: FdWatch;
+  /** Writes the driver had no room for, oldest first; they go out when the fd is writable. */
+  private readonly waiting: PendingWrite[] = [];
   private closed = false;
-  private fdClosed = false;
 
   constructor(
     private readonly fd: number,
     private readonly path: string,
     readonly maxMsgLength: number,
     readonly protocolVersion: number,
-    strategy: ReadStrategy,
-    idle: ReaderIdle | undefined,
   ) {
-    if (strategy === 'threadpool') {
-      this.readInPool();
-      return;
+    this.buf = Buffer.allocUnsafe(maxMsgLength);
+    this.watch = watchFd(fd, (r, err) => this.onReady(r, err));
+  }
+
+  private onReady(r: Readiness, err?: Error): void {
+    if (err) return this.fail(new DeviceError('ENODEV', `${this.path}: waiting for the device failed: ${err.message}`));
+    if (r.readable || r.broken) this.readQueued();
+    if (this.closed) return;
+    if (r.broken) return this.fail(new DeviceError('ENODEV', `${this.path}: ME reset or link reset (poll: POLLERR)`));
+    if (r.writable) this.writeWaiting();
+  }
+
+  /** Every queued message until EAGAIN, READS_PER_TURN a turn; a read error ends the connection. */
+  private readQueued(): void {
+    for (let i = 0; !this.closed; i++) {
+      if (i === READS_PER_TURN) return void setImmediate(() => this.readQueued());
+      let n: number;
+      try {
+        n = readSync(this.fd, this.buf, 0, this.buf.length, null);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return;
+        if (code === 'EINTR') continue;
+        return this.fail(code === 'ENODEV' ? new DeviceError('ENODEV', `${this.path}: ME reset or link reset (read: ENODEV)`) : new DeviceError('ENODEV', `${this.path}: read failed: ${(e as Error).message}`));
+      }
+      if (n === 0) return this.fail(new DeviceError('ENODEV', `${this.path}: read failed: end of file`));
+      this.messages$.next(Buffer.from(this.buf.subarray(0, n))); // the buffer is read into again
     }
-    this.worker = new Worker(new URL('./meiReader.js', import.meta.url), { workerData: { fd, size: maxMsgLength, control: this.control, ...(idle ? { idle } : {}) } });
-    this.worker.on('message', (m: ReaderMessage) => {
-      if ('data' in m) return void (this.closed || this.messages$.next(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength)));
-      if ('error' in m) this.readFailed(m.code, m.error);
-    });
-    this.worker.on('error', (err) => this.fail(new DeviceError('ENODEV', `${path}: reader failed: ${err.message}`)));
-    this.worker.on('exit', () => this.closeFd());
   }
 
-  private readFailed(code: string, message: string): void {
-    this.fail(code === 'ENODEV' ? new DeviceError('ENODEV', `${this.path}: ME reset or link reset (read: ENODEV)`) : new DeviceError('ENODEV', `${this.path}: read failed: ${message}`));
+  /** One write to the driver: true when it took the message, false when it has no room now. */
+  private tryWrite(message: Buffer): boolean {
+    for (;;) {
+      try {
+        writeSync(this.fd, message, 0, message.length, null);
+        return true;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EINTR') continue;
+        if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return false;
+        if (code === 'EFBIG') throw new DeviceError('EFBIG', `${this.path}: the driver refused ${message.length} bytes (EFBIG)`);
+        const err = new DeviceError('ENODEV', `${this.path}: write failed (${code ?? (e as Error).message}): ME reset or link reset`);
+        this.fail(err);
+        throw err;
+      }
+    }
   }
 
-  /** The 'threadpool' candidate: one async fs.read after another; the fd closes after the last one returns. */
-  private readInPool(): void {
-    const buf = Buffer.allocUnsafe(this.maxMsgLength);
-    fsRead(this.fd, buf, 0, buf.length, null, (err, n) => {
-      if (this.closed) return this.closeFd();
-      if (err) return err.code === 'EINTR' ? this.readInPool() : this.readFailed(err.code ?? 'EIO', err.message);
-      if (n === 0) return this.readFailed('ENODEV', 'end of file');
-      this.messages$.next(Buffer.from(buf.subarray(0, n)));
-      this.readInPool();
-    });
+  private writeWaiting(): void {
+    while (this.waiting.length > 0 && !this.closed) {
+      const w = this.waiting[0]!;
+      let took: boolean;
+      try {
+        took = this.tryWrite(w.message);
+      } catch (err) {
+        this.waiting.shift();
+        w.reject(err as DeviceError);
+        continue;
+      }
+      if (!took) return;
+      this.waiting.shift();
+      w.resolve();
+    }
+    this.watch.wantWritable(false);
   }
 
   write(message: Buffer): Promise<void> {
     if (this.closed) return Promise.reject(new DeviceError('ENODEV', `${this.path} is closed`));
     if (message.length > this.maxMsgLength)
       return Promise.reject(new DeviceError('EFBIG', `message of ${message.length} bytes exceeds max_msg_length ${this.maxMsgLength}`));
+    // Straight to the driver, unless earlier writes wait for room (order is kept).
+    if (this.waiting.length === 0) {
+      try {
+        if (this.tryWrite(message)) return Promise.resolve();
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     return new Promise((resolve, reject) => {
-      let tries = 0;
-      const attempt = (): void => {
-        if (this.closed) return reject(new DeviceError('ENODEV', `${this.path} is closed`));
-        fsWrite(this.fd, message, 0, message.length, null, (err) => {
-          if (!err) {
-            this.wakeReader();
-            return resolve();
-          }
-          const code = err.code;
-          if ((code === 'EAGAIN' || code === 'EINTR') && tries++ < WRITE_RETRY_LIMIT) return void setTimeout(attempt, WRITE_RETRY_MS);
-          if (code === 'EFBIG') return reject(new DeviceError('EFBIG', `${this.path}: the driver refused ${message.length} bytes (EFBIG)`));
-          const e = new DeviceError('ENODEV', `${this.path}: write failed (${code ?? err.message}): ME reset or link reset`);
-          this.fail(e);
-          reject(e);
-        });
-      };
-      attempt();
+      this.waiting.push({ message, resolve, reject });
+      this.watch.wantWritable(true);
     });
   }
 
   private fail(error: DeviceError): void {
     if (this.closed) return;
-    this.stop();
+    this.release(error);
     this.messages$.error(error);
   }
 
-  /**
-   * A reply is coming: the reader sleeps short from now on, and one in a longer sleep is woken at
-   * once (one in a sleep of a few hundred µs is not worth a futex call).
-   */
-  private wakeReader(): void {
-    Atomics.add(this.flags, ReaderControl.Wake, 1);
-    if (Atomics.load(this.flags, ReaderControl.Sleeping) === 1) Atomics.notify(this.flags, ReaderControl.Wake);
-  }
-
-  /** Stops the reader: the poll worker is never in a blocking read, and the bump ends its sleep. */
-  private stop(): void {
+  /** Nothing blocks on the fd, so it can be let go at once, whatever is half-read or pending. */
+  private release(error: DeviceError): void {
     this.closed = true;
-    Atomics.store(this.flags, ReaderControl.Stop, 1);
-    Atomics.add(this.flags, ReaderControl.Wake, 1);
-    Atomics.notify(this.flags, ReaderControl.Wake);
-  }
-
-  /** For measurements: resolves once the reader has let go of the device (or never, when it cannot). */
-  released(): Promise<void> {
-    return new Promise((resolve) => {
-      const check = (): void => (this.fdClosed ? resolve() : void setTimeout(check, 1).unref());
-      check();
-    });
-  }
-
-  private closeFd(): void {
-    if (this.fdClosed) return;
-    this.fdClosed = true;
+    this.watch.close();
+    for (const w of this.waiting.splice(0)) w.reject(error);
     try {
       closeSync(this.fd);
     } catch {
@@ -224,7 +226,7 @@ class MeiConnection implements MeConnection {
 
   close(): void {
     if (this.closed) return;
-    this.stop();
+    this.release(new DeviceError('ECLOSED', `${this.path} is closed`));
     this.messages$.complete();
   }
 }

@@ -4,6 +4,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync, con
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import * as E from 'fp-ts/lib/Either.js';
 import { firstValueFrom } from 'rxjs';
 import { channelOpen, decodeApf, DeviceError, encodeApf, encodeConnectClientRequest, IOCTL_MEI_CONNECT_CLIENT, MeClient, protocolVersion, SimulatedMe, startLms } from '../../src/index.js';
@@ -53,17 +54,15 @@ describe('MEI device on the emulated /dev/mei0', function () {
     c.close();
   });
 
-  it('reads a reply at once after an idle spell, though the idle reader sleeps long between empty reads', async () => {
-    // Idle after 50 ms, sleeps growing to 500 ms: a reply that waited out the reader's sleep would
-    // take 0-500 ms; a write wakes the reader, so each reply comes within milliseconds.
-    const c = await new MeiDevice({ path: emu.devicePath, readerIdle: { afterMs: 50, sleepMs: 500 } }).connect();
+  it('reads each reply the moment it is queued, after idle spells as back to back: there is no sleep to wait out', async () => {
+    const c = await new MeiDevice({ path: emu.devicePath }).connect();
     const replies: number[] = [];
     c.messages$.subscribe(() => replies.push(performance.now()));
     while (replies.length === 0) await new Promise((r) => setTimeout(r, 10)); // the ME's PROTOCOLVERSION
     const open = encodeApf(channelOpen({ sender: 1, window: 4096, address: '127.0.0.1', port: httpPort, originatorAddress: '127.0.0.1', originatorPort: 1 }));
     const waits: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      await new Promise((r) => setTimeout(r, 1200)); // long enough for the reader's sleeps to reach 400-500 ms
+    for (const idleMs of [0, 0, 1500, 1500]) {
+      await new Promise((r) => setTimeout(r, idleMs));
       const seen = replies.length;
       const t0 = performance.now();
       await c.write(open); // before the session is set up, the ME answers OPEN_FAILURE at once
@@ -71,7 +70,53 @@ describe('MEI device on the emulated /dev/mei0', function () {
       waits.push(replies[seen]! - t0);
     }
     c.close();
-    assert.ok(Math.max(...waits) < 100, `replies came ${waits.map((w) => w.toFixed(1)).join(', ')} ms after the write`);
+    // The poll reader it replaced slept up to 25 ms once idle for a second (15-29 ms replies then).
+    assert.ok(Math.max(...waits) < 20, `replies came ${waits.map((w) => w.toFixed(1)).join(', ')} ms after the write`);
+  });
+
+  it('holds a write the driver has no room for until POLLOUT, in order, and sends it then', async () => {
+    const c = await new MeiDevice({ path: emu.devicePath }).connect();
+    const replies: Buffer[] = [];
+    c.messages$.subscribe((m) => replies.push(m));
+    while (replies.length === 0) await new Promise((r) => setTimeout(r, 10)); // the ME's PROTOCOLVERSION
+    const open = (sender: number) => encodeApf(channelOpen({ sender, window: 4096, address: '127.0.0.1', port: httpPort, originatorAddress: '127.0.0.1', originatorPort: sender }));
+    writeFileSync(emu.controlPath, 'tx-full'); // the driver's write queue is full: EAGAIN, no POLLOUT
+    const done: number[] = [];
+    const writes = [1, 2, 3].map((id) => c.write(open(id)).then(() => done.push(id)));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepStrictEqual([done, replies.length], [[], 1], 'a write went through a full driver');
+    writeFileSync(emu.controlPath, 'tx-room');
+    await Promise.all(writes);
+    assert.deepStrictEqual(done, [1, 2, 3]);
+    while (replies.length < 4) await new Promise((r) => setTimeout(r, 10));
+    // Before the session is set up the ME answers each open with OPEN_FAILURE: they came in order.
+    const recipients = replies.slice(1).map((b) => decodeApf(b)).map((m) => (E.isRight(m) && m.right.type === 'channel-open-failure' ? m.right.recipient : -1));
+    assert.deepStrictEqual(recipients, [1, 2, 3]);
+    c.close();
+  });
+
+  it('keeps a process alive while connected and lets it exit by itself once closed: nothing left in the loop', async () => {
+    const exitsAfter = (close: boolean): Promise<number> =>
+      new Promise((res) => {
+        const child = spawn(process.execPath, [
+          '--input-type=module',
+          '-e',
+          `import { MeiDevice } from ${JSON.stringify(resolve('dist/src/device/meiDevice.js'))};
+           const c = await new MeiDevice({ path: ${JSON.stringify(emu.devicePath)} }).connect();
+           c.messages$.subscribe({ error: () => undefined });
+           await new Promise((r) => setTimeout(r, 200));
+           if (${close}) c.close();`,
+        ]);
+        const t0 = Date.now();
+        const kill = setTimeout(() => child.kill('SIGKILL'), 3000);
+        child.on('exit', (code) => {
+          clearTimeout(kill);
+          res(code === 0 ? Date.now() - t0 : -1);
+        });
+      });
+    const closed = await exitsAfter(true);
+    assert.ok(closed >= 0 && closed < 2500, `a process that closed its connection took ${closed} ms to exit by itself`);
+    assert.equal(await exitsAfter(false), -1, 'a connected device did not hold the process open');
   });
 
   it('behaves like the driver: EFBIG over the MTU, ENOTTY for another ioctl, ENODEV after a reset', () => {
@@ -91,17 +136,36 @@ describe('MEI device on the emulated /dev/mei0', function () {
     }
   });
 
-  it('lets a write through while a blocking read is pending on the same fd (FOPEN_STREAM)', async () => {
-    const c = await new MeiDevice({ path: emu.devicePath, readStrategy: 'blocking-worker' }).connect();
-    await firstValueFrom(c.messages$); // PROTOCOLVERSION; the reader now blocks in read()
-    await new Promise((r) => setTimeout(r, 50));
-    const written = c.write(encodeApf(protocolVersion(254))).then(() => 'written');
-    const late = new Promise((r) => setTimeout(() => r('blocked behind the read'), 2000));
-    assert.equal(await Promise.race([written, late]), 'written');
-    // The ME answers our version with SERVICE_REQUEST: the pending read returns it.
-    const next = decodeApf(await firstValueFrom(c.messages$));
-    assert.ok(E.isRight(next) && next.right.type === 'service-request');
-    c.close();
+  it('lets a write through while a blocking read is pending on the same fd (FOPEN_STREAM), as a blocking reader such as Intel LMS needs', async () => {
+    // lms never blocks in read(), but the emulator must serve readers that do, as the driver does.
+    const fd = openSync(emu.devicePath, constants.O_RDWR);
+    const req = encodeConnectClientRequest(MeClient.Lme);
+    assert.ok(E.isRight(req) && ioctl(fd, IOCTL_MEI_CONNECT_CLIENT, req.right).ok);
+    const reader = new Worker(
+      `const { readSync } = require('node:fs');
+       const { parentPort, workerData } = require('node:worker_threads');
+       const buf = Buffer.alloc(4096);
+       for (;;) parentPort.postMessage(buf.subarray(0, readSync(workerData.fd, buf)));`,
+      { eval: true, workerData: { fd } },
+    );
+    const messages: Buffer[] = [];
+    reader.on('message', (m: Uint8Array) => messages.push(Buffer.from(m)));
+    reader.on('error', () => undefined);
+    try {
+      while (messages.length === 0) await new Promise((r) => setTimeout(r, 10)); // PROTOCOLVERSION; the reader now blocks in read()
+      await new Promise((r) => setTimeout(r, 50));
+      const t0 = Date.now();
+      writeSync(fd, encodeApf(protocolVersion(254))); // would wait for the blocked read without FOPEN_STREAM
+      assert.ok(Date.now() - t0 < 1000, `the write waited ${Date.now() - t0} ms behind the read`);
+      // The ME answers our version with SERVICE_REQUEST: the pending read returns it.
+      while (messages.length === 1) await new Promise((r) => setTimeout(r, 10));
+      const next = decodeApf(messages[1]!);
+      assert.ok(E.isRight(next) && next.right.type === 'service-request');
+    } finally {
+      writeFileSync(emu.controlPath, 'reset'); // ends the blocked read with ENODEV
+      await reader.terminate();
+      closeSync(fd);
+    }
   });
 
   it('answers an interrupted blocking read, so a process killed inside read() exits at once', async () => {
@@ -139,8 +203,11 @@ describe('MEI device on the emulated /dev/mei0', function () {
     await assert.rejects(new MeiDevice({ path: emu.devicePath, client: unknown }).connect(), (e: unknown) => e instanceof DeviceError && e.code === 'ENOTTY' && e.permanent && e.message.includes(`no ${unknown} client`));
   });
 
-  it('serves the pipeline unchanged and recovers from an ME reset during a transfer', async () => {
+  it('serves the pipeline unchanged, recovers from an ME reset during a transfer, and leaves no handle behind at stop', async () => {
+    const handles = (): number => (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length;
+    const baseline = handles();
     const lms = startLms({ device: new MeiDevice({ path: emu.devicePath }), reconnectMs: 20 });
+    let stopped = false;
     try {
       await lms.ready(echoPort);
       assert.match((await head(httpPort)).toString(), /^HTTP\/1\.1 200 OK/);
@@ -152,8 +219,12 @@ describe('MEI device on the emulated /dev/mei0', function () {
       assert.match((await head(httpPort)).toString(), /^HTTP\/1\.1 200 OK/);
       assert.equal(me.stats.resets, 1);
       assert.ok(me.stats.sessions >= 2);
-    } finally {
       await lms.stop();
+      stopped = true;
+      for (let i = 0; i < 50 && handles() > baseline; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(handles() <= baseline, `handles: ${baseline} before, ${handles()} after stop (a watched fd would keep the process alive)`);
+    } finally {
+      if (!stopped) await lms.stop();
     }
   });
 

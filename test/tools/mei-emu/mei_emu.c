@@ -20,7 +20,8 @@
  *              'M' handle, bytes             a message for the client to read
  *              'D' handle                    that handle's ME connection is gone (reset): ENODEV
  *
- * Files: MNT/mei0 (the device) and MNT/control (write "reset" to reset every handle).
+ * Files: MNT/mei0 (the device) and MNT/control (write "reset" to reset every handle; "tx-full" and
+ * "tx-room" to take the driver's room for writes away and give it back).
  * Usage: mei_emu MOUNTPOINT SOCKET. SIGTERM or SIGINT: every handle reset, then unmount.
  *
  * FOPEN_STREAM: the node is a regular file, and Linux serialises read() and write() on a shared
@@ -68,6 +69,10 @@ struct handle {
 
 static struct handle *handles;
 static uint32_t next_id = 1;
+/* "tx-full" on the control file: the driver has no room for writes (O_NONBLOCK writes get EAGAIN,
+ * poll reports no POLLOUT) until "tx-room", which wakes the pollers, as the driver does when the
+ * ME's flow control lets writes go again. */
+static int tx_full;
 static int me_fd = -1;
 static struct fuse_session *session;
 static uint64_t opening_fh; /* the fh of the OPEN reply being written, for FOPEN_STREAM */
@@ -316,12 +321,18 @@ static void emu_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
           send_frame('X', h->id, NULL, 0);
           kill_handle(h);
         }
+    } else if (size >= 7 && strncmp(buf, "tx-full", 7) == 0) {
+      tx_full = 1;
+    } else if (size >= 7 && strncmp(buf, "tx-room", 7) == 0) {
+      tx_full = 0;
+      for (struct handle *h = handles; h; h = h->next) wake_poll(h);
     }
     return (void)fuse_reply_write(req, size);
   }
   struct handle *h = (struct handle *)(uintptr_t)fi->fh;
   if (h->dead || !h->connected) return (void)fuse_reply_err(req, ENODEV);
   if (size > h->max_msg) return (void)fuse_reply_err(req, EFBIG);
+  if (tx_full && ((fi->flags | h->flags) & O_NONBLOCK)) return (void)fuse_reply_err(req, EAGAIN);
   send_frame('W', h->id, buf, size);
   fuse_reply_write(req, size);
 }
@@ -357,7 +368,7 @@ static void emu_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, 
   unsigned revents = 0;
   if (h->dead || !h->connected) revents = POLLERR | POLLHUP;
   else {
-    revents = POLLOUT | POLLWRNORM;
+    revents = tx_full ? 0 : POLLOUT | POLLWRNORM;
     if (h->head) revents |= POLLIN | POLLRDNORM;
   }
   if (ph) {
