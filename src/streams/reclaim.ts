@@ -21,14 +21,20 @@ export interface Activity {
 
 export const startActivity = (now: number, clientBytesWaiting: boolean): Activity => ({ lastByteAt: now, awaitingSince: clientBytesWaiting ? now : undefined });
 
-export const clientSpoke = (a: Activity, now: number): void => {
+/** The client sent bytes; true when this starts a wait for an answer (the deadline's rule changes). */
+export const clientSpoke = (a: Activity, now: number): boolean => {
   a.lastByteAt = now;
-  a.awaitingSince ??= now;
+  if (a.awaitingSince !== undefined) return false;
+  a.awaitingSince = now;
+  return true;
 };
 
-export const meSpoke = (a: Activity, now: number): void => {
+/** The ME sent bytes; true when this answers a wait (the deadline's rule changes). */
+export const meSpoke = (a: Activity, now: number): boolean => {
   a.lastByteAt = now;
+  if (a.awaitingSince === undefined) return false;
   a.awaitingSince = undefined;
+  return true;
 };
 
 export interface ReclaimDeadline {

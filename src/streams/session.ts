@@ -477,7 +477,8 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
     if (!ch || ch.localEnded || ch.socketGone) return;
     if (ch.phase === 'opening') return holdBytes(ch, data);
     if (!ch.closeSent) {
-      if (ch.activity) clientSpoke(ch.activity, now());
+      // A change of rule can bring a deadline forward: the timer, if one runs, follows it.
+      if (ch.activity && clientSpoke(ch.activity, now()) && reclaimAt !== undefined) armReclaim();
       ch.tx.push(data);
       flushTx(ch);
     }
@@ -518,7 +519,7 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
     if (note) return void note.data(m.data).forEach(send);
     const ch = channels.get(m.recipient);
     if (!ch || ch.phase !== 'open') return violation('unknown-channel', `CHANNEL_DATA for unknown channel ${m.recipient} (dropped)`, m.recipient);
-    if (ch.activity && m.data.length > 0) meSpoke(ch.activity, now());
+    if (ch.activity && m.data.length > 0 && meSpoke(ch.activity, now()) && reclaimAt !== undefined) armReclaim();
     receiveData(ch, m.data, size, flow);
   };
 

@@ -344,6 +344,15 @@ describe('runSession', () => {
       });
     });
 
+    it('should bring the timer forward when a request starts a shorter wait than the idle one (answerMs < idleMs)', () => {
+      testScheduler.run(({ expectObservable }) => {
+        // Idle since 8 (due at 508); n at 100 starts an unanswered wait of 200 ms: due at 300.
+        const device = `${HS_IN}akb 90ms n 299ms x`;
+        const expected = `${HS_OUT}O 92ms N 199ms (XC) 96ms Q`;
+        expectObservable(run(device, { ...one, reclaim: { ...reclaim, answerMs: 200 } })).toBe(expected, effects);
+      });
+    });
+
     it('should never reclaim a channel to a port outside the policy (redirection sessions are quiet for long)', () => {
       testScheduler.run(({ expectObservable }) => {
         expectObservable(run(`${HS_IN}akb 5000ms -`, { ...one, reclaim: { ...reclaim, ports: [16993] } })).toBe(`${HS_OUT}O`, effects);
