@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { SimulatedMe, readAmtInfo, MeiDevice, MeClient } from '../../src/index.js';
 import { lms } from '../support/daemon.js';
-import { emulatorUnavailable, startEmulatedMei } from '../tools/meiEmulator.js';
+import { needEmulator, startEmulatedMei } from '../tools/meiEmulator.js';
 
 describe('lms info', function () {
   this.timeout(30_000);
@@ -34,12 +34,7 @@ describe('lms info', function () {
   });
 
   it('reads the same facts through the emulated /dev/mei0 (AMTHI, and MKHI for the firmware version)', async function () {
-    const why = emulatorUnavailable();
-    if (why) {
-      if (process.env['CI']) throw new Error(why);
-      console.log(`      skipped: ${why}`);
-      return this.skip();
-    }
+    needEmulator(this);
     // This firmware leaves "Flash" out of AMTHI's code versions: the firmware version comes from MKHI.
     const me = new SimulatedMe({ amthi: { dnsSuffix: 'lab.example', codeVersionsIncludeFlash: false } });
     const emu = await startEmulatedMei(me);

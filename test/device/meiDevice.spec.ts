@@ -12,7 +12,7 @@ import { ioctl } from '../../src/device/ioctl.js';
 import { MeiDevice } from '../../src/device/meiDevice.js';
 import { CLI } from '../support/daemon.js';
 import { freePort, head } from '../support/harness.js';
-import { emulatorUnavailable, startEmulatedMei, type EmulatedMei } from '../tools/meiEmulator.js';
+import { needEmulator, startEmulatedMei, type EmulatedMei } from '../tools/meiEmulator.js';
 
 const run = promisify(execFile);
 
@@ -24,12 +24,7 @@ describe('MEI device on the emulated /dev/mei0', function () {
   let echoPort: number;
 
   before(function () {
-    const why = emulatorUnavailable();
-    if (!why) return;
-    // On CI the emulated device must run: a skip there would hide the production device path.
-    if (process.env['CI']) throw new Error(`the emulated MEI device cannot run in CI: ${why}`);
-    console.log(`      skipped: ${why}`);
-    this.skip();
+    needEmulator(this);
   });
 
   beforeEach(async () => {

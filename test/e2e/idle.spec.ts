@@ -8,7 +8,7 @@ import { contextSwitches } from '../../bench/procStats.js';
 import { SimulatedMe } from '../../src/index.js';
 import { startDaemon, type Daemon } from '../support/daemon.js';
 import { freePort, head, ok200 } from '../support/harness.js';
-import { emulatorUnavailable, startEmulatedMei, type EmulatedMei } from '../tools/meiEmulator.js';
+import { needEmulator, startEmulatedMei, type EmulatedMei } from '../tools/meiEmulator.js';
 
 const IDLE_MS = 5_000;
 /** A handful: the odd GC or V8 platform task; a periodic timer of 1 s alone would make 5. */
@@ -44,11 +44,7 @@ describe('an idle daemon (issue #16)', function () {
     let me: SimulatedMe;
     let emu: EmulatedMei;
     before(function () {
-      const why = emulatorUnavailable();
-      if (!why) return;
-      if (process.env['CI']) throw new Error(`the emulated MEI device cannot run in CI: ${why}`);
-      console.log(`      skipped: ${why}`);
-      this.skip();
+      needEmulator(this);
     });
     afterEach(async () => {
       await emu?.stop();

@@ -28,6 +28,18 @@ export const emulatorUnavailable = (): string | undefined => {
   return undefined;
 };
 
+/**
+ * For a test or suite that needs the emulated device: skips it with the reason where the device
+ * cannot run, except on CI, where a skip would hide the production device path, so it fails.
+ */
+export const needEmulator = (ctx: Mocha.Context): void => {
+  const why = emulatorUnavailable();
+  if (!why) return;
+  if (process.env['CI']) throw new Error(`the emulated MEI device cannot run in CI: ${why}`);
+  console.log(`      skipped: ${why}`);
+  ctx.skip();
+};
+
 export interface EmulatedMei {
   readonly devicePath: string;
   readonly controlPath: string;
