@@ -36,6 +36,7 @@ export const RunConfig = t.exact(
     reclaimIdleMs: ranged('reclaimIdleMs'),
     reclaimAnswerMs: ranged('reclaimAnswerMs'),
     logLevel: LogLevel,
+    logFormat: t.keyof({ text: null, json: null, auto: null }),
     controlSocket: t.string,
     user: t.string,
     group: t.string,

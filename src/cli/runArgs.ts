@@ -39,9 +39,12 @@ Channels:
 Service:
   --config <file>        JSON configuration; flags override it. Keys: device, simulate, bind,
                          reservePorts, window, maxChannels, reclaimIdleMs, reclaimAnswerMs,
-                         logLevel, controlSocket, user, group, metricsPort, simProfile
+                         logLevel, logFormat, controlSocket, user, group, metricsPort, simProfile
                          (a regular file of at most 64 KiB; SIGHUP re-reads it)
   --log-level <level>    fatal, error, warn, info (default), debug, trace (trace logs payload bytes)
+  --log-format <f>       text (time, level, message, fields), json (one JSON object a line), or
+                         auto (default: text on a terminal or the journal, JSON otherwise). Under
+                         systemd each line carries its syslog priority for journalctl -p
   --control-socket <p>   where \`lms status\` connects (default /run/lms/lms.sock as root,
                          else $XDG_RUNTIME_DIR/lms.sock or /tmp/lms-<uid>.sock)
   --user <name>          started as root: drop to this user after binding (default lms, if it exists)
@@ -90,6 +93,7 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
         'reclaim-answer-ms': { type: 'string' },
         config: { type: 'string' },
         'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
         'control-socket': { type: 'string' },
         user: { type: 'string' },
         group: { type: 'string' },
@@ -107,6 +111,7 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
     const problem = bindAddressProblem(a);
     if (problem) throw new UsageError(`--bind ${a}: ${problem}; lms listens on literal loopback addresses only (127.x.x.x, ::1)`);
   }
+  if (v['log-format'] !== undefined && !['text', 'json', 'auto'].includes(v['log-format'])) throw new UsageError(`--log-format ${v['log-format']}: use text, json or auto`);
   if (v['log-level'] !== undefined && !LogLevel.is(v['log-level'])) throw new UsageError(`--log-level ${v['log-level']}: use one of ${Object.keys(LogLevel.keys).join(', ')}`);
   const faults = (v['sim-fault'] ?? []).map((f) => {
     const m = /^([a-z0-9-]+)(?:@(\d+(?:\.\d+)?))?$/.exec(f);
@@ -135,6 +140,7 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
         reclaimIdleMs: ranged('--reclaim-idle-ms', v['reclaim-idle-ms'], 'reclaimIdleMs'),
         reclaimAnswerMs: ranged('--reclaim-answer-ms', v['reclaim-answer-ms'], 'reclaimAnswerMs'),
         logLevel: v['log-level'],
+        logFormat: v['log-format'],
         controlSocket: v['control-socket'],
         user: v.user,
         group: v.group,
