@@ -23,8 +23,8 @@ Device (one of):
                          slow-window, notify, malformed, disconnect
 
 Listening:
-  --bind <address>       a loopback address to listen on (repeatable; default 127.0.0.1 and ::1).
-                         Anything that is not loopback is refused.
+  --bind <address>       a literal loopback address to listen on, 127.x.x.x or ::1 (repeatable;
+                         default 127.0.0.1 and ::1). Names (localhost) and other addresses are refused.
   --reserve-ports        bind 16992, 16993, 623 and 664 at start and keep them across ME resets
 
 Channels:
