@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import * as net from 'node:net';
 import { firstValueFrom, timeout } from 'rxjs';
 import { DeviceError, encodeApf, channelData, patternBytes } from '../../src/index.js';
 import { curl, exchange, head, nextEvent, sha256, startPair, type Pair } from '../support/harness.js';
@@ -77,6 +78,25 @@ describe('simulated ME through the LMS', function () {
       pair.me.reset(300);
       await pair.lms.ready(pair.echoPort);
       assert.match((await head(pair.httpPort)).toString(), /^HTTP\/1\.1 200/);
+    });
+
+    it('serves a connection that waited through a reset and then for a busy slot, past holdMs (issue #14)', async () => {
+      pair = await startPair({}, { maxChannels: 1, holdMs: 300, reconnectMs: 20 });
+      pair.me.reset(200);
+      await new Promise((r) => setTimeout(r, 20));
+      // During the reset: a client that takes the one slot once the ME is back and reads nothing,
+      // then a HEAD that must wait for that slot well past holdMs.
+      const hog = net.connect({ host: '127.0.0.1', port: pair.httpPort });
+      hog.pause();
+      hog.on('error', () => undefined);
+      hog.write(`GET /data/${64 << 20} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await new Promise((r) => setTimeout(r, 20));
+      const reply = head(pair.httpPort);
+      await nextEvent(pair.lms, (e) => e.type === 'channel-opened', 3000);
+      await new Promise((r) => setTimeout(r, 600)); // the hold (300 ms) would have refused it by now
+      hog.destroy();
+      assert.match((await reply).toString(), /^HTTP\/1\.1 200/, 'the waiting connection was refused');
+      assert.ok(!pair.events.some((e) => e.type === 'connection-refused'));
     });
 
     it('ignores a stale CLOSE(0) and never answers it', async () => {
