@@ -113,10 +113,6 @@ export type ApfMessage =
   | KeepaliveOptionsRequest
   | KeepaliveOptionsReply;
 
-export type ApfMessageType = ApfMessage['type'];
-/** The messages that name a recipient channel. */
-export type ChannelMessage = Extract<ApfMessage, { readonly recipient: ChannelId }>;
-
 export const PROTOCOL_VERSION_RESERVED_LENGTH = 64;
 
 // Constructors: the protocol's values for the reserved fields, numbers checked once here.

@@ -240,7 +240,7 @@ export const startLms = (options: LmsOptions): LmsService => {
     connection = c;
     counters.connects++;
     log.info({ maxMsgLength: c.maxMsgLength, protocolVersion: c.protocolVersion, device: options.device.description }, 'connected to the ME');
-    feed({ kind: 'connected', maxMsgLength: c.maxMsgLength, protocolVersion: c.protocolVersion });
+    feed({ kind: 'connected', maxMsgLength: c.maxMsgLength });
     connectionSub = c.messages$.subscribe({
       next: (bytes) => {
         const decoded = decodeApf(bytes);

@@ -15,7 +15,7 @@ export interface Endpoint {
 }
 
 export type SessionInput =
-  | { readonly kind: 'connected'; readonly maxMsgLength: number; readonly protocolVersion: number }
+  | { readonly kind: 'connected'; readonly maxMsgLength: number }
   | { readonly kind: 'disconnected'; readonly reason: string }
   | { readonly kind: 'message'; readonly message: ApfMessage; readonly size: number }
   | { readonly kind: 'decode-error'; readonly error: ApfDecodeError; readonly size: number }
@@ -64,14 +64,12 @@ export type ChannelCloseReason =
 
 export type ProtocolViolation =
   | 'decode-error'
-  | 'unknown-type'
   | 'before-handshake'
   | 'unknown-channel'
   | 'stale-close'
   | 'window-overrun'
   | 'mtu-overrun'
   | 'window-overflow'
-  | 'data-after-close'
   | 'close-unanswered'
   | 'unexpected-message';
 

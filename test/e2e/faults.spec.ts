@@ -81,8 +81,8 @@ describe('simulated ME through the LMS', function () {
     });
 
     it('serves a connection that waited through a reset and then for a busy slot, past holdMs (issue #14)', async () => {
-      pair = await startPair({}, { maxChannels: 1, holdMs: 300, reconnectMs: 20 });
-      pair.me.reset(200);
+      pair = await startPair({}, { maxChannels: 1, holdMs: 800, reconnectMs: 20 });
+      pair.me.reset(100);
       await new Promise((r) => setTimeout(r, 20));
       // During the reset: a client that takes the one slot once the ME is back and reads nothing,
       // then a HEAD that must wait for that slot well past holdMs.
@@ -93,7 +93,7 @@ describe('simulated ME through the LMS', function () {
       await new Promise((r) => setTimeout(r, 20));
       const reply = head(pair.httpPort);
       await nextEvent(pair.lms, (e) => e.type === 'channel-opened', 3000);
-      await new Promise((r) => setTimeout(r, 600)); // the hold (300 ms) would have refused it by now
+      await new Promise((r) => setTimeout(r, 1200)); // the hold (800 ms) would have refused it by now
       hog.destroy();
       assert.match((await reply).toString(), /^HTTP\/1\.1 200/, 'the waiting connection was refused');
       assert.ok(!pair.events.some((e) => e.type === 'connection-refused'));

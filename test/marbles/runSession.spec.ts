@@ -30,7 +30,7 @@ const open = (sender: number, originatorPort = 40001): ApfMessage =>
 // Inputs are lower case, effects upper case. The handshake is the same in most specs.
 // prettier-ignore
 const input: Record<string, SessionInput> = {
-  c: { kind: 'connected', maxMsgLength: MTU, protocolVersion: 4 },
+  c: { kind: 'connected', maxMsgLength: MTU },
   v: fromMe(protocolVersion(1, ME_UUID)),
   s: fromMe(serviceRequest('pfwd@amt.intel.com')),
   f: fromMe(tcpipForward(16992)),
@@ -169,13 +169,32 @@ describe('runSession', () => {
       });
     });
 
+    /** The protocol-error events of a run, as [violation, channel]. */
+    const violations = (marbles: string, values: Record<string, SessionInput>): [string, number | undefined][] => {
+      const seen: [string, number | undefined][] = [];
+      testScheduler.run(() => {
+        testScheduler
+          .createColdObservable(marbles, values)
+          .pipe(runSession(options), eventsOnly())
+          .subscribe((e) => e.kind === 'event' && e.event.type === 'protocol-error' && seen.push([e.event.violation, e.event.channel]));
+      });
+      return seen;
+    };
+
     it('should deliver ME data beyond the window intact and report the overrun', () => {
+      const big = bytesOf(40, 0x63);
+      const values = { ...input, m: fromMe(channelData(1, big)) };
       testScheduler.run(({ expectObservable }) => {
-        const big = bytesOf(40, 0x63);
-        const values = { ...input, m: fromMe(channelData(1, big)) };
         const source = testScheduler.createColdObservable(`${HS_IN}akm`, values).pipe(runSession(options));
         expectObservable(source.pipe(withoutEvents())).toBe(`${HS_OUT}O-Y`, { ...effect, Y: { kind: 'write', socket: 1, data: big } });
       });
+      // 40 bytes into the window of 16 we advertised; 49 bytes on the wire is within the MTU (64).
+      assert.deepStrictEqual(violations(`${HS_IN}akm`, values), [['window-overrun', 1]]);
+    });
+
+    it('should report a message over the MTU, and data for a channel it does not have, and deliver neither wrongly', () => {
+      const values = { ...input, m: fromMe(channelData(1, bytesOf(14))), h: { ...fromMe(channelData(1, bytesOf(14))), size: MTU + 1 } as SessionInput, u: fromMe(channelData(9, bytesOf(4))) };
+      assert.deepStrictEqual(violations(`${HS_IN}akhu`, values), [['mtu-overrun', 1], ['unknown-channel', 9]]);
     });
   });
 
@@ -403,14 +422,21 @@ describe('runSession', () => {
     });
 
     it('should release its timers when unsubscribed early, so no PROTOCOLVERSION is sent later', () => {
+      let later = -1;
       testScheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
         const device = hot<SessionInput>('c-------', input);
         const deviceSubs = '^--!';
         const unsub = '---!';
         expectObservable(device.pipe(runSession(options), withoutEvents()), unsub).toBe('');
         expectSubscriptions(device.subscriptions).toBe(deviceSubs);
-        // The version timer (3000 ms) would fire here if it had not been released.
+        // Right after the unsubscribe, nothing may be left scheduled: the version timer (due at
+        // 3000 ms) would still be, had it not been released.
+        testScheduler.schedule(() => {
+          const frame = testScheduler.frame;
+          later = testScheduler.actions.filter((a) => (a as unknown as { delay: number }).delay > frame).length;
+        }, 4);
       });
+      assert.equal(later, 0, `${later} scheduler action(s) still pending after the unsubscribe`);
     });
   });
 });

@@ -144,7 +144,23 @@ describe('simulated ME engine', () => {
       });
     });
 
-    it('should count data after CLOSE, a double CLOSE and data for unknown ids', () => {
+    it('should count host data after its own CLOSE went out, before the host answered it', () => {
+      const stats = emptyStats();
+      testScheduler.run(({ cold, expectObservable }) => {
+        // k: the service behind slot 0 closes, so the ME sends CLOSE; d: the host still sends data.
+        const values = { ...input, o: host(open(7)), k: { kind: 'service-closed', id: 0 } as MeInput, d: host(channelData(0, Buffer.alloc(3))) };
+        expectObservable(cold(ready('o---kd'), values).pipe(runMe({}, stats), notLogs)).toBe(`${HS_OUT}(OP)X`, {
+          ...output,
+          O: me(openConfirmation(7, 0, 4096)),
+          P: { kind: 'service-open', id: 0, port: 16992 },
+          X: me(channelClose(7)),
+        });
+      });
+      assert.equal(stats.dataAfterClose, 1);
+      assert.equal(stats.unknownChannel, 0);
+    });
+
+    it('should count a double CLOSE and data for unknown ids', () => {
       const stats = emptyStats();
       testScheduler.run(({ cold, expectObservable }) => {
         const values = { ...input, o: host(open(7)), x: host(channelClose(0)), d: host(channelData(0, Buffer.alloc(3))), u: host(channelData(5, Buffer.alloc(3))) };
