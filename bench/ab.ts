@@ -201,14 +201,14 @@ const main = async (): Promise<void> => {
       const [unit, figureName] = w === 'head' ? ['µs CPU per request', 'p50 µs'] : ['ms CPU per MB', 'MB/s'];
       const cpu = ratio('cpu');
       const figure = ratio('figure');
-      const show = (k: 0 | 1, key: 'cpu' | 'figure'): string => median(series.map((s) => s[k]![key])).toFixed(key === 'cpu' && w !== 'head' ? 2 : 0);
-      console.log(`${w.padEnd(9)} ${unit}: A ${show(0, 'cpu')}, B ${show(1, 'cpu')}, B/A ${cpu.median.toFixed(3)} [${cpu.quartiles.map((q) => q.toFixed(3)).join('-')}]`);
-      console.log(`${''.padEnd(9)} ${figureName}: A ${show(0, 'figure')}, B ${show(1, 'figure')}, B/A ${figure.median.toFixed(3)} [${figure.quartiles.map((q) => q.toFixed(3)).join('-')}]`);
-      if (w === 'head') {
-        const p99 = ratio('p99');
-        const at = (k: 0 | 1): string => median(series.map((s) => s[k]!.p99!)).toFixed(0);
-        console.log(`${''.padEnd(9)} p99 µs: A ${at(0)}, B ${at(1)}, B/A ${p99.median.toFixed(3)} [${p99.quartiles.map((q) => q.toFixed(3)).join('-')}]`);
-      }
+      /** One measure's line: each daemon's median, then the median B/A ratio and its quartiles. */
+      const report = (label: string, key: 'cpu' | 'figure' | 'p99', r: { median: number; quartiles: [number, number] }, first = false): void => {
+        const at = (k: 0 | 1): string => median(series.map((s) => s[k]![key]!)).toFixed(key === 'cpu' && w !== 'head' ? 2 : 0);
+        console.log(`${(first ? w : '').padEnd(9)} ${label}: A ${at(0)}, B ${at(1)}, B/A ${r.median.toFixed(3)} [${r.quartiles.map((q) => q.toFixed(3)).join('-')}]`);
+      };
+      report(unit, 'cpu', cpu, true);
+      report(figureName, 'figure', figure);
+      if (w === 'head') report('p99 µs', 'p99', ratio('p99'));
       results[w] = { cpuRatio: cpu, figureRatio: figure, series };
     }
     mkdirSync('bench/results', { recursive: true });

@@ -120,13 +120,14 @@ const rawExchange = (port: number, verb: 'GET' | 'PUT', bytes: number): Promise<
     });
   });
 
-/** MB/s and CPU seconds per MB (server process + this client), for one transfer. */
-const timed = async (serverPid: number, bytes: number, transfer: () => Promise<unknown>): Promise<Rate> => {
-  const c0 = cpuSeconds(serverPid) + selfCpu();
+/** MB/s and CPU seconds per MB (server process, and this client unless `serverOnly`), for one transfer. */
+const timed = async (serverPid: number, bytes: number, transfer: () => Promise<unknown>, serverOnly = false): Promise<Rate> => {
+  const used = (): number => cpuSeconds(serverPid) + (serverOnly ? 0 : selfCpu());
+  const c0 = used();
   const t0 = performance.now();
   await transfer();
   const seconds = (performance.now() - t0) / 1000;
-  const cpu = cpuSeconds(serverPid) + selfCpu() - c0;
+  const cpu = used() - c0;
   return { mbps: bytes / MB / seconds, cpuPerMb: cpu / (bytes / MB) };
 };
 
@@ -298,29 +299,22 @@ const main = async (): Promise<void> => {
     const emu = await startEmulatedMei(me);
     const d = await startLmsChild(['--device', emu.devicePath], port);
     await sleep(300);
-    // The daemon's own CPU per MB: on this path the client's share says nothing about lms.
-    const daemonTimed = async (bytes: number, transfer: () => Promise<unknown>): Promise<Rate> => {
-      const c = cpuSeconds(d.proc.pid!);
-      const r = await timed(d.proc.pid!, bytes, transfer);
-      return { mbps: r.mbps, cpuPerMb: ((cpuSeconds(d.proc.pid!) - c) * 1000) / (bytes / MB) };
-    };
+    // The daemon's own CPU (ms per MB): on this path the client's share says nothing about lms.
     const xs: number[] = [];
     const downCpu: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const r = await daemonTimed(20 * MB, () => httpGet(port, `/data/${20 * MB}`));
+      const r = await timed(d.proc.pid!, 20 * MB, () => httpGet(port, `/data/${20 * MB}`), true);
       xs.push(r.mbps);
-      downCpu.push(r.cpuPerMb);
+      downCpu.push(r.cpuPerMb * 1000);
     }
     const ups: number[] = [];
     const upCpu: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const r = await daemonTimed(10 * MB, () => httpPost(port, 10 * MB));
+      const r = await timed(d.proc.pid!, 10 * MB, () => httpPost(port, 10 * MB), true);
       ups.push(r.mbps);
-      upCpu.push(r.cpuPerMb);
+      upCpu.push(r.cpuPerMb * 1000);
     }
     const lats: number[] = [];
-    // The first request after a quiet spell, as an administrator's `curl -I` meets it: the device
-    // reader sleeps longer once the device has been idle for a second.
     const c0 = cpuSeconds(d.proc.pid!);
     for (let i = 0; i < 200; i++) lats.push(await headLatency(port));
     const headCpuUs = ((cpuSeconds(d.proc.pid!) - c0) / 200) * 1e6;

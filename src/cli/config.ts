@@ -20,10 +20,10 @@ const intIn = (min: number, max: number): t.Type<number> => {
   return new t.Type<number>(`a whole number from ${min} to ${max}`, is, (u, c) => (is(u) ? t.success(u) : t.failure(u, c)), t.identity);
 };
 const ranged = (name: RangedOption): t.Type<number> => intIn(optionRanges[name][0], optionRanges[name][1]);
-const Port = intIn(1, 65535);
 const LoopbackAddress = t.brand(t.string, (s): s is t.Branded<string, { readonly LoopbackAddress: unique symbol }> => bindAddressProblem(s) === undefined, 'LoopbackAddress');
 export const LogLevel = t.keyof({ fatal: null, error: null, warn: null, info: null, debug: null, trace: null, silent: null });
 export type LogLevel = t.TypeOf<typeof LogLevel>;
+export const LogFormat = t.keyof({ text: null, json: null, auto: null });
 
 export const RunConfig = t.exact(
   t.partial({
@@ -36,11 +36,11 @@ export const RunConfig = t.exact(
     reclaimIdleMs: ranged('reclaimIdleMs'),
     reclaimAnswerMs: ranged('reclaimAnswerMs'),
     logLevel: LogLevel,
-    logFormat: t.keyof({ text: null, json: null, auto: null }),
+    logFormat: LogFormat,
     controlSocket: t.string,
     user: t.string,
     group: t.string,
-    metricsPort: Port,
+    metricsPort: ranged('port'),
     simProfile: t.keyof({ plain: null, tls: null, both: null }),
   }),
 );

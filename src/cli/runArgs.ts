@@ -1,8 +1,8 @@
 /** `lms run` flags: parsed strictly, merged over the configuration file, validated once. */
 import { parseArgs } from 'node:util';
 import { bindAddressProblem } from '../streams/loopback.js';
-import { optionRanges, type RangedOption } from '../streams/sessionTypes.js';
-import { loadConfigFile, LogLevel, parseConfig, type RunConfig } from './config.js';
+import { optionRanges, rangeProblem, type RangedOption } from '../streams/sessionTypes.js';
+import { loadConfigFile, LogFormat, LogLevel, parseConfig, type RunConfig } from './config.js';
 import { UsageError } from './exitCodes.js';
 
 export const RUN_HELP = `Usage: lms run [options]
@@ -111,7 +111,7 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
     const problem = bindAddressProblem(a);
     if (problem) throw new UsageError(`--bind ${a}: ${problem}; lms listens on literal loopback addresses only (127.x.x.x, ::1)`);
   }
-  if (v['log-format'] !== undefined && !['text', 'json', 'auto'].includes(v['log-format'])) throw new UsageError(`--log-format ${v['log-format']}: use text, json or auto`);
+  if (v['log-format'] !== undefined && !LogFormat.is(v['log-format'])) throw new UsageError(`--log-format ${v['log-format']}: use text, json or auto`);
   if (v['log-level'] !== undefined && !LogLevel.is(v['log-level'])) throw new UsageError(`--log-level ${v['log-level']}: use one of ${Object.keys(LogLevel.keys).join(', ')}`);
   const faults = (v['sim-fault'] ?? []).map((f) => {
     const m = /^([a-z0-9-]+)(?:@(\d+(?:\.\d+)?))?$/.exec(f);
@@ -122,7 +122,7 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
     throw new UsageError('--sim-fault, --sim-ports, --sim-profile and --sim-window need the simulated ME, not --device');
   const simWindow = ranged('--sim-window', v['sim-window'], 'window');
   const simPorts = v['sim-ports']?.split(',').map((p) => {
-    if (!/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 65535) throw new UsageError(`--sim-ports ${v['sim-ports']}: a comma-separated list of ports`);
+    if (!/^\d+$/.test(p) || rangeProblem('port', Number(p))) throw new UsageError(`--sim-ports ${v['sim-ports']}: a comma-separated list of ports`);
     return Number(p);
   });
 
@@ -144,7 +144,7 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
         controlSocket: v['control-socket'],
         user: v.user,
         group: v.group,
-        metricsPort: intIn('--metrics-port', v['metrics-port'], 1, 65535),
+        metricsPort: ranged('--metrics-port', v['metrics-port'], 'port'),
       }).filter(([, x]) => x !== undefined),
     ),
     'command line',

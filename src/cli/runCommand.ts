@@ -5,7 +5,7 @@ import type { SimulatedMe } from '../device/simulator/simulatedMe.js';
 import type { MeDevice } from '../device/transport.js';
 import { controlPathProblem, defaultControlSocket, serveControl } from '../service/controlSocket.js';
 import { startLms, type LmsService } from '../service/lmsService.js';
-import { chooseFormat, logDestination } from '../service/logFormat.js';
+import { logDestination } from '../service/logFormat.js';
 import { dropPrivileges, planDrop, type DropPlan } from '../service/privileges.js';
 import { defaultReclaimPolicy } from '../streams/sessionTypes.js';
 import { reloadConfigFile } from './config.js';
@@ -53,7 +53,7 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
   const controlPath = opts.controlSocket ?? defaultControlSocket();
   const badPath = controlPathProblem(controlPath);
   if (badPath) throw new UsageError(`control socket: ${badPath}`);
-  const log = pino({ level: opts.logLevel ?? 'info', base: { pid: process.pid } }, logDestination(chooseFormat(opts.logFormat)));
+  const log = pino({ level: opts.logLevel ?? 'info', base: { pid: process.pid } }, logDestination(opts.logFormat));
   // Each mode loads only its own device code: a daemon on hardware carries no simulator, and back.
   const simulated = opts.simulate
     ? new (await import('../device/simulator/simulatedMe.js')).SimulatedMe({

@@ -177,8 +177,9 @@ class MeiConnection implements MeConnection {
       try {
         took = this.tryWrite(w.message);
       } catch (err) {
+        if (this.closed) return; // the failure rejected every waiting write, this one included
         this.waiting.shift();
-        w.reject(err as DeviceError);
+        w.reject(err as DeviceError); // EFBIG: this message only
         continue;
       }
       if (!took) return;

@@ -49,20 +49,20 @@ const load = (): EpollModule => (epoll ??= createRequire(import.meta.url)('epoll
  */
 export const watchFd = (fd: number, onReady: (r: Readiness, err?: Error) => void): FdWatch => {
   const { Epoll } = load();
-  const IN = Epoll.EPOLLIN | Epoll.EPOLLET;
+  const WATCH = Epoll.EPOLLIN | Epoll.EPOLLET;
   let closed = false;
   const poller = new Epoll((err, _fd, events) => {
     if (closed) return;
     if (err) return onReady({ readable: false, writable: false, broken: true }, err);
-    onReady({ readable: (events & IN) !== 0, writable: (events & Epoll.EPOLLOUT) !== 0, broken: (events & (Epoll.EPOLLERR | Epoll.EPOLLHUP)) !== 0 });
+    onReady({ readable: (events & Epoll.EPOLLIN) !== 0, writable: (events & Epoll.EPOLLOUT) !== 0, broken: (events & (Epoll.EPOLLERR | Epoll.EPOLLHUP)) !== 0 });
   });
-  poller.add(fd, IN);
+  poller.add(fd, WATCH);
   let writable = false;
   return {
     wantWritable(on) {
       if (closed || on === writable) return;
       writable = on;
-      poller.modify(fd, on ? IN | Epoll.EPOLLOUT : IN);
+      poller.modify(fd, on ? WATCH | Epoll.EPOLLOUT : WATCH);
     },
     close() {
       if (closed) return;

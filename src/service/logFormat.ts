@@ -6,6 +6,7 @@
  * `journalctl -p warning` filters; the journal stamps the time, so text lines leave it out there.
  */
 import { fstatSync, writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
 
 export type LogFormat = 'text' | 'json';
 
@@ -54,17 +55,19 @@ export const textLine = (json: string, withTime: boolean): string => {
   return [withTime && typeof o['time'] === 'number' ? time(o['time']) : undefined, head, ...fields].filter((x) => x !== undefined).join(' ');
 };
 
-/** A pino destination on `fd` (synchronous writes: a line is out before the process can exit). */
-export const logDestination = (format: LogFormat, fd = 1, journal = isJournalStream(fd)): { write(line: string): void } => ({
-  write(line: string) {
-    const level = journal ? Number(/"level":(\d+)/.exec(line)?.[1] ?? 30) : 0;
-    const body = format === 'json' ? line.trimEnd() : textLine(line, !journal);
-    writeSync(fd, `${journal ? `<${priority(level)}>` : ''}${body}\n`);
-  },
-});
-
-/** `auto`: text for a person (a terminal, or the journal), JSON lines for anything else (a pipe, a file, a collector). */
-export const chooseFormat = (asked: LogFormat | 'auto' | undefined, fd = 1): LogFormat => {
-  if (asked === 'text' || asked === 'json') return asked;
-  return process.stdout.isTTY || isJournalStream(fd) ? 'text' : 'json';
+/**
+ * A pino destination on `fd` (synchronous writes: a line is out before the process can exit).
+ * `auto`: text for a person (a terminal, or the journal), JSON lines for anything else (a pipe, a
+ * file, a collector).
+ */
+export const logDestination = (asked: LogFormat | 'auto' | undefined, fd = 1): { write(line: string): void } => {
+  const journal = isJournalStream(fd);
+  const format: LogFormat = asked === 'text' || asked === 'json' ? asked : isatty(fd) || journal ? 'text' : 'json';
+  return {
+    write(line: string) {
+      const level = journal ? Number(/"level":(\d+)/.exec(line)?.[1] ?? 30) : 0;
+      const body = format === 'json' ? line.trimEnd() : textLine(line, !journal);
+      writeSync(fd, `${journal ? `<${priority(level)}>` : ''}${body}\n`);
+    },
+  };
 };

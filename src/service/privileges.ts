@@ -23,23 +23,17 @@ interface Log {
   info(fields: Record<string, unknown>, message: string): void;
 }
 
-const idOf = (args: string[]): number | undefined => {
+/** A numeric id that a lookup command prints, or undefined when it fails (no such name). */
+const lookupId = (cmd: string, args: string[], field: (out: string) => string | undefined): number | undefined => {
   try {
-    const n = Number(execFileSync('id', args, { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim());
+    const n = Number(field(execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] }).toString()));
     return Number.isInteger(n) ? n : undefined;
   } catch {
     return undefined;
   }
 };
-
-const groupId = (name: string): number | undefined => {
-  try {
-    const n = Number(execFileSync('getent', ['group', name], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().split(':')[2]);
-    return Number.isInteger(n) ? n : undefined;
-  } catch {
-    return undefined;
-  }
-};
+const idOf = (args: string[]): number | undefined => lookupId('id', args, (o) => o.trim());
+const groupId = (name: string): number | undefined => lookupId('getent', ['group', name], (o) => o.split(':')[2]);
 
 /** Resolves --user and --group; throws an Error that names the flag when they cannot be honoured. */
 export const planDrop = (user: string | undefined, group: string | undefined): DropPlan => {

@@ -6,6 +6,9 @@ const isIPv6Loopback = (a: string): boolean => {
   return lower === '::1' || lower === '0:0:0:0:0:0:0:1';
 };
 
+/** The IPv4 address inside an IPv4-mapped IPv6 address (::ffff:a.b.c.d), if it is one. */
+const mappedIPv4 = (a: string): string | undefined => /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a)?.[1];
+
 /**
  * A peer or a destination on this host: 127.0.0.0/8, ::1, or 127.x mapped into IPv6 (an IPv6
  * socket may name an IPv4 peer so). Literal addresses only: a name would go to the resolver,
@@ -14,9 +17,7 @@ const isIPv6Loopback = (a: string): boolean => {
 export const isLoopbackAddress = (address: string): boolean => {
   if (isIPv4(address)) return address.startsWith('127.');
   if (!isIPv6(address)) return false;
-  if (isIPv6Loopback(address)) return true;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return mapped !== null && mapped[1]!.startsWith('127.');
+  return isIPv6Loopback(address) || (mappedIPv4(address)?.startsWith('127.') ?? false);
 };
 
 /**
@@ -28,9 +29,8 @@ export const bindAddressProblem = (address: string): string | undefined => {
   if (isIPv4(address)) return address.startsWith('127.') ? undefined : 'not a loopback address';
   if (isIPv6(address)) {
     if (isIPv6Loopback(address)) return undefined;
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    if (mapped?.[1]!.startsWith('127.')) return `an IPv4-mapped address; use ${mapped[1]} instead`;
-    return 'not a loopback address';
+    const v4 = mappedIPv4(address);
+    return v4?.startsWith('127.') ? `an IPv4-mapped address; use ${v4} instead` : 'not a loopback address';
   }
   return 'not a literal address (names go through the resolver; use 127.0.0.1 or ::1)';
 };

@@ -143,6 +143,7 @@ export const optionRanges = {
   closeTimeoutMs: [1, 86_400_000],
   reclaimIdleMs: [0, 86_400_000],
   reclaimAnswerMs: [0, 86_400_000],
+  port: [1, 65535], // any TCP port: reclaim.ports, --metrics-port, --sim-ports
 } as const satisfies Record<string, readonly [number, number]>;
 
 export type RangedOption = keyof typeof optionRanges;
@@ -161,7 +162,10 @@ export const sessionOptionsProblem = (o: Partial<SessionOptions>): string | unde
     if (problem) return problem;
   }
   if (reclaim) {
-    for (const p of reclaim.ports) if (!Number.isInteger(p) || p < 1 || p > 65535) return `reclaim port ${p} is not a port`;
+    for (const p of reclaim.ports) {
+      const problem = rangeProblem('port', p);
+      if (problem) return `reclaim ${problem}`;
+    }
     return rangeProblem('reclaimIdleMs', reclaim.idleMs) ?? rangeProblem('reclaimAnswerMs', reclaim.answerMs);
   }
   return undefined;

@@ -4,7 +4,7 @@
  * /proc, so the test holds on a noisy machine. The poll reader this replaced made ~80 a second.
  */
 import { strict as assert } from 'node:assert';
-import { contextSwitches } from '../../bench/procStats.js';
+import { idleCost } from '../../bench/procStats.js';
 import { SimulatedMe } from '../../src/index.js';
 import { startDaemon, type Daemon } from '../support/daemon.js';
 import { freePort, head, ok200 } from '../support/harness.js';
@@ -19,9 +19,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const idleSwitches = async (daemon: Daemon, httpPort: number): Promise<number> => {
   assert.ok(ok200(await head(httpPort)));
   await sleep(1000);
-  const before = contextSwitches(daemon.proc.pid!);
-  await sleep(IDLE_MS);
-  return contextSwitches(daemon.proc.pid!) - before;
+  const { wakeupsPerSecond } = await idleCost(daemon.proc.pid!, IDLE_MS);
+  return Math.round((wakeupsPerSecond * IDLE_MS) / 1000);
 };
 
 describe('an idle daemon (issue #16)', function () {
