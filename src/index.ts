@@ -1,22 +1,24 @@
-/** lms-rx: the library's public face. */
-export { decodeApf } from './codecs/decode.js';
-export { encodeApf, encodedLength, encodeInto } from './codecs/encode.js';
-export * from './codecs/index.js';
-export { decodeMessages, encodeMessages, type Decoded } from './streams/codecOperators.js';
-export { runSession, type RunSessionOptions } from './streams/runSession.js';
-export { createSession, type Session, type SessionSnapshot } from './streams/session.js';
-export * from './streams/sessionTypes.js';
-export { nextChunkSize, addCredit, shouldReturnCredit, MIN_TAIL, CHANNEL_DATA_HEADER } from './streams/flowControl.js';
-export { DeviceError, type DeviceErrorCode, type MeConnection, type MeDevice } from './device/transport.js';
-export { SimulatedMe, type SimulatedMeOptions } from './device/simulator/simulatedMe.js';
-export { createMeEngine, PROFILE_PORTS, type MeStats, type MeEngineOptions, type PortProfile } from './device/simulator/meEngine.js';
-export { patternBytes } from './device/simulator/patternBytes.js';
-export { startLms, type LmsOptions, type LmsService, type LmsStatus, type ChannelHandle, type ChannelActivity } from './service/lmsService.js';
+/**
+ * lms-rx: the library's public face, for programs that run the LMS or talk to the ME.
+ * Protocol engineers find the pieces under their own subpaths:
+ * - `lms-rx/apf`: the APF codecs (bytes <-> typed messages) and their RxJS operators;
+ * - `lms-rx/session`: the session as a step function and as an RxJS operator, with its window rules;
+ * - `lms-rx/simulator`: the simulated ME, as a device and as a pure engine;
+ * - `lms-rx/heci`: the ME's other clients' codecs (AMTHI, MKHI) and the MEI connect ioctl's.
+ */
+
+/** Run the LMS on a device: forwarding, its events, its status. */
+export { startLms, type LmsOptions, type LmsService, type LmsStatus, type LmsCounters, type ChannelHandle, type ChannelActivity } from './service/lmsService.js';
+/** What `startLms` reports: session events and the types they carry. */
+export type { LmsEvent, SessionPhase, Endpoint, SocketId, ChannelCloseReason, ProtocolViolation } from './streams/sessionTypes.js';
+/** The session's tunables (each range-checked by `startLms`), and their defaults. */
+export { defaultSessionOptions, defaultReclaimPolicy, optionRanges, type SessionOptions, type ReclaimPolicy } from './streams/sessionTypes.js';
+/** Where `startLms` logs: a pino logger fits. */
 export type { Logger } from './service/logger.js';
-export { runMe } from './device/simulator/runMe.js';
-export { parseAmtAlert, type AmtAlert } from './service/amtAlert.js';
-export * from './codecs/amthi.js';
-export { readAmtInfo, type AmtInfo } from './service/amtInfo.js';
+/** A device is anything that connects to the ME's LME client: /dev/mei0, or the simulated ME. */
+export { DeviceError, type DeviceErrorCode, type MeConnection, type MeDevice } from './device/transport.js';
 export { MeiDevice, type MeiDeviceOptions } from './device/meiDevice.js';
-export type { AmthiProfile } from './device/simulator/amthiService.js';
-export * from './codecs/mkhi.js';
+/** What AMT says about itself over AMTHI (`lms info`). */
+export { readAmtInfo, type AmtInfo } from './service/amtInfo.js';
+/** An AMT alert posted on a notification channel, parsed. */
+export { parseAmtAlert, type AmtAlert } from './service/amtAlert.js';

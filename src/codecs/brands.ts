@@ -8,17 +8,18 @@ export interface Uint32Brand {
   readonly Uint32: unique symbol;
 }
 
+/** The largest u32: an APF window, id or length never exceeds it. */
+export const MAX_U32 = 0xffff_ffff;
+
 export const Uint32 = t.brand(
   t.number,
-  (n): n is t.Branded<number, Uint32Brand> => Number.isInteger(n) && n >= 0 && n <= 0xffff_ffff,
+  (n): n is t.Branded<number, Uint32Brand> => Number.isInteger(n) && n >= 0 && n <= MAX_U32,
   'Uint32',
 );
 export type Uint32 = t.TypeOf<typeof Uint32>;
 
 /** A channel number, as chosen by the side that allocated it (host or ME). */
 export type ChannelId = Uint32;
-
-export const MAX_U32 = 0xffff_ffff;
 
 /** Smart constructor for literals and arithmetic results; a bad value is a programmer error. */
 export const u32 = (n: number): Uint32 => {

@@ -6,7 +6,7 @@
 import { guidToBytes } from './guid.js';
 import type { ApfMessage } from './messages.js';
 import { PROTOCOL_VERSION_RESERVED_LENGTH } from './messages.js';
-import { Opcode } from './opcodes.js';
+import { CHANNEL_DATA_HEADER, Opcode } from './opcodes.js';
 
 const S = (s: string): number => 4 + Buffer.byteLength(s, 'latin1');
 const B = (b: Buffer): number => 4 + b.length;
@@ -47,7 +47,7 @@ export const encodedLength = (m: ApfMessage): number => {
     case 'channel-window-adjust':
       return 9;
     case 'channel-data':
-      return 9 + m.data.length;
+      return CHANNEL_DATA_HEADER + m.data.length;
     case 'channel-close':
       return 5;
     case 'protocol-version':

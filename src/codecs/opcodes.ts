@@ -1,3 +1,4 @@
+import { MAX_U32 } from './brands.js';
 /** APF message type codes (the first byte of every message; apf.md §1.2). */
 export const Opcode = {
   Disconnect: 1,
@@ -82,5 +83,8 @@ export const RequestName = {
 } as const;
 export const ChannelType = { ForwardedTcpip: 'forwarded-tcpip', DirectTcpip: 'direct-tcpip' } as const;
 
+/** CHANNEL_DATA's header: type, recipient, length. A message carries at most max_msg_length minus this. */
+export const CHANNEL_DATA_HEADER = 9;
+
 /** The reserved u32 that APF sends where SSH has "maximum packet size". */
-export const RESERVED_MAX_PACKET = 0xffff_ffff;
+export const RESERVED_MAX_PACKET = MAX_U32;

@@ -8,6 +8,7 @@ import { decodeApf } from '../codecs/decode.js';
 import { encodeApf } from '../codecs/encode.js';
 import type { ApfDecodeError } from '../codecs/errors.js';
 import type { ApfMessage } from '../codecs/messages.js';
+import type { SessionInput } from './sessionTypes.js';
 
 export type Decoded = E.Either<ApfDecodeError, ApfMessage>;
 
@@ -16,3 +17,10 @@ export const decodeMessages = (): OperatorFunction<Uint8Array, Decoded> => map(d
 
 /** Messages to their wire bytes, one Buffer each (one MEI write each). */
 export const encodeMessages = (): OperatorFunction<ApfMessage, Buffer> => map(encodeApf);
+
+/** Device reads to session inputs: each message with its wire size, or the reason it was malformed. */
+export const sessionInputs = (): OperatorFunction<Uint8Array, SessionInput> =>
+  map((bytes) => {
+    const decoded = decodeApf(bytes);
+    return decoded._tag === 'Right' ? { kind: 'message', message: decoded.right, size: bytes.length } : { kind: 'decode-error', error: decoded.left, size: bytes.length };
+  });

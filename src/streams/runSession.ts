@@ -4,12 +4,15 @@
  * run on RxJS's schedulers, so under TestScheduler.run they run in virtual time.
  */
 import { asyncScheduler, Observable, timer, type OperatorFunction, type Subscription } from 'rxjs';
-import { createSession, type Session } from './session.js';
+import { createSession, type SessionSnapshot } from './session/session.js';
 import { defaultSessionOptions, type SessionEffect, type SessionInput, type SessionOptions } from './sessionTypes.js';
 
 export interface RunSessionOptions extends Partial<SessionOptions> {
-  /** Receives the session object, for status snapshots. */
-  readonly onSession?: (session: Session) => void;
+  /**
+   * Receives a reader of the session's state (queue length, buffered bytes: what no event says),
+   * for status reports. It reads; it cannot drive the session.
+   */
+  readonly onSnapshot?: (read: () => SessionSnapshot) => void;
 }
 
 export const runSession =
@@ -17,7 +20,7 @@ export const runSession =
   (source) =>
     new Observable<SessionEffect>((subscriber) => {
       const session = createSession({ ...defaultSessionOptions, ...options }, () => asyncScheduler.now());
-      options.onSession?.(session);
+      options.onSnapshot?.(() => session.snapshot());
       const timers = new Map<string, Subscription>();
       // Inputs that arrive while effects are being delivered (an effect handler that feeds back
       // synchronously) wait their turn, so each step sees the state its predecessor left.

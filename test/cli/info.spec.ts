@@ -1,5 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { SimulatedMe, readAmtInfo, MeiDevice, MeClient } from '../../src/index.js';
+import { MeClient } from '../../src/codecs/mei.js';
+import { MeiDevice } from '../../src/device/meiDevice.js';
+import { SimulatedMe } from '../../src/device/simulator/simulatedMe.js';
+import { readAmtInfo } from '../../src/service/amtInfo.js';
 import { lms } from '../support/daemon.js';
 import { needEmulator, startEmulatedMei } from '../tools/meiEmulator.js';
 

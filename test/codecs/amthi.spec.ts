@@ -1,23 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as E from 'fp-ts/lib/Either.js';
-import {
-  AmthiCommand,
-  decodeAmthiResponse,
-  decodeAnsiString,
-  decodeCodeVersions,
-  decodeLanSettings,
-  decodeU32,
-  decodeUuid,
-  encodeAmthiRequest,
-  encodeAmthiResponse,
-  encodeCodeVersions,
-  encodeLanSettings,
-  lanInterfaceRequest,
-  decodeMkhiFwVersion,
-  encodeMkhiFwVersionRequest,
-  encodeMkhiFwVersionResponse,
-  formatFwVersion,
-} from '../../src/index.js';
+import { AmthiCommand, decodeAmthiResponse, decodeAnsiString, decodeCodeVersions, decodeLanSettings, decodeU32, decodeUuid, encodeAmthiRequest, encodeAmthiResponse, encodeCodeVersions, encodeLanSettings, lanInterfaceRequest } from '../../src/codecs/amthi.js';
+import { decodeMkhiFwVersion, encodeMkhiFwVersionRequest, encodeMkhiFwVersionResponse, formatFwVersion } from '../../src/codecs/mkhi.js';
 import { answerAmthi, defaultAmthiProfile } from '../../src/device/simulator/amthiService.js';
 import { bytes, hex } from '../support/apfBytes.js';
 

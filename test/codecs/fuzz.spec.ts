@@ -1,7 +1,9 @@
 import { strict as assert } from 'node:assert';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
-import { decodeApf, encodeApf, Opcode } from '../../src/index.js';
+import { decodeApf } from '../../src/codecs/decode.js';
+import { encodeApf } from '../../src/codecs/encode.js';
+import { Opcode } from '../../src/codecs/opcodes.js';
 import { apfMessage } from '../support/arbitraries.js';
 import { xorshift } from '../support/random.js';
 

@@ -1,13 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as E from 'fp-ts/lib/Either.js';
-import {
-  bytesToGuid,
-  decodeConnectClientResponse,
-  encodeConnectClientRequest,
-  encodeConnectClientResponse,
-  guidToBytes,
-  MeClient,
-} from '../../src/index.js';
+import { bytesToGuid, guidToBytes } from '../../src/codecs/guid.js';
+import { decodeConnectClientResponse, encodeConnectClientRequest, encodeConnectClientResponse, MeClient } from '../../src/codecs/mei.js';
 import { hex } from '../support/apfBytes.js';
 
 describe('MEI structures', () => {

@@ -1,7 +1,10 @@
 import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
 import { firstValueFrom, timeout } from 'rxjs';
-import { DeviceError, encodeApf, channelData, patternBytes } from '../../src/index.js';
+import { encodeApf } from '../../src/codecs/encode.js';
+import { channelData } from '../../src/codecs/messages.js';
+import { patternBytes } from '../../src/device/simulator/patternBytes.js';
+import { DeviceError } from '../../src/device/transport.js';
 import { curl, exchange, head, nextEvent, sha256, startPair, type Pair } from '../support/harness.js';
 
 const IDENTIFY =

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
-import { patternBytes } from '../../src/index.js';
+import { patternBytes } from '../../src/device/simulator/patternBytes.js';
 import { curl, exchange, head, ok200, sha256, startPair, type Pair } from '../support/harness.js';
 
 const MB = 1024 * 1024;

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { idleCost } from '../../bench/procStats.js';
-import { SimulatedMe } from '../../src/index.js';
+import { SimulatedMe } from '../../src/device/simulator/simulatedMe.js';
 import { startDaemon, type Daemon } from '../support/daemon.js';
 import { freePort, head, ok200 } from '../support/harness.js';
 import { needEmulator, startEmulatedMei, type EmulatedMei } from '../tools/meiEmulator.js';

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { patternBytes } from '../../src/index.js';
+import { patternBytes } from '../../src/device/simulator/patternBytes.js';
 import { curl, head, ok200, sha256, startPair, type Pair } from '../support/harness.js';
 import { holdSlots, pipelineAndClose } from './slotAttack.js';
 

@@ -1,20 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { TestScheduler } from 'rxjs/testing';
-import {
-  channelClose,
-  channelData,
-  channelOpen,
-  disconnect,
-  openConfirmation,
-  openFailure,
-  protocolVersion,
-  requestSuccess,
-  serviceAccept,
-  serviceRequest,
-  tcpipForward,
-  windowAdjust,
-  type ApfMessage,
-} from '../../src/index.js';
+import { channelClose, channelData, channelOpen, disconnect, openConfirmation, openFailure, protocolVersion, requestSuccess, serviceAccept, serviceRequest, tcpipForward, windowAdjust, type ApfMessage } from '../../src/codecs/messages.js';
 import { runSession } from '../../src/streams/runSession.js';
 import type { SessionEffect, SessionInput } from '../../src/streams/sessionTypes.js';
 import { accepted, bytesOf, eventsOnly, fromMe, LOCAL, newScheduler, toMe, withoutEvents } from '../support/marbles.js';

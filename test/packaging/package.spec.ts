@@ -8,12 +8,23 @@ const run = promisify(execFile);
 describe('the package', function () {
   this.timeout(30_000);
 
-  it('is importable by its own name, with decodeApf and encodeApf among its exports', async () => {
+  it('is importable by its own name, with startLms at the root and the protocol parts under their subpaths', async () => {
     const probe =
-      "import('lms-rx').then((m) => { const w = m.encodeApf({ type: 'channel-close', recipient: 7 });" +
-      " const d = m.decodeApf(w); console.log(JSON.stringify([w.toString('hex'), d._tag, d.right.recipient, typeof m.startLms, typeof m.SimulatedMe])); })";
+      "Promise.all(['lms-rx', 'lms-rx/apf', 'lms-rx/session', 'lms-rx/simulator', 'lms-rx/heci'].map((p) => import(p))).then(([root, apf, session, sim, heci]) => {" +
+      " const w = apf.encodeApf({ type: 'channel-close', recipient: 7 }); const d = apf.decodeApf(w);" +
+      " console.log(JSON.stringify([w.toString('hex'), d._tag, d.right.recipient, typeof root.startLms, typeof root.MeiDevice, typeof session.runSession, typeof sim.SimulatedMe, typeof heci.encodeAmthiRequest, 'encodeApf' in root, Object.keys(root).length])); })";
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', probe]);
-    assert.deepStrictEqual(JSON.parse(stdout), ['6100000007', 'Right', 7, 'function', 'function']);
+    const [hex, tag, recipient, startLms, mei, runSession, simulated, amthi, codecAtRoot, rootNames] = JSON.parse(stdout);
+    assert.deepStrictEqual([hex, tag, recipient, startLms, mei, runSession, simulated, amthi, codecAtRoot], ['6100000007', 'Right', 7, 'function', 'function', 'function', 'function', 'function', false]);
+    assert.ok(rootNames <= 12, `the root exports ${rootNames} values: a few, not every internal`);
+  });
+
+  it('gives every subpath in exports its own type declarations', () => {
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+    for (const [path, entry] of Object.entries(pkg.exports as Record<string, { types: string; default: string }>)) {
+      assert.ok(statSync(entry.types).isFile(), `${path}: ${entry.types}`);
+      assert.ok(statSync(entry.default).isFile(), `${path}: ${entry.default}`);
+    }
   });
 
   it('names the lms command in bin, and the README, the CLI and package.json agree on the two set-up commands', () => {

@@ -1,20 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { filter } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import {
-  channelClose,
-  channelData,
-  channelOpen,
-  openConfirmation,
-  openFailure,
-  protocolVersion,
-  requestSuccess,
-  serviceAccept,
-  serviceRequest,
-  tcpipForward,
-  windowAdjust,
-  type ApfMessage,
-} from '../../src/index.js';
+import { channelClose, channelData, channelOpen, openConfirmation, openFailure, protocolVersion, requestSuccess, serviceAccept, serviceRequest, tcpipForward, windowAdjust, type ApfMessage } from '../../src/codecs/messages.js';
 import { emptyStats, splitsTerminator, type MeEffect, type MeInput } from '../../src/device/simulator/meEngine.js';
 import { runMe } from '../../src/device/simulator/runMe.js';
 import { newScheduler } from '../support/marbles.js';

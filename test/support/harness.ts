@@ -6,7 +6,9 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as net from 'node:net';
 import { firstValueFrom, filter, timeout } from 'rxjs';
-import { SimulatedMe, startLms, type LmsOptions, type LmsService, type SimulatedMeOptions, type LmsEvent } from '../../src/index.js';
+import { SimulatedMe, type SimulatedMeOptions } from '../../src/device/simulator/simulatedMe.js';
+import { startLms, type LmsOptions, type LmsService } from '../../src/service/lmsService.js';
+import { type LmsEvent } from '../../src/streams/sessionTypes.js';
 
 /** A port free on both 127.0.0.1 and ::1 right now. */
 export const freePort = async (): Promise<number> => {

@@ -4,7 +4,8 @@
  * session by design (DISCONNECT, a new handshake) or rebind ports (GLOBAL_REQUEST).
  */
 import fc from 'fast-check';
-import { encodeApf, type ApfMessage } from '../../src/index.js';
+import { encodeApf } from '../../src/codecs/encode.js';
+import { type ApfMessage } from '../../src/codecs/messages.js';
 import { apfMessage } from './arbitraries.js';
 import { xorshift } from './random.js';
 

@@ -2,7 +2,8 @@
 import { strict as assert } from 'node:assert';
 import { filter, type OperatorFunction } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { encodeApf, type ApfMessage } from '../../src/index.js';
+import { encodeApf } from '../../src/codecs/encode.js';
+import { type ApfMessage } from '../../src/codecs/messages.js';
 import type { Endpoint, SessionEffect, SessionInput } from '../../src/streams/sessionTypes.js';
 
 export const newScheduler = (): TestScheduler => new TestScheduler((actual, expected) => assert.deepStrictEqual(actual, expected));

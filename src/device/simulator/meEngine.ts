@@ -7,7 +7,6 @@
  */
 import {
   channelClose,
-  channelData,
   channelOpen,
   disconnect,
   openConfirmation,
@@ -15,12 +14,11 @@ import {
   protocolVersion,
   serviceRequest,
   tcpipForward,
-  windowAdjust,
   type ApfMessage,
 } from '../../codecs/messages.js';
 import { OpenFailureReason, Service, TriggerReason } from '../../codecs/opcodes.js';
 import { ByteQueue } from '../../streams/byteQueue.js';
-import { CHANNEL_DATA_HEADER } from '../../streams/flowControl.js';
+import { closeOnce, consumed, credited, receiveWindow, received, sendWindow, sendWithin, type ReceiveWindow, type SendWindow } from '../../streams/channelWindow.js';
 
 export type PortProfile = 'plain' | 'tls' | 'both';
 
@@ -105,6 +103,8 @@ export type MeInput =
   | { readonly kind: 'fail-opens'; readonly reason: number; readonly count: number }
   | { readonly kind: 'notify'; readonly request: Buffer }
   | { readonly kind: 'disconnect'; readonly reason: number }
+  /** New channels get this window (a slow ME). */
+  | { readonly kind: 'set-window'; readonly window: number }
   | { readonly kind: 'reset' };
 
 export type MeEffect =
@@ -117,31 +117,45 @@ export type MeEffect =
   | { readonly kind: 'service-flushed'; readonly id: number }
   /** AMT rejects this request (split chunk terminator): answer 400 and close. */
   | { readonly kind: 'service-reject'; readonly id: number }
-  /** The ME ended the link (after DISCONNECT). */
-  | { readonly kind: 'link-down' }
   | { readonly kind: 'log'; readonly message: string };
 
 type Phase = 'idle' | 'awaiting-version' | 'awaiting-accept' | 'forwarding' | 'ready';
 
-interface MeChannel {
+/** What every open slot has: our window towards the host and the host's towards us. */
+interface OpenSlot {
   readonly meId: number;
-  /** 'host': a forwarded-tcpip the host opened; 'event': the ME's own direct-tcpip notification. */
-  readonly origin: 'host' | 'event';
-  hostId: number; // -1 until an ME-opened channel is confirmed
-  readonly port: number;
-  confirmed: boolean;
-  /** Bytes the host still accepts from us. */
-  txWindow: number;
-  readonly tx: ByteQueue;
-  /** Bytes the host may still send us. */
-  rxWindow: number;
-  closeSent: boolean;
+  readonly hostId: number;
+  /** Bytes for the host, waiting for its window. */
+  readonly out: ByteQueue;
+  readonly tx: SendWindow;
+  readonly rx: ReceiveWindow;
   closeReceived: boolean;
+}
+
+/** A forwarded-tcpip channel the host opened, with the AMT service behind it. */
+interface HostChannel extends OpenSlot {
+  readonly origin: 'host';
+  readonly port: number;
   serviceClosed: boolean;
   /** The last bytes of the previous CHANNEL_DATA, to spot a split chunk terminator. */
   tail: Buffer;
-  response: Buffer[];
 }
+
+/** The ME's own direct-tcpip notification channel, offered and not yet confirmed by the host. */
+interface OfferedEvent {
+  readonly origin: 'offered';
+  readonly meId: number;
+  readonly request: Buffer;
+}
+
+/** A notification channel the host confirmed: the ME posts its request, the host answers and closes. */
+interface EventChannel extends OpenSlot {
+  readonly origin: 'event';
+  response: Buffer[];
+  acknowledged: boolean;
+}
+
+type MeChannel = HostChannel | OfferedEvent | EventChannel;
 
 const TERMINATOR = Buffer.from('0\r\n\r\n');
 
@@ -170,6 +184,8 @@ export const createMeEngine = (options: MeEngineOptions, stats: MeStats = emptyS
   let forwarded = new Set<number>();
   let slots: (MeChannel | undefined)[] = new Array(options.slots).fill(undefined);
   let failOpens: { reason: number; count: number } | undefined;
+  /** The window advertised on new channels (`set-window` changes it). */
+  let window = options.window;
 
   let out: MeEffect[] = [];
   const send = (message: ApfMessage): void => void out.push({ kind: 'send', message });
@@ -185,7 +201,7 @@ export const createMeEngine = (options: MeEngineOptions, stats: MeStats = emptyS
     toForward = [];
     awaiting = undefined;
     forwarded = new Set();
-    for (const ch of slots) if (ch && ch.origin === 'host') out.push({ kind: 'service-close', id: ch.meId });
+    for (const ch of slots) if (ch?.origin === 'host') out.push({ kind: 'service-close', id: ch.meId });
     slots = new Array(options.slots).fill(undefined);
   };
 
@@ -200,34 +216,36 @@ export const createMeEngine = (options: MeEngineOptions, stats: MeStats = emptyS
     send(tcpipForward(port, '127.0.0.1'));
   };
 
-  const free = (ch: MeChannel): void => {
-    if (!(ch.closeSent && ch.closeReceived)) return;
-    slots[ch.meId] = undefined; // the slot, and so the id, is reusable at once (mps #741)
+  /** After both CLOSEs the slot, and so the id, is reusable at once (mps #741). */
+  const free = (ch: OpenSlot): void => {
+    if (!(ch.tx.closed && ch.closeReceived)) return;
+    slots[ch.meId] = undefined;
     stats.channelsClosed++;
   };
 
-  const sendClose = (ch: MeChannel): void => {
-    if (ch.closeSent) return;
-    ch.closeSent = true;
-    send(channelClose(ch.hostId));
-    free(ch);
+  const sendClose = (ch: OpenSlot): void => {
+    if (closeOnce(ch.tx, ch.hostId, send)) free(ch);
   };
 
-  const flush = (ch: MeChannel): void => {
-    if (!ch.confirmed || ch.closeSent) return;
-    while (ch.tx.length > 0 && ch.txWindow > 0) {
-      const n = Math.min(ch.txWindow, options.maxMsgLength - CHANNEL_DATA_HEADER, ch.tx.length);
-      ch.txWindow -= n;
-      stats.bytesToHost += n;
-      send(channelData(ch.hostId, ch.tx.take(n)));
-    }
-    if (ch.tx.length === 0) {
+  const flush = (ch: HostChannel | EventChannel): void => {
+    if (ch.tx.closed) return;
+    stats.bytesToHost += sendWithin(ch.tx, ch.out, ch.hostId, options.maxMsgLength, send);
+    if (ch.out.length === 0) {
       out.push({ kind: 'service-flushed', id: ch.meId });
-      if (ch.serviceClosed) sendClose(ch);
+      if (ch.origin === 'host' && ch.serviceClosed) sendClose(ch);
     }
   };
 
   const freeSlot = (): number => slots.findIndex((s) => s === undefined);
+
+  /** The slot `id` as an open channel, or undefined (counted as unknown) when there is none. */
+  const openSlot = (id: number, what: string): HostChannel | EventChannel | undefined => {
+    const ch = slots[id];
+    if (ch && ch.origin !== 'offered') return ch;
+    stats.unknownChannel++;
+    error(`${what} for unknown channel ${id}`);
+    return undefined;
+  };
 
   const onHost = (m: ApfMessage): void => {
     switch (m.type) {
@@ -257,34 +275,41 @@ export const createMeEngine = (options: MeEngineOptions, stats: MeStats = emptyS
         return onOpen(m);
       case 'channel-open-confirmation':
       case 'channel-open-failure': {
-        const ch = slots[m.recipient];
-        if (!ch || ch.origin !== 'event' || ch.confirmed) {
+        const offered = slots[m.recipient];
+        if (offered?.origin !== 'offered') {
           stats.unknownChannel++;
           return error(`${m.type} for ${m.recipient}, which the ME did not open`);
         }
         if (m.type === 'channel-open-failure') {
-          slots[ch.meId] = undefined;
+          slots[offered.meId] = undefined;
           return log(`host refused the notification channel (reason ${m.reason})`);
         }
-        ch.confirmed = true;
-        ch.hostId = m.sender;
-        ch.txWindow = m.window;
+        const ch: EventChannel = {
+          origin: 'event',
+          meId: offered.meId,
+          hostId: m.sender,
+          out: new ByteQueue(),
+          tx: sendWindow(m.window),
+          rx: receiveWindow(window, 1),
+          closeReceived: false,
+          response: [],
+          acknowledged: false,
+        };
+        ch.out.push(offered.request);
+        slots[ch.meId] = ch;
         return flush(ch);
       }
       case 'channel-data':
         return onData(m.recipient, m.data);
       case 'channel-window-adjust': {
-        const ch = slots[m.recipient];
-        if (!ch || !ch.confirmed) {
-          stats.unknownChannel++;
-          return error(`WINDOW_ADJUST for unknown channel ${m.recipient}`);
-        }
-        ch.txWindow = Math.min(0xffff_ffff, ch.txWindow + m.bytesToAdd);
+        const ch = openSlot(m.recipient, 'WINDOW_ADJUST');
+        if (!ch) return;
+        credited(ch.tx, m.bytesToAdd);
         return flush(ch);
       }
       case 'channel-close': {
         const ch = slots[m.recipient];
-        if (!ch || !ch.confirmed) {
+        if (!ch || ch.origin === 'offered') {
           // After both CLOSEs the slot is free: a CLOSE now is a second one (or aimed at nothing).
           stats.doubleClose++;
           return error(`CHANNEL_CLOSE for ${m.recipient}, which is not open`);
@@ -295,15 +320,13 @@ export const createMeEngine = (options: MeEngineOptions, stats: MeStats = emptyS
         }
         ch.closeReceived = true;
         if (ch.origin === 'host') out.push({ kind: 'service-close', id: ch.meId });
-        if (!ch.closeSent) sendClose(ch);
+        if (!ch.tx.closed) sendClose(ch);
         else free(ch);
         return;
       }
       case 'disconnect':
         log(`host sent DISCONNECT ${m.reason}`);
-        resetState();
-        out.push({ kind: 'link-down' });
-        return;
+        return resetState();
       case 'userauth-success':
       case 'keepalive-reply':
         return;
@@ -329,46 +352,45 @@ export const createMeEngine = (options: MeEngineOptions, stats: MeStats = emptyS
     const id = freeSlot();
     if (id < 0) return refuse(OpenFailureReason.ResourceShortage, `all ${options.slots} slots in use`);
     slots[id] = {
-      meId: id,
       origin: 'host',
+      meId: id,
       hostId: m.sender,
       port: m.port,
-      confirmed: true,
-      txWindow: m.window,
-      tx: new ByteQueue(),
-      rxWindow: options.window,
-      closeSent: false,
+      out: new ByteQueue(),
+      tx: sendWindow(m.window),
+      // The ME credits each consumed byte at once: the service reports consumption in its own batches.
+      rx: receiveWindow(window, 1),
       closeReceived: false,
       serviceClosed: false,
       tail: Buffer.alloc(0),
-      response: [],
     };
     stats.channelsOpened++;
-    send(openConfirmation(m.sender, id, options.window));
+    send(openConfirmation(m.sender, id, window));
     out.push({ kind: 'service-open', id, port: m.port });
   };
 
   const onData = (recipient: number, data: Buffer): void => {
-    const ch = slots[recipient];
-    if (!ch || !ch.confirmed) {
-      stats.unknownChannel++;
-      return error(`CHANNEL_DATA for unknown channel ${recipient}`);
-    }
-    if (ch.closeReceived || ch.closeSent) {
+    const ch = openSlot(recipient, 'CHANNEL_DATA');
+    if (!ch) return;
+    if (ch.closeReceived || ch.tx.closed) {
       stats.dataAfterClose++;
       return error(`CHANNEL_DATA for channel ${recipient} after CLOSE`);
     }
-    if (data.length > ch.rxWindow) {
+    const before = ch.rx.window;
+    if (received(ch.rx, data.length) > 0) {
       stats.windowViolations++;
-      error(`host sent ${data.length} bytes into a window of ${ch.rxWindow} on channel ${recipient}`);
-      ch.rxWindow = 0;
-    } else ch.rxWindow -= data.length;
+      error(`host sent ${data.length} bytes into a window of ${before} on channel ${recipient}`);
+    }
     stats.bytesFromHost += data.length;
     if (ch.origin === 'event') {
       // The host's answer to our notification: once its headers are in, the event is delivered.
       ch.response.push(data);
-      if (Buffer.concat(ch.response).includes('\r\n\r\n')) stats.notificationsAcknowledged++;
-      send(windowAdjust(ch.hostId, data.length));
+      if (!ch.acknowledged && Buffer.concat(ch.response).includes('\r\n\r\n')) {
+        ch.acknowledged = true;
+        stats.notificationsAcknowledged++;
+      }
+      const adjust = consumed(ch.rx, data.length, ch.hostId);
+      if (adjust) send(adjust);
       return;
     }
     if (splitsTerminator(ch.tail, data)) {
@@ -379,6 +401,12 @@ export const createMeEngine = (options: MeEngineOptions, stats: MeStats = emptyS
     // A view, not a copy: it is read only against the next message, and a copy per message showed in profiles.
     ch.tail = data.subarray(Math.max(0, data.length - (TERMINATOR.length - 1)));
     out.push({ kind: 'service-data', id: ch.meId, data });
+  };
+
+  /** The service side of a host channel, or undefined once it is closed. */
+  const hostChannel = (id: number): HostChannel | undefined => {
+    const ch = slots[id];
+    return ch?.origin === 'host' && !ch.tx.closed ? ch : undefined;
   };
 
   const dispatch = (input: MeInput): void => {
@@ -397,22 +425,23 @@ export const createMeEngine = (options: MeEngineOptions, stats: MeStats = emptyS
         stats.malformed++;
         return error(`malformed message from the host: ${input.detail}`);
       case 'service-output': {
-        const ch = slots[input.id];
-        if (!ch || ch.closeSent) return;
-        ch.tx.push(input.data);
+        const ch = hostChannel(input.id);
+        if (!ch) return;
+        ch.out.push(input.data);
         return flush(ch);
       }
       case 'service-consumed': {
-        const ch = slots[input.id];
-        if (!ch || ch.closeSent || ch.closeReceived) return;
-        ch.rxWindow += input.bytes;
-        return send(windowAdjust(ch.hostId, input.bytes));
+        const ch = hostChannel(input.id);
+        if (!ch || ch.closeReceived) return;
+        const adjust = consumed(ch.rx, input.bytes, ch.hostId);
+        if (adjust) send(adjust);
+        return;
       }
       case 'service-closed': {
         const ch = slots[input.id];
-        if (!ch || ch.serviceClosed) return;
+        if (ch?.origin !== 'host' || ch.serviceClosed) return;
         ch.serviceClosed = true;
-        if (ch.tx.length === 0) sendClose(ch);
+        if (ch.out.length === 0) sendClose(ch);
         return;
       }
       case 'stale-close':
@@ -420,40 +449,22 @@ export const createMeEngine = (options: MeEngineOptions, stats: MeStats = emptyS
       case 'fail-opens':
         failOpens = input.count > 0 ? { reason: input.reason, count: input.count } : undefined;
         return;
+      case 'set-window':
+        window = input.window;
+        return;
       case 'notify': {
         if (phase !== 'ready') return log('notification dropped: session not ready');
         const id = freeSlot();
         if (id < 0) return log('notification dropped: no free slot');
-        const ch: MeChannel = {
-          meId: id,
-          origin: 'event',
-          hostId: -1,
-          port: 0,
-          confirmed: false,
-          txWindow: 0,
-          tx: new ByteQueue(),
-          rxWindow: options.window,
-          closeSent: false,
-          closeReceived: false,
-          serviceClosed: false, // the host answers, then closes; the ME replies CLOSE
-          tail: Buffer.alloc(0),
-          response: [],
-        };
-        ch.tx.push(input.request);
-        slots[id] = ch;
-        return send(
-          channelOpen({ channelType: 'direct-tcpip', sender: id, window: options.window, address: '127.0.0.1', port: 0, originatorAddress: '127.0.0.1', originatorPort: 0 }),
-        );
+        slots[id] = { origin: 'offered', meId: id, request: input.request };
+        return send(channelOpen({ channelType: 'direct-tcpip', sender: id, window, address: '127.0.0.1', port: 0, originatorAddress: '127.0.0.1', originatorPort: 0 }));
       }
       case 'disconnect':
         send(disconnect(input.reason));
-        resetState();
-        out.push({ kind: 'link-down' });
-        return;
+        return resetState();
       case 'reset':
         stats.resets++;
-        resetState();
-        return;
+        return resetState();
     }
   };
 
@@ -466,7 +477,10 @@ export const createMeEngine = (options: MeEngineOptions, stats: MeStats = emptyS
     stats,
     forwardedPorts: () => [...forwarded],
     openChannels: () => slots.filter((s) => s !== undefined).length,
-    txBuffered: (id) => slots[id]?.tx.length ?? 0,
+    txBuffered: (id) => {
+      const ch = slots[id];
+      return ch && ch.origin !== 'offered' ? ch.out.length : 0;
+    },
     phase: () => phase,
   };
 };

@@ -11,7 +11,7 @@
  * Only channels to `ports` (AMT's HTTP ports) qualify: redirection sessions are quiet for long.
  * Pure: the session owns the clock and the timer.
  */
-import type { ReclaimPolicy } from './sessionTypes.js';
+import type { ReclaimPolicy } from '../sessionTypes.js';
 
 /** When the channel last moved a byte, and since when the client waits for an answer. */
 export interface Activity {

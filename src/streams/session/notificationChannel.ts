@@ -3,8 +3,9 @@
  * HTTP request (a WS-Man alert). The LMS reads the request, answers 200 and closes, as Intel
  * LMS's SoapChannel does. Returns the APF messages each step sends.
  */
-import { channelClose, channelData, windowAdjust, type ApfMessage } from '../codecs/messages.js';
-import { CHANNEL_DATA_HEADER } from './flowControl.js';
+import type { ApfMessage } from '../../codecs/messages.js';
+import { ByteQueue } from '../byteQueue.js';
+import { closeOnce, consumed, credited, receiveWindow, sendWindow, sendWithin } from '../channelWindow.js';
 
 /** An event request larger than this is cut off and closed. */
 export const MAX_NOTIFICATION_BYTES = 64 * 1024;
@@ -39,33 +40,24 @@ const requestLength = (buf: Buffer): number | undefined => {
 export const createNotificationChannel = (o: NotificationOptions): NotificationChannel => {
   let received: Buffer[] = [];
   let size = 0;
-  let credit = 0;
-  let txWindow = o.meWindow;
-  let pendingResponse: Buffer | undefined;
+  const tx = sendWindow(o.meWindow);
+  const rx = receiveWindow(o.window);
+  const response = new ByteQueue();
   let delivered = false;
-  let closeSent = false;
 
   const deliver = (): void => {
     if (delivered) return;
     delivered = true;
     o.onRequest(Buffer.concat(received));
     received = [];
-    pendingResponse = RESPONSE;
+    response.push(RESPONSE);
   };
 
   /** Send the response within the ME's window, then CLOSE. */
-  const respond = (): ApfMessage[] => {
-    const out: ApfMessage[] = [];
-    while (pendingResponse && pendingResponse.length > 0 && txWindow > 0) {
-      const n = Math.min(txWindow, o.maxMsgLength - CHANNEL_DATA_HEADER, pendingResponse.length);
-      out.push(channelData(o.meId, pendingResponse.subarray(0, n)));
-      pendingResponse = pendingResponse.subarray(n);
-      txWindow -= n;
-    }
-    if (pendingResponse && pendingResponse.length === 0 && !closeSent) {
-      closeSent = true;
-      out.push(channelClose(o.meId));
-    }
+  const respond = (out: ApfMessage[] = []): ApfMessage[] => {
+    const send = (m: ApfMessage): void => void out.push(m);
+    sendWithin(tx, response, o.meId, o.maxMsgLength, send);
+    if (delivered && response.length === 0) closeOnce(tx, o.meId, send);
     return out;
   };
 
@@ -75,30 +67,27 @@ export const createNotificationChannel = (o: NotificationOptions): NotificationC
       const out: ApfMessage[] = [];
       received.push(bytes);
       size += bytes.length;
-      credit += bytes.length;
-      // The bytes are consumed as they arrive, so credit goes back at once (coalesced).
-      if (credit >= o.window / 2) {
-        out.push(windowAdjust(o.meId, credit));
-        credit = 0;
-      }
+      // The bytes are consumed as they arrive, so credit goes back at once (in batches).
+      const adjust = consumed(rx, bytes.length, o.meId);
+      if (adjust) out.push(adjust);
       const whole = Buffer.concat(received);
       received = [whole];
       const need = requestLength(whole);
       if ((need !== undefined && size >= need) || size >= MAX_NOTIFICATION_BYTES) {
         deliver();
-        out.push(...respond());
+        respond(out);
       }
       return out;
     },
     adjust(bytes) {
-      txWindow += bytes;
+      credited(tx, bytes); // capped at 2^32-1, as on every channel
       return respond();
     },
     close() {
       if (!delivered && size > 0) deliver();
-      if (closeSent) return [];
-      closeSent = true;
-      return [channelClose(o.meId)];
+      const out: ApfMessage[] = [];
+      closeOnce(tx, o.meId, (m) => void out.push(m));
+      return out;
     },
   };
 };

@@ -1,0 +1,72 @@
+/**
+ * The loopback listeners: each port the ME forwards is bound on every loopback address given,
+ * each address on its own (one may fail alone). The answer goes back to the session as a
+ * `listening` input; accepted sockets go to `accept`.
+ */
+import * as net from 'node:net';
+import type { SessionInput } from '../streams/sessionTypes.js';
+import type { Logger } from './logger.js';
+
+export interface Listeners {
+  /** Bind `port` (idempotent) and answer with `listening`. */
+  listen(port: number): Promise<void>;
+  /** Stop accepting on `port`; live sockets drain. */
+  unlisten(port: number): void;
+  /** Close every listener; later `listen`s bind nothing. */
+  close(): void;
+}
+
+export interface ListenersOptions {
+  readonly addresses: readonly string[];
+  readonly log: Logger;
+  readonly feed: (input: SessionInput) => void;
+  /** `address` is the listener's own: asking the socket (getsockname) costs a syscall per connection. */
+  readonly accept: (socket: net.Socket, address: string, port: number) => void;
+}
+
+export const createListeners = (o: ListenersOptions): Listeners => {
+  const { log, feed } = o;
+  const listeners = new Map<number, { readonly servers: net.Server[]; readonly bound: string[] }>();
+  let closed = false;
+
+  const bindOne = (address: string, port: number): Promise<net.Server | undefined> =>
+    new Promise((resolve) => {
+      // allowHalfOpen: a client's FIN must not end our side; ME data still flows until its CLOSE.
+      let bound = address; // the listener's address as the kernel states it, once listening
+      const server = net.createServer({ allowHalfOpen: true }, (s) => o.accept(s, bound, port));
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        log.warn({ address, port, code: err.code }, `cannot listen on [${address}]:${port}: ${err.message}`);
+        resolve(undefined);
+      });
+      server.listen({ host: address, port, exclusive: true, ipv6Only: address.includes(':') }, () => {
+        server.removeAllListeners('error');
+        bound = (server.address() as net.AddressInfo).address;
+        server.on('error', (err) => log.error({ address, port, error: err.message }, 'listener error'));
+        resolve(server);
+      });
+    });
+
+  const unlisten = (port: number): void => {
+    const l = listeners.get(port);
+    listeners.delete(port);
+    l?.servers.forEach((s) => s.close()); // stops accepting; live sockets drain
+  };
+
+  return {
+    async listen(port) {
+      const existing = listeners.get(port);
+      if (existing) return feed({ kind: 'listening', port, bound: existing.bound });
+      const servers = (await Promise.all(o.addresses.map((a) => bindOne(a, port)))).filter((s): s is net.Server => s !== undefined);
+      const bound = servers.map((s) => (s.address() as net.AddressInfo).address);
+      if (closed) return servers.forEach((s) => s.close());
+      if (servers.length > 0) listeners.set(port, { servers, bound });
+      log.info({ port, bound }, bound.length > 0 ? `listening on port ${port}` : `port ${port} could not be bound`);
+      feed(bound.length > 0 ? { kind: 'listening', port, bound } : { kind: 'listening', port, bound, error: 'address in use or unavailable' });
+    },
+    unlisten,
+    close() {
+      closed = true;
+      for (const port of [...listeners.keys()]) unlisten(port);
+    },
+  };
+};

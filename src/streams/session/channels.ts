@@ -1,0 +1,337 @@
+/**
+ * The session's channels (apf.md §3-§4): one forwarded-tcpip channel per local socket, each in one
+ * of three phases, plus the notification channels the ME opens to us. A channel's record names its
+ * phase, and only the fields of that phase exist: an opening channel has no window, a closing one
+ * sends nothing more. A channel that is closed has left the table; its `channel-closed` event is
+ * its last word.
+ */
+import { channelOpen, openConfirmation, openFailure, type ApfMessage, type ChannelOpen } from '../../codecs/messages.js';
+import { MAX_U32 } from '../../codecs/brands.js';
+import { OpenFailureReason, openFailureReasonName } from '../../codecs/opcodes.js';
+import { closeOnce, consumed, credited, nextChunkSize, receiveWindow, received, sendWindow, sendWithin, type ReceiveWindow, type SendWindow } from '../channelWindow.js';
+import type { ChannelCloseReason, LmsEvent } from '../sessionTypes.js';
+import { holdBytes, type LocalSocket, type SessionContext } from './context.js';
+import { createNotificationChannel, type NotificationChannel } from './notificationChannel.js';
+import { clientSpoke, meSpoke, startActivity, type Activity } from './reclaimPolicy.js';
+
+interface ChannelBase {
+  readonly id: number;
+  readonly client: LocalSocket;
+}
+
+/** CHANNEL_OPEN sent, no answer yet: the client's bytes wait in its `tx`. */
+export interface OpeningChannel extends ChannelBase {
+  readonly phase: 'opening';
+}
+
+/** Confirmed by the ME: one window record per direction. */
+interface Confirmed extends ChannelBase {
+  readonly meId: number;
+  readonly tx: SendWindow;
+  readonly rx: ReceiveWindow;
+}
+
+export interface OpenChannel extends Confirmed {
+  readonly phase: 'open';
+  /** The client's bytes wait for ME window (reported once per stall). */
+  stalled: boolean;
+  /** Tracked only on reclaimable ports (reclaimPolicy.ts). */
+  readonly activity: Activity | undefined;
+}
+
+/** Our CLOSE went out; the ME's has not come. ME data still reaches the socket and is credited. */
+export interface ClosingChannel extends Confirmed {
+  readonly phase: 'closing';
+  /** We spoke first: a timer bounds the wait for the ME's CLOSE. */
+  readonly timed: boolean;
+}
+
+export type Channel = OpeningChannel | OpenChannel | ClosingChannel;
+
+const CLOSE_PREFIX = 'close:';
+export const closeTimerChannel = (key: string): number | undefined => (key.startsWith(CLOSE_PREFIX) ? Number(key.slice(CLOSE_PREFIX.length)) : undefined);
+
+export interface ChannelHooks {
+  /** A slot freed or an open was answered: the next waiting socket may go. */
+  changed(): void;
+  /** A transient OPEN_FAILURE: the socket waits again (admission.ts). */
+  retry(client: LocalSocket): void;
+  /** The channel closed: the session carries its socket no more, whatever the socket does next. */
+  released(client: LocalSocket): void;
+  /** A reclaimable channel's rule changed (reclaimPolicy.ts): the reclaim deadline may move. */
+  activityChanged(): void;
+}
+
+export interface Channels {
+  readonly size: number;
+  /** The channel whose CHANNEL_OPEN awaits its answer (one at a time). */
+  readonly opening: number | undefined;
+  get(id: number): Channel | undefined;
+  all(): IterableIterator<Channel>;
+  open(client: LocalSocket): void;
+  onOpenConfirmation(m: Extract<ApfMessage, { type: 'channel-open-confirmation' }>): void;
+  onOpenFailure(m: Extract<ApfMessage, { type: 'channel-open-failure' }>): void;
+  onChannelOpen(m: ChannelOpen): void;
+  onData(m: Extract<ApfMessage, { type: 'channel-data' }>, size: number): void;
+  onWindowAdjust(m: Extract<ApfMessage, { type: 'channel-window-adjust' }>): void;
+  onClose(recipient: number): void;
+  socketData(ch: Channel, data: Buffer): void;
+  socketEnd(ch: Channel): void;
+  socketClosed(ch: Channel): void;
+  socketWritten(ch: Channel, bytes: number): void;
+  closeUnanswered(id: number): void;
+  /** The client is gone for good: drop its bytes, CLOSE now (issue #14). */
+  abandon(ch: OpenChannel): void;
+  /** The link is gone: every id is stale, every socket destroyed. */
+  linkLost(reason: string): void;
+  /** Stop: CLOSE each open channel and end its socket after its writes. */
+  shutdown(): void;
+}
+
+export const createChannels = (ctx: SessionContext, hooks: ChannelHooks): Channels => {
+  const table = new Map<number, Channel>();
+  const notifications = new Map<number, NotificationChannel>();
+  let nextId = 1;
+  let opening: number | undefined;
+  const reclaimPorts = new Set(ctx.options.reclaim.ports);
+
+  // Host ids: never 0, never one still in use; the counter wraps only after 2^32-1 channels.
+  const allocId = (): number => {
+    for (;;) {
+      const id = nextId;
+      nextId = nextId === MAX_U32 ? 1 : nextId + 1;
+      if (!table.has(id) && !notifications.has(id)) return id;
+    }
+  };
+
+  const closed = (ch: Channel, reason: ChannelCloseReason, detail?: string): void => {
+    table.delete(ch.id);
+    if (ch.phase === 'opening' && opening === ch.id) opening = undefined;
+    const c = ch.client;
+    c.channel = undefined;
+    hooks.released(c);
+    const e: LmsEvent = { type: 'channel-closed', id: ch.id, socket: c.socket, reason, bytesToMe: c.bytesToMe, bytesFromMe: c.bytesFromMe };
+    ctx.event(detail === undefined ? e : { ...e, detail });
+  };
+
+  /** Our CLOSE, once: the channel turns closing. When we speak first (`timed`), a timer bounds the wait for the ME's. */
+  const close = (ch: OpenChannel, timed: boolean): ClosingChannel => {
+    closeOnce(ch.tx, ch.meId, ctx.send);
+    const closing: ClosingChannel = { phase: 'closing', id: ch.id, client: ch.client, meId: ch.meId, tx: ch.tx, rx: ch.rx, timed };
+    table.set(ch.id, closing);
+    if (timed) ctx.emit({ kind: 'start-timer', key: CLOSE_PREFIX + ch.id, ms: ctx.options.closeTimeoutMs });
+    return closing;
+  };
+  const stopCloseTimer = (ch: ClosingChannel): void => {
+    if (ch.timed) ctx.emit({ kind: 'cancel-timer', key: CLOSE_PREFIX + ch.id });
+  };
+
+  /** Send what the ME's window allows, pause or resume the socket, and CLOSE once drained. */
+  const flush = (ch: OpenChannel): void => {
+    const c = ch.client;
+    c.bytesToMe += sendWithin(ch.tx, c.tx, ch.meId, ctx.maxMsgLength, ctx.send, nextChunkSize);
+    if (c.tx.length > 0 && ch.tx.window === 0 && !ch.stalled) {
+      ch.stalled = true;
+      ctx.event({ type: 'channel-stalled', id: ch.id, buffered: c.tx.length });
+    }
+    if ((c.ended || c.gone) && c.tx.length === 0) return void close(ch, true);
+    if (!c.gone && !c.ended) {
+      const pause = c.tx.length > ctx.options.highWaterMark || (c.tx.length > 0 && ch.tx.window === 0);
+      if (pause !== c.paused) {
+        c.paused = pause;
+        ctx.emit({ kind: pause ? 'pause' : 'resume', socket: c.socket });
+      }
+    }
+  };
+
+  /**
+   * The local socket is gone: nobody can read an answer, so whatever is buffered for the ME is
+   * dropped and CLOSE goes out now. Waiting to drain first let a client that pipelined requests,
+   * read nothing and closed keep the slot for good: the ME's answers, dropped uncredited, filled our
+   * window, so the ME stopped reading and never credited the rest (issue #14).
+   */
+  const abandon = (ch: OpenChannel): void => {
+    ch.client.gone = true;
+    ch.client.tx.clear();
+    close(ch, true);
+  };
+
+  const unknown = (detail: string, recipient: number): void => ctx.violation('unknown-channel', detail, recipient);
+
+  return {
+    get size() {
+      return table.size;
+    },
+    get opening() {
+      return opening;
+    },
+    get: (id) => table.get(id),
+    all: () => table.values(),
+
+    open(client) {
+      const id = allocId();
+      table.set(id, { phase: 'opening', id, client });
+      client.channel = id;
+      opening = id;
+      ctx.send(channelOpen({ sender: id, window: ctx.options.window, address: client.local.address, port: client.local.port, originatorAddress: client.peer.address, originatorPort: client.peer.port }));
+    },
+
+    onOpenConfirmation(m) {
+      const ch = table.get(m.recipient);
+      if (ch?.phase !== 'opening') return unknown(`OPEN_CONFIRMATION for ${m.recipient}, which is not opening`, m.recipient);
+      opening = undefined;
+      const c = ch.client;
+      const open: OpenChannel = {
+        phase: 'open',
+        id: ch.id,
+        client: c,
+        meId: m.sender,
+        tx: sendWindow(m.window),
+        rx: receiveWindow(ctx.options.window),
+        stalled: false,
+        activity: reclaimPorts.has(c.local.port) ? startActivity(ctx.now(), c.tx.length > 0) : undefined,
+      };
+      table.set(ch.id, open);
+      ctx.event({ type: 'channel-opened', id: ch.id, meId: m.sender, socket: c.socket, local: c.local, peer: c.peer, meWindow: m.window });
+      // The client left while the open was pending: close right away, nothing to forward.
+      if (c.gone) abandon(open);
+      else flush(open);
+      hooks.changed();
+    },
+
+    onOpenFailure(m) {
+      const ch = table.get(m.recipient);
+      if (ch?.phase !== 'opening') return unknown(`OPEN_FAILURE for ${m.recipient}, which is not opening`, m.recipient);
+      opening = undefined;
+      const c = ch.client;
+      const transient = m.reason === OpenFailureReason.ResourceShortage || m.reason === OpenFailureReason.AdministrativelyProhibited;
+      if (transient && !c.gone && c.attempts < ctx.options.openRetries) {
+        // AMT frees slots only on CLOSE and races its own forwards: try again, backing off.
+        table.delete(ch.id);
+        c.channel = undefined;
+        c.attempts++;
+        return hooks.retry(c);
+      }
+      if (!c.gone) ctx.emit({ kind: 'destroy', socket: c.socket });
+      closed(ch, 'open-failed', `${openFailureReasonName(m.reason)} after ${c.attempts + 1} attempt(s)`);
+      hooks.changed();
+    },
+
+    onChannelOpen(m) {
+      if (m.channelType === 'direct-tcpip' && m.port === 0) {
+        const id = allocId();
+        const note = createNotificationChannel({ id, meId: m.sender, meWindow: m.window, window: ctx.options.window, maxMsgLength: ctx.maxMsgLength, onRequest: (request) => ctx.event({ type: 'notification', meId: m.sender, request }) });
+        notifications.set(id, note);
+        return ctx.send(openConfirmation(m.sender, id, ctx.options.window));
+      }
+      // A proxy to loopback only: no outbound connections on the ME's behalf (MicroLMS does the same).
+      const reason = m.channelType === 'unknown' ? OpenFailureReason.UnknownChannelType : m.channelType === 'direct-tcpip' ? OpenFailureReason.ConnectFailed : OpenFailureReason.AdministrativelyProhibited;
+      ctx.event({ type: 'ignored', detail: `ME-opened ${m.channelType === 'unknown' ? m.name : m.channelType} channel refused (${openFailureReasonName(reason)})` });
+      ctx.send(openFailure(m.sender, reason));
+    },
+
+    onData(m, size) {
+      const note = notifications.get(m.recipient);
+      if (note) return void note.data(m.data).forEach(ctx.send);
+      const ch = table.get(m.recipient);
+      if (!ch || ch.phase === 'opening') return unknown(`CHANNEL_DATA for unknown channel ${m.recipient} (dropped)`, m.recipient);
+      if (ch.phase === 'open' && ch.activity && m.data.length > 0 && meSpoke(ch.activity, ctx.now())) hooks.activityChanged();
+      // An ME that overruns the window or the MTU is reported; its bytes still arrive.
+      if (size > ctx.maxMsgLength) ctx.violation('mtu-overrun', `CHANNEL_DATA of ${size} bytes exceeds the MTU ${ctx.maxMsgLength}`, ch.id);
+      const window = ch.rx.window;
+      if (received(ch.rx, m.data.length) > 0) ctx.violation('window-overrun', `ME sent ${m.data.length} bytes into a window of ${window}`, ch.id);
+      const c = ch.client;
+      c.bytesFromMe += m.data.length;
+      if (!c.gone && m.data.length > 0) ctx.emit({ kind: 'write', socket: c.socket, data: m.data });
+    },
+
+    onWindowAdjust(m) {
+      const note = notifications.get(m.recipient);
+      if (note) return void note.adjust(m.bytesToAdd).forEach(ctx.send);
+      const ch = table.get(m.recipient);
+      if (!ch || ch.phase === 'opening') return unknown(`WINDOW_ADJUST for unknown channel ${m.recipient}`, m.recipient);
+      if (credited(ch.tx, m.bytesToAdd)) ctx.violation('window-overflow', `WINDOW_ADJUST +${m.bytesToAdd} overflows the u32 window (capped)`, ch.id);
+      if (ch.phase === 'open') {
+        ch.stalled = false;
+        flush(ch);
+      }
+    },
+
+    onClose(recipient) {
+      const note = notifications.get(recipient);
+      if (note) {
+        note.close().forEach(ctx.send);
+        notifications.delete(recipient);
+        return;
+      }
+      const ch = table.get(recipient);
+      // AMT replays stale CLOSEs (id 0 after a reset): match on id and state, never answer them.
+      if (!ch || ch.phase === 'opening') return ctx.violation('stale-close', `CHANNEL_CLOSE for ${recipient}, which is not open (ignored)`, recipient);
+      if (ch.phase === 'closing') stopCloseTimer(ch);
+      else close(ch, false);
+      const c = ch.client;
+      c.tx.clear();
+      if (!c.gone) ctx.emit({ kind: 'end', socket: c.socket });
+      closed(ch, 'closed');
+      hooks.changed();
+    },
+
+    socketData(ch, data) {
+      const c = ch.client;
+      if (c.ended || c.gone) return;
+      if (ch.phase === 'opening') return holdBytes(c, data, ctx);
+      if (ch.phase !== 'open') return;
+      // A change of rule can bring a deadline forward: the timer, if one runs, follows it.
+      if (ch.activity && clientSpoke(ch.activity, ctx.now())) hooks.activityChanged();
+      c.tx.push(data);
+      flush(ch);
+    },
+
+    socketEnd(ch) {
+      ch.client.ended = true;
+      if (ch.phase === 'open') flush(ch);
+    },
+
+    socketClosed(ch) {
+      if (ch.phase === 'open') return abandon(ch);
+      ch.client.gone = true;
+      ch.client.tx.clear();
+    },
+
+    socketWritten(ch, bytes) {
+      if (ch.phase === 'opening') return;
+      const adjust = consumed(ch.rx, bytes, ch.meId);
+      if (adjust) ctx.send(adjust);
+    },
+
+    closeUnanswered(id) {
+      const ch = table.get(id);
+      if (ch?.phase !== 'closing' || !ch.timed) return;
+      ctx.violation('close-unanswered', `the ME did not answer CLOSE on channel ${id} within ${ctx.options.closeTimeoutMs} ms; its slot is given up`, id);
+      if (!ch.client.gone) ctx.emit({ kind: 'destroy', socket: ch.client.socket });
+      closed(ch, 'close-unanswered');
+      hooks.changed();
+    },
+
+    abandon,
+
+    linkLost(reason) {
+      for (const ch of [...table.values()]) {
+        if (ch.phase === 'closing') stopCloseTimer(ch);
+        if (!ch.client.gone) ctx.emit({ kind: 'destroy', socket: ch.client.socket });
+        closed(ch, 'session-lost', reason);
+      }
+      notifications.clear();
+      opening = undefined;
+    },
+
+    shutdown() {
+      for (const ch of [...table.values()]) {
+        if (ch.phase === 'open') close(ch, false);
+        if (!ch.client.gone) ctx.emit({ kind: ch.phase === 'opening' ? 'destroy' : 'end', socket: ch.client.socket });
+        closed(ch, 'shutdown');
+      }
+      opening = undefined;
+    },
+  };
+};

@@ -1,0 +1,54 @@
+/**
+ * What every part of the session shares: its options and clock, the device's MTU, and one list of
+ * effects that a step appends to. Each part keeps its own state; this is the only thing they share.
+ */
+import type { ApfMessage } from '../../codecs/messages.js';
+import type { ByteQueue } from '../byteQueue.js';
+import type { Endpoint, LmsEvent, ProtocolViolation, SessionEffect, SessionOptions, SocketId } from '../sessionTypes.js';
+
+export interface SessionContext {
+  readonly options: SessionOptions;
+  /** The reclaim policy's clock: the scheduler's, so marble tests run it in virtual time. */
+  readonly now: () => number;
+  /** The device's max_msg_length, known once connected. */
+  readonly maxMsgLength: number;
+  emit(effect: SessionEffect): void;
+  send(message: ApfMessage): void;
+  event(event: LmsEvent): void;
+  violation(violation: ProtocolViolation, detail: string, channel?: number): void;
+}
+
+/**
+ * One accepted local socket, from accept to close. It is made once and carried by reference from
+ * the admission queue into its channel (and back on a retried open), so nothing is copied.
+ */
+export interface LocalSocket {
+  readonly socket: SocketId;
+  readonly local: Endpoint;
+  readonly peer: Endpoint;
+  /** Socket bytes not yet sent to the ME. It is read while it waits, up to the high-water mark. */
+  readonly tx: ByteQueue;
+  /** CHANNEL_OPENs tried for it (OPEN_FAILURE 1 and 4 are retried). */
+  attempts: number;
+  /** The channel carrying it, once one is opening. */
+  channel: number | undefined;
+  /** The client half-closed (FIN): CLOSE follows once `tx` drains. */
+  ended: boolean;
+  /** The socket is gone: ME data is dropped. */
+  gone: boolean;
+  /** Reading from the socket is paused (window exhausted or `tx` past the high-water mark). */
+  paused: boolean;
+  /** A hold timer runs: the ME does not serve its port now, and it is refused if that lasts. */
+  held: boolean;
+  bytesToMe: number;
+  bytesFromMe: number;
+}
+
+/** Holds socket bytes while no channel is open yet, pausing the socket at the high-water mark. */
+export const holdBytes = (s: LocalSocket, data: Buffer, ctx: SessionContext): void => {
+  s.tx.push(data);
+  if (!s.paused && s.tx.length > ctx.options.highWaterMark) {
+    s.paused = true;
+    ctx.emit({ kind: 'pause', socket: s.socket });
+  }
+};

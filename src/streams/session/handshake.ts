@@ -1,0 +1,92 @@
+/**
+ * The session's handshake (apf.md §2): PROTOCOLVERSION both ways, exactly once each, then the
+ * ME's SERVICE_REQUEST for pfwd (and auth, which is accepted as AMT asks). It owns the session's
+ * phase; the other parts read it.
+ */
+import { protocolVersion, serviceAccept, userauthSuccess, type ApfMessage } from '../../codecs/messages.js';
+import { DisconnectReason, Service, TriggerReason } from '../../codecs/opcodes.js';
+import type { SessionPhase } from '../sessionTypes.js';
+import type { SessionContext } from './context.js';
+
+const OUR_VERSION = protocolVersion(TriggerReason.LmeRequest);
+export const VERSION_KEY = 'version';
+
+export interface HandshakeHooks {
+  /** DISCONNECT with `reason`, tear down, and connect again. */
+  endSession(reason: number, detail: string): void;
+  /** A message the handshake does not allow yet. */
+  fatal(reason: number, detail: string): void;
+  /** The pfwd service was accepted. */
+  ready(): void;
+}
+
+export interface Handshake {
+  phase(): SessionPhase;
+  setPhase(phase: SessionPhase, detail?: string): void;
+  connected(): void;
+  onProtocolVersion(m: Extract<ApfMessage, { type: 'protocol-version' }>): void;
+  onServiceRequest(service: string): void;
+  onUserauthRequest(): void;
+  /** The ME stayed silent for `versionTimeoutMs`. */
+  versionTimeout(): void;
+  /** The link is gone: both versions are owed again. */
+  reset(): void;
+}
+
+export const createHandshake = (ctx: SessionContext, hooks: HandshakeHooks): Handshake => {
+  let phase: SessionPhase = 'disconnected';
+  let versionSent = false;
+  let versionReceived = false;
+
+  const setPhase = (p: SessionPhase, detail?: string): void => {
+    phase = p;
+    ctx.event(detail === undefined ? { type: 'session', phase: p } : { type: 'session', phase: p, detail });
+  };
+
+  /** Our version goes out once per link, whoever speaks first. */
+  const sendVersion = (): void => {
+    if (versionSent) return;
+    versionSent = true;
+    ctx.send(OUR_VERSION);
+  };
+
+  return {
+    phase: () => phase,
+    setPhase,
+    connected() {
+      setPhase('awaiting-version');
+      ctx.emit({ kind: 'start-timer', key: VERSION_KEY, ms: ctx.options.versionTimeoutMs });
+    },
+    onProtocolVersion(m) {
+      ctx.event({ type: 'me-version', major: m.major, minor: m.minor, triggerReason: m.triggerReason, uuid: m.uuid });
+      if (versionReceived) return ctx.violation('unexpected-message', 'a second PROTOCOLVERSION in one session (ignored)');
+      versionReceived = true;
+      if (m.major < 1) return hooks.endSession(DisconnectReason.ProtocolVersionNotSupported, `ME speaks APF ${m.major}.${m.minor}; 1.0 is the oldest supported`);
+      ctx.emit({ kind: 'cancel-timer', key: VERSION_KEY });
+      sendVersion();
+      if (phase === 'awaiting-version') setPhase('awaiting-service');
+    },
+    onServiceRequest(service) {
+      if (!versionReceived) return hooks.fatal(DisconnectReason.ProtocolError, `SERVICE_REQUEST ${service} before PROTOCOLVERSION`);
+      if (service !== Service.Pfwd && service !== Service.Auth) return hooks.endSession(DisconnectReason.ServiceNotAvailable, `ME asked for unknown service ${service}`);
+      ctx.send(serviceAccept(service));
+      if (service === Service.Pfwd && phase !== 'ready') {
+        setPhase('ready');
+        hooks.ready();
+      }
+    },
+    onUserauthRequest() {
+      if (!versionReceived) return hooks.fatal(DisconnectReason.ProtocolError, 'USERAUTH_REQUEST before PROTOCOLVERSION');
+      ctx.send(userauthSuccess);
+    },
+    versionTimeout() {
+      // The ME stays silent: speak first (rpc-go does; the ME tolerates it), exactly once.
+      if (phase === 'awaiting-version') sendVersion();
+    },
+    reset() {
+      versionSent = false;
+      versionReceived = false;
+      ctx.emit({ kind: 'cancel-timer', key: VERSION_KEY });
+    },
+  };
+};

@@ -1,0 +1,261 @@
+/**
+ * The LMS side of an APF session (apf.md §2-§4, §8) as a step function: one input in, the
+ * effects it causes out. It composes four parts, each with its own state: the handshake, the
+ * ME's forwards, the admission queue of local sockets, and the channels (with the reclaim timer
+ * over them). This file routes inputs to them and owns what spans them: the socket table, the
+ * pump that opens channels for waiting sockets, and the session's end.
+ *
+ * Messages handled: PROTOCOLVERSION, SERVICE_REQUEST, USERAUTH_REQUEST, GLOBAL_REQUEST
+ * (tcpip-forward, cancel-tcpip-forward, udp-send-to), CHANNEL_OPEN (direct-tcpip notifications),
+ * CHANNEL_OPEN_CONFIRMATION/FAILURE, WINDOW_ADJUST, CHANNEL_DATA, CHANNEL_CLOSE, KEEPALIVE_*,
+ * DISCONNECT. It opens one forwarded-tcpip channel per accepted local socket.
+ */
+import { describeDecodeError } from '../../codecs/errors.js';
+import { disconnect, type ApfMessage } from '../../codecs/messages.js';
+import { DisconnectReason } from '../../codecs/opcodes.js';
+import type { Endpoint, LmsEvent, ProtocolViolation, SessionEffect, SessionInput, SessionOptions, SessionPhase, SocketId } from '../sessionTypes.js';
+import { createAdmission, holdSocketOf, RETRY_KEY } from './admission.js';
+import { closeTimerChannel, createChannels } from './channels.js';
+import type { LocalSocket, SessionContext } from './context.js';
+import { createForwards } from './forwards.js';
+import { createHandshake, VERSION_KEY } from './handshake.js';
+import { createReclaimer, RECLAIM_KEY } from './reclaimer.js';
+
+export interface SessionSnapshot {
+  readonly phase: SessionPhase;
+  readonly forwards: readonly number[];
+  readonly listening: readonly number[];
+  readonly channels: readonly { id: number; meId?: number; socket: SocketId; phase: string; txBuffered: number; bytesToMe: number; bytesFromMe: number }[];
+  readonly queued: number;
+  readonly pendingOpen?: number;
+}
+
+export interface Session {
+  step(input: SessionInput): SessionEffect[];
+  snapshot(): SessionSnapshot;
+}
+
+/** `now` is the clock of the reclaim policy: the scheduler's, so marble tests run it in virtual time. */
+export const createSession = (options: SessionOptions, now: () => number = Date.now): Session => {
+  let out: SessionEffect[] = [];
+  let maxMsgLength = 4096;
+  let stopping = false;
+  const emit = (e: SessionEffect): void => void out.push(e);
+  const event = (e: LmsEvent): void => emit({ kind: 'event', event: e });
+  const ctx: SessionContext = {
+    options,
+    now,
+    get maxMsgLength() {
+      return maxMsgLength;
+    },
+    emit,
+    send: (message: ApfMessage) => emit({ kind: 'send', message }),
+    event,
+    violation: (v: ProtocolViolation, detail: string, channel?: number) =>
+      event(channel === undefined ? { type: 'protocol-error', violation: v, detail } : { type: 'protocol-error', violation: v, detail, channel }),
+  };
+
+  /** Every local socket the session knows, waiting or carried by a channel. */
+  const sockets = new Map<SocketId, LocalSocket>();
+
+  const handshake = createHandshake(ctx, { endSession: (reason, detail) => endSession(reason, detail), fatal: (reason, detail) => fatal(reason, detail), ready: () => pump() });
+  const forwards = createForwards(ctx, () => pump());
+  const admission = createAdmission(ctx);
+  const servable = (s: LocalSocket): boolean => handshake.phase() === 'ready' && forwards.serves(s.local.port);
+  const channels = createChannels(ctx, {
+    changed: () => pump(),
+    retry: (s) => admission.retry(s),
+    released: (s) => sockets.delete(s.socket),
+    activityChanged: () => reclaimer.changed(),
+  });
+  const reclaimer = createReclaimer(ctx, channels, () => admission.count(servable));
+
+  /** Open a channel for the next servable socket while the ME has a slot and no open is pending. */
+  const pump = (): void => {
+    // Once the ME serves a socket's port again, it waits for a slot, however long: the hold
+    // started at a reset is for an ME that does not come back, not for slow channels (issue #14).
+    admission.unholdServable(servable);
+    while (handshake.phase() === 'ready' && channels.opening === undefined && !admission.backingOff && channels.size < options.maxChannels) {
+      const s = admission.next(servable);
+      if (!s) break;
+      channels.open(s);
+    }
+    reclaimer.arm();
+  };
+
+  /** Every channel id is stale once the link is gone: sockets are destroyed, listeners stay. */
+  const teardown = (reason: string): void => {
+    channels.linkLost(reason);
+    admission.linkLost();
+    forwards.reset();
+    handshake.reset();
+    reclaimer.cancel();
+    if (handshake.phase() !== 'disconnected') handshake.setPhase('disconnected', reason);
+  };
+
+  /** DISCONNECT, tear down, and connect again: the ME replays its handshake on the new link. */
+  const endSession = (reason: number, detail: string): void => {
+    ctx.send(disconnect(reason));
+    teardown(detail);
+    emit({ kind: 'reconnect', reason: detail });
+  };
+
+  /** A message the handshake does not allow yet ends the session (Intel LMS does the same). */
+  const fatal = (reason: number, detail: string): void => {
+    ctx.violation('before-handshake', detail);
+    endSession(reason, detail);
+  };
+
+  /** Stop in order: CLOSE for every open channel, its socket ended after pending writes; refuse the rest. */
+  const shutdown = (): void => {
+    stopping = true;
+    channels.shutdown();
+    reclaimer.cancel();
+    for (const s of admission.drain()) {
+      emit({ kind: 'destroy', socket: s.socket });
+      event({ type: 'connection-refused', socket: s.socket, peer: s.peer, reason: 'the service is stopping' });
+    }
+    sockets.clear();
+    handshake.reset();
+  };
+
+  const onMessage = (m: ApfMessage, size: number): void => {
+    if (handshake.phase() === 'disconnected') return event({ type: 'ignored', detail: `${m.type} while disconnected` });
+    switch (m.type) {
+      case 'protocol-version':
+        return handshake.onProtocolVersion(m);
+      case 'service-request':
+        return handshake.onServiceRequest(m.service);
+      case 'userauth-request':
+        return handshake.onUserauthRequest();
+      case 'disconnect':
+        teardown(`ME sent DISCONNECT reason ${m.reason}`);
+        return emit({ kind: 'reconnect', reason: 'ME disconnected' });
+      case 'keepalive-request':
+        return ctx.send({ type: 'keepalive-reply', cookie: m.cookie });
+      case 'keepalive-options-request':
+        return ctx.send({ type: 'keepalive-options-reply', interval: m.interval, timeout: m.timeout });
+      default:
+        break;
+    }
+    if (handshake.phase() !== 'ready') {
+      const gated = m.type === 'global-request' || m.type.startsWith('channel-');
+      if (gated) return fatal(DisconnectReason.ProtocolError, `${m.type} before the pfwd service was accepted`);
+      return ctx.violation('unexpected-message', `${m.type} from the ME (ignored)`);
+    }
+    switch (m.type) {
+      case 'global-request':
+        return forwards.onGlobalRequest(m);
+      case 'channel-open':
+        return channels.onChannelOpen(m);
+      case 'channel-open-confirmation':
+        return channels.onOpenConfirmation(m);
+      case 'channel-open-failure':
+        return channels.onOpenFailure(m);
+      case 'channel-window-adjust':
+        return channels.onWindowAdjust(m);
+      case 'channel-data':
+        return channels.onData(m, size);
+      case 'channel-close':
+        return channels.onClose(m.recipient);
+      default:
+        return ctx.violation('unexpected-message', `${m.type} from the ME (ignored)`);
+    }
+  };
+
+  const onAccepted = (socket: SocketId, local: Endpoint, peer: Endpoint): void => {
+    const s = admission.admit(socket, local, peer, servable);
+    if (!s) return;
+    sockets.set(socket, s);
+    pump();
+  };
+
+  /** The socket's channel, or undefined while it waits. */
+  const channelOf = (s: LocalSocket) => (s.channel === undefined ? undefined : channels.get(s.channel));
+
+  const onSocket = (input: Extract<SessionInput, { socket: SocketId }>): void => {
+    const s = sockets.get(input.socket);
+    if (!s) return;
+    const ch = channelOf(s);
+    switch (input.kind) {
+      case 'socket-data':
+        return ch ? channels.socketData(ch, input.data) : admission.data(s, input.data);
+      case 'socket-end':
+        if (ch) return channels.socketEnd(ch);
+        if (admission.end(s)) sockets.delete(input.socket);
+        return;
+      case 'socket-closed':
+        sockets.delete(input.socket);
+        return ch ? channels.socketClosed(ch) : admission.remove(s);
+      case 'socket-written':
+        if (ch) channels.socketWritten(ch, input.bytes);
+        return;
+    }
+  };
+
+  const onTimer = (key: string): void => {
+    if (key === VERSION_KEY) return handshake.versionTimeout();
+    if (key === RETRY_KEY) {
+      admission.retryDue();
+      return pump();
+    }
+    if (key === RECLAIM_KEY) return reclaimer.due();
+    const held = holdSocketOf(key);
+    if (held !== undefined) {
+      if (admission.holdExpired(held)) sockets.delete(held);
+      return;
+    }
+    const closing = closeTimerChannel(key);
+    if (closing !== undefined) channels.closeUnanswered(closing);
+  };
+
+  const dispatch = (input: SessionInput): void => {
+    if (stopping && input.kind === 'accepted') return emit({ kind: 'destroy', socket: input.socket });
+    switch (input.kind) {
+      case 'shutdown':
+        return shutdown();
+      case 'connected':
+        maxMsgLength = input.maxMsgLength;
+        return handshake.connected();
+      case 'disconnected':
+        return teardown(input.reason);
+      case 'message':
+        return onMessage(input.message, input.size);
+      case 'decode-error':
+        if (input.error.kind === 'unknown-type') return event({ type: 'ignored', detail: describeDecodeError(input.error) });
+        return ctx.violation('decode-error', `malformed message from the ME (${input.size} bytes, ignored): ${describeDecodeError(input.error)}`);
+      case 'listening':
+        return forwards.onListening(input.port, input.bound, input.error);
+      case 'accepted':
+        return onAccepted(input.socket, input.local, input.peer);
+      case 'timer':
+        return onTimer(input.key);
+      default:
+        return onSocket(input);
+    }
+  };
+
+  return {
+    step(input) {
+      out = [];
+      dispatch(input);
+      return out;
+    },
+    snapshot: () => ({
+      phase: handshake.phase(),
+      forwards: forwards.forwarded(),
+      listening: forwards.listening(),
+      channels: [...channels.all()].map((c) => ({
+        id: c.id,
+        ...(c.phase === 'opening' ? {} : { meId: c.meId }),
+        socket: c.client.socket,
+        phase: c.phase,
+        txBuffered: c.client.tx.length,
+        bytesToMe: c.client.bytesToMe,
+        bytesFromMe: c.client.bytesFromMe,
+      })),
+      queued: admission.size,
+      ...(channels.opening === undefined ? {} : { pendingOpen: channels.opening }),
+    }),
+  };
+};
