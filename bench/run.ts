@@ -20,22 +20,14 @@
  *                MB both ways, HEAD p50/p99 and CPU per HEAD, idle wake-ups and CPU with the
  *                device connected, and the first HEAD after 10 s idle
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { headLatency, httpGet, httpPost, sendBytes } from './clients.js';
-import { cpuSeconds, idleCost, median, memKb, percentile, selfCpu } from './procStats.js';
-import * as net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { SimulatedMe } from '../src/device/simulator/simulatedMe.js';
+import { headLatency, httpGet, httpPost } from './clients.js';
+import { MB, rawExchange, SERVERS, sleep, startCeiling, startChild, startDaemon, startLmsChild, timed, type Child, type Rate } from './processes.js';
+import { cpuSeconds, idleCost, median, memKb, percentile } from './procStats.js';
+import { pairedRatio, printRows, quartiles, writeResults, type Row } from './report.js';
+import { SimulatedMe } from '../src/simulator.js';
 import { emulatorUnavailable, startEmulatedMei } from '../test/tools/meiEmulator.js';
-import { CLI } from '../test/support/daemon.js';
 import { freePort } from '../test/support/harness.js';
 
-const SERVERS = resolve('dist/bench/servers.js');
-const CEILING = resolve('dist/bench/serviceCeiling.js');
-const MB = 1024 * 1024;
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 15);
 const SIZE = Number(process.env['BENCH_MB'] ?? 50) * MB;
 /** How long an idle daemon is watched for its wake-ups and CPU (the device connected, no client). */
@@ -44,122 +36,36 @@ const IDLE_MS = 10_000;
 const IDLE_SETTLE_MS = 2_000;
 const WARMUPS = Number(process.env['BENCH_WARMUPS'] ?? 4);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const canConnect = (port: number): Promise<boolean> =>
-  new Promise((res) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      res(true);
-    });
-    s.once('error', () => res(false));
-  });
-
-interface Child {
-  readonly proc: ChildProcess;
-  readonly startMs: number;
-  stop(): Promise<void>;
+/** What every measure shares: the three long-running processes, their ports, and where results go. */
+interface Bench {
+  readonly rows: Row[];
+  readonly extra: Record<string, unknown>;
+  readonly raw: Child;
+  readonly direct: Child;
+  readonly daemon: Child;
+  readonly rawPort: number;
+  readonly directPort: number;
+  readonly lmsPort: number;
 }
 
-const startChild = async (args: string[], port: number): Promise<Child> => {
-  const t0 = performance.now();
-  const proc = spawn(process.execPath, args, { stdio: ['pipe', 'ignore', 'inherit'] });
-  for (let i = 0; i < 2000 && !(await canConnect(port)); i++) await sleep(1);
-  const startMs = performance.now() - t0;
-  return {
-    proc,
-    startMs,
-    stop: () =>
-      new Promise((res) => {
-        proc.once('exit', () => res());
-        proc.kill('SIGTERM');
-      }),
-  };
+type Path = 'lms' | 'direct' | 'bare' | 'alone';
+type Series = Record<Path | `${Path}Cpu`, number[]>;
+const series = (): Series => ({ lms: [], direct: [], bare: [], alone: [], lmsCpu: [], directCpu: [], bareCpu: [], aloneCpu: [] });
+const record = (x: Series, key: Path, r: Rate): void => {
+  x[key].push(r.mbps);
+  x[`${key}Cpu`].push(r.cpuPerMb);
 };
 
-/** One transfer's speed and CPU seconds per MB (server process and client). */
-type Rate = { mbps: number; cpuPerMb: number };
-
-/** The service-alone child (bench/serviceCeiling.ts): one measured POST per request. */
-const startCeiling = (): { measure(bytes: number): Promise<Rate>; stop(): void } => {
-  const proc = spawn(process.execPath, [CEILING], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const waiting: ((r: Rate) => void)[] = [];
-  createInterface({ input: proc.stdout! }).on('line', (line) => waiting.shift()?.(JSON.parse(line) as Rate));
-  return {
-    measure: (bytes) =>
-      new Promise((res) => {
-        waiting.push(res);
-        proc.stdin!.write(`${bytes}\n`);
-      }),
-    stop: () => void proc.kill(),
-  };
-};
-
-/** The daemon with its control socket in a directory of its own, removed when it stops. */
-const startLmsChild = async (args: string[], port: number): Promise<Child> => {
-  const dir = mkdtempSync(join(tmpdir(), 'lms-bench-'));
-  const child = await startChild([CLI, 'run', ...args, '--log-level', 'warn', '--control-socket', join(dir, 'lms.sock')], port);
-  return { ...child, stop: () => child.stop().then(() => rmSync(dir, { recursive: true, force: true })) };
-};
-
-const startDaemon = async (port: number, extra: string[] = []): Promise<Child> =>
-  startLmsChild(['--simulate', '--sim-ports', `${port},${await freePort()}`, ...extra], port);
-
-// ---- clients -------------------------------------------------------------------------------------
-
-const rawExchange = (port: number, verb: 'GET' | 'PUT', bytes: number): Promise<number> =>
-  new Promise((res, rej) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    let n = 0;
-    s.on('data', (d) => (n += d.length));
-    s.on('end', () => res(n));
-    s.on('error', rej);
-    s.on('connect', () => {
-      s.write(`${verb} ${bytes}\n`);
-      if (verb === 'PUT') sendBytes(s, bytes, false);
-    });
-  });
-
-/** MB/s and CPU seconds per MB (server process, and this client unless `serverOnly`), for one transfer. */
-const timed = async (serverPid: number, bytes: number, transfer: () => Promise<unknown>, serverOnly = false): Promise<Rate> => {
-  const used = (): number => cpuSeconds(serverPid) + (serverOnly ? 0 : selfCpu());
-  const c0 = used();
-  const t0 = performance.now();
-  await transfer();
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = used() - c0;
-  return { mbps: bytes / MB / seconds, cpuPerMb: cpu / (bytes / MB) };
-};
-
-// ---- the benchmarks -------------------------------------------------------------------------------
-
-interface Row {
-  readonly name: string;
-  readonly lms: number;
-  readonly baseline?: number;
-  readonly unit: string;
-  /** lms / baseline: for paired throughput runs, the median of the per-pair ratios. */
-  readonly ratio?: number;
-  /** The quartiles of the per-pair ratios. */
-  readonly spread?: [number, number];
-  readonly target?: string;
-  readonly met?: boolean;
-  /** Missed, and out of reach for any LMS on this test bed (the `upload bound` rows say why). */
-  readonly unreachable?: boolean;
-}
-
-const main = async (): Promise<void> => {
-  const rows: Row[] = [];
-  const extra: Record<string, unknown> = {};
-  const rawPort = await freePort();
-  const directPort = await freePort();
-  const lmsPort = await freePort();
-  const raw = await startChild([SERVERS, 'raw', String(rawPort)], rawPort);
-  const direct = await startChild([SERVERS, 'direct', String(directPort)], directPort);
-  const daemon = await startDaemon(lmsPort);
+/**
+ * Throughput. The baseline is the same exchange (the same HTTP client, the same simulated AMT
+ * service) over a plain loopback TCP connection instead of lms: the ratio is what lms, APF and
+ * the ME's windows cost. The bare socket (no HTTP on either end) is reported beside it. Paths
+ * alternate so drift hits all of them. For upload also the simulated AMT service alone, fed one
+ * MTU-sized message per turn: what the simulated ME leaves any LMS, however cheap.
+ */
+const throughput = async (b: Bench): Promise<{ down: Series; up: Series }> => {
+  const { rows, extra, raw, direct, daemon, rawPort, directPort, lmsPort } = b;
   const alone = startCeiling();
-  await sleep(300);
-  const idleRssMb = memKb(daemon.proc.pid!, 'VmRSS') / 1024;
   // Warm-up, not measured: every path (and this client) climbs for the first few hundred MB
   // (JIT tiers, heap sizing): measured 250 -> 780 MB/s through lms and 750 -> 1500 on the bare
   // socket over ten 50 MB transfers. All get the same warm-up, both ways, before the clock runs.
@@ -168,22 +74,8 @@ const main = async (): Promise<void> => {
     await rawExchange(rawPort, 'GET', SIZE), await rawExchange(rawPort, 'PUT', SIZE);
     await alone.measure(SIZE);
   }
-
-  // Throughput. The baseline is the same exchange (the same HTTP client, the same simulated AMT
-  // service) over a plain loopback TCP connection instead of lms: the ratio is what lms, APF and
-  // the ME's windows cost. The bare socket (no HTTP on either end) is reported beside it.
-  // Paths alternate so drift hits all of them.
-  // For upload also the simulated AMT service alone, fed one MTU-sized message per turn: what the
-  // simulated ME leaves any LMS, however cheap (bench/serviceCeiling.ts).
-  type Path = 'lms' | 'direct' | 'bare' | 'alone';
-  type Series = Record<Path | `${Path}Cpu`, number[]>;
-  const series = (): Series => ({ lms: [], direct: [], bare: [], alone: [], lmsCpu: [], directCpu: [], bareCpu: [], aloneCpu: [] });
   const down = series();
   const up = series();
-  const record = (x: Series, key: Path, r: Rate): void => {
-    x[key].push(r.mbps);
-    x[`${key}Cpu`].push(r.cpuPerMb);
-  };
   for (let i = 0; i < RUNS; i++) {
     record(down, 'direct', await timed(direct.proc.pid!, SIZE, () => httpGet(directPort, `/data/${SIZE}`)));
     record(down, 'lms', await timed(daemon.proc.pid!, SIZE, () => httpGet(lmsPort, `/data/${SIZE}`)));
@@ -194,26 +86,14 @@ const main = async (): Promise<void> => {
     record(up, 'alone', await alone.measure(SIZE));
   }
   alone.stop();
-  // Each lms transfer runs right after its baseline transfer, so the ratio is taken per pair and
-  // the median of those is judged: the host's speed drifts by tens of percent between pairs. The
-  // quartiles of the per-pair ratios show how far a verdict can be trusted.
-  const perPair = (xs: number[], base: number[]): number[] => xs.map((x, i) => x / base[i]!);
-  const pairedRatio = (xs: number[], base: number[]): number => median(perPair(xs, base));
-  const quartiles = (xs: number[], base: number[]): [number, number] => {
-    const r = perPair(xs, base);
-    return [percentile(r, 25), percentile(r, 75)];
-  };
-  // The simulated AMT service alone, fed as under the ME's window, against the same baseline: no
-  // LMS can do better on this test bed, so a target past it is out of reach here, not missed by lms.
+  // No LMS can do better on this test bed than the service alone, so a target past it is out of reach here, not missed by lms.
   const bound = { mbps: pairedRatio(up.alone, up.direct), cpu: pairedRatio(up.aloneCpu, up.directCpu) };
   extra['uploadBound'] = { ratio: bound.mbps, cpuRatio: bound.cpu };
   for (const [dir, d] of [['download', down], ['upload', up]] as const) {
     const ratio = pairedRatio(d.lms, d.direct);
-    const unreachable = dir === 'upload' && bound.mbps < 0.6;
-    rows.push({ name: `${dir} MB/s (1 channel)`, lms: median(d.lms), baseline: median(d.direct), ratio, spread: quartiles(d.lms, d.direct), unit: 'MB/s', target: '>= 60% of raw', met: ratio >= 0.6, unreachable });
+    rows.push({ name: `${dir} MB/s (1 channel)`, lms: median(d.lms), baseline: median(d.direct), ratio, spread: quartiles(d.lms, d.direct), unit: 'MB/s', target: '>= 60% of raw', met: ratio >= 0.6, unreachable: dir === 'upload' && bound.mbps < 0.6 });
     const cpuRatio = pairedRatio(d.lmsCpu, d.directCpu);
-    const cpuUnreachable = dir === 'upload' && bound.cpu > 2;
-    rows.push({ name: `${dir} CPU s/MB`, lms: median(d.lmsCpu), baseline: median(d.directCpu), ratio: cpuRatio, spread: quartiles(d.lmsCpu, d.directCpu), unit: 's/MB', target: '<= 2x raw', met: cpuRatio <= 2, unreachable: cpuUnreachable });
+    rows.push({ name: `${dir} CPU s/MB`, lms: median(d.lmsCpu), baseline: median(d.directCpu), ratio: cpuRatio, spread: quartiles(d.lmsCpu, d.directCpu), unit: 's/MB', target: '<= 2x raw', met: cpuRatio <= 2, unreachable: dir === 'upload' && bound.cpu > 2 });
   }
   extra['throughputRuns'] = { download: down, upload: up };
   for (const [dir, d] of [['download', down], ['upload', up]] as const) {
@@ -223,147 +103,156 @@ const main = async (): Promise<void> => {
   rows.push({ name: '  upload bound: service alone', lms: median(up.alone), baseline: median(up.direct), ratio: bound.mbps, spread: quartiles(up.alone, up.direct), unit: 'MB/s' });
   rows.push({ name: '  upload bound: its CPU', lms: median(up.aloneCpu), baseline: median(up.directCpu), ratio: bound.cpu, spread: quartiles(up.aloneCpu, up.directCpu), unit: 's/MB' });
   rows.push({ name: '  upload: lms / service alone', lms: median(up.lms), baseline: median(up.alone), ratio: pairedRatio(up.lms, up.alone), unit: 'MB/s' });
+  return { down, up };
+};
 
-  // HEAD latency: a fresh connection per request, as curl -I and AMT discovery do.
+/** HEAD latency: a fresh connection per request, as curl -I and AMT discovery do. */
+const latency = async (b: Bench): Promise<number[]> => {
   const lat = { lms: [] as number[], direct: [] as number[] };
-  for (let i = 0; i < 50; i++) await headLatency(lmsPort), await headLatency(directPort); // warm up
+  for (let i = 0; i < 50; i++) await headLatency(b.lmsPort), await headLatency(b.directPort); // warm up
   // 2,000 each: p99 is then the 20th worst, not the 5th, and moves less with the machine's noise.
   for (let i = 0; i < 2000; i++) {
-    lat.direct.push(await headLatency(directPort));
-    lat.lms.push(await headLatency(lmsPort));
+    lat.direct.push(await headLatency(b.directPort));
+    lat.lms.push(await headLatency(b.lmsPort));
   }
   const p50 = percentile(lat.lms, 50) - percentile(lat.direct, 50);
   const p99 = percentile(lat.lms, 99) - percentile(lat.direct, 99);
-  rows.push({ name: 'HEAD p50 µs', lms: percentile(lat.lms, 50), baseline: percentile(lat.direct, 50), unit: 'µs', target: '<= direct + 150 µs', met: p50 <= 150 });
-  rows.push({ name: 'HEAD p99 µs', lms: percentile(lat.lms, 99), baseline: percentile(lat.direct, 99), unit: 'µs', target: '<= direct + 1000 µs', met: p99 <= 1000 });
+  b.rows.push({ name: 'HEAD p50 µs', lms: percentile(lat.lms, 50), baseline: percentile(lat.direct, 50), unit: 'µs', target: '<= direct + 150 µs', met: p50 <= 150 });
+  b.rows.push({ name: 'HEAD p99 µs', lms: percentile(lat.lms, 99), baseline: percentile(lat.direct, 99), unit: 'µs', target: '<= direct + 1000 µs', met: p99 <= 1000 });
+  return lat.direct;
+};
 
-  // 1,000 clients at once over 8 slots.
+/** 1,000 clients at once over 8 slots; then the daemon's memory, and its cost when left alone. */
+const crowdAndFootprint = async (b: Bench, idleRssMb: number): Promise<void> => {
   const t0 = performance.now();
-  const waits = await Promise.all(Array.from({ length: 1000 }, () => headLatency(lmsPort).then((us) => us / 1000, () => -1)));
+  const waits = await Promise.all(Array.from({ length: 1000 }, () => headLatency(b.lmsPort).then((us) => us / 1000, () => -1)));
   const served = waits.filter((w) => w >= 0).length;
-  const peakRssMb = memKb(daemon.proc.pid!, 'VmHWM') / 1024;
-  extra['concurrency'] = { clients: 1000, served, longestWaitMs: Math.max(...waits), totalMs: performance.now() - t0 };
-  rows.push({ name: '1,000 clients served', lms: served, unit: 'clients', target: 'all 1000', met: served === 1000 });
-  rows.push({ name: '1,000 clients: longest wait', lms: Math.max(...waits), unit: 'ms' });
-  rows.push({ name: 'peak RSS (whole run)', lms: peakRssMb, unit: 'MB', target: '<= 150 MB', met: peakRssMb <= 150 });
-  rows.push({ name: 'idle RSS', lms: idleRssMb, unit: 'MB', target: '<= 60 MB', met: idleRssMb <= 60 });
+  const peakRssMb = memKb(b.daemon.proc.pid!, 'VmHWM') / 1024;
+  b.extra['concurrency'] = { clients: 1000, served, longestWaitMs: Math.max(...waits), totalMs: performance.now() - t0 };
+  b.rows.push({ name: '1,000 clients served', lms: served, unit: 'clients', target: 'all 1000', met: served === 1000 });
+  b.rows.push({ name: '1,000 clients: longest wait', lms: Math.max(...waits), unit: 'ms' });
+  b.rows.push({ name: 'peak RSS (whole run)', lms: peakRssMb, unit: 'MB', target: '<= 150 MB', met: peakRssMb <= 150 });
+  b.rows.push({ name: 'idle RSS', lms: idleRssMb, unit: 'MB', target: '<= 60 MB', met: idleRssMb <= 60 });
   await sleep(IDLE_SETTLE_MS);
-  const simIdle = await idleCost(daemon.proc.pid!, IDLE_MS);
-  extra['simulatedIdle'] = simIdle;
-  rows.push({ name: 'idle wake-ups (--simulate)', lms: simIdle.wakeupsPerSecond, unit: '/s', target: '<= 1', met: simIdle.wakeupsPerSecond <= 1 });
-  rows.push({ name: 'idle CPU (--simulate)', lms: simIdle.cpuMsPerSecond, unit: 'ms/s', target: '<= 0.1', met: simIdle.cpuMsPerSecond <= 0.1 });
-  await daemon.stop();
+  const simIdle = await idleCost(b.daemon.proc.pid!, IDLE_MS);
+  b.extra['simulatedIdle'] = simIdle;
+  b.rows.push({ name: 'idle wake-ups (--simulate)', lms: simIdle.wakeupsPerSecond, unit: '/s', target: '<= 1', met: simIdle.wakeupsPerSecond <= 1 });
+  b.rows.push({ name: 'idle CPU (--simulate)', lms: simIdle.cpuMsPerSecond, unit: 'ms/s', target: '<= 0.1', met: simIdle.cpuMsPerSecond <= 0.1 });
+};
 
-  // Start to listening: median of several starts.
+/** Start to listening: the median of several starts. */
+const startup = async (b: Bench): Promise<void> => {
   const starts: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const d = await startDaemon(await freePort());
     starts.push(d.startMs);
     await d.stop();
   }
-  rows.push({ name: 'start to listening', lms: median(starts), unit: 'ms', target: '<= 300 ms', met: median(starts) <= 300 });
+  b.rows.push({ name: 'start to listening', lms: median(starts), unit: 'ms', target: '<= 300 ms', met: median(starts) <= 300 });
+};
 
-  // The advertised window: download throughput per window size (MTU 4096).
-  const windows: Record<string, number> = {};
-  for (const w of [4096, 16384, 32768, 65536, 131072]) {
+/** MB/s of a 20 MB transfer (after one unmeasured, for JIT and buffers) through a daemon started with `flag <window>`, per window. */
+const windowSweep = async (flag: string, windows: readonly number[], transfer: (port: number, bytes: number) => Promise<unknown>): Promise<Record<string, number>> => {
+  const found: Record<string, number> = {};
+  for (const w of windows) {
     const port = await freePort();
-    const d = await startDaemon(port, ['--window', String(w)]);
-    await httpGet(port, `/data/${20 * MB}`); // warm-up: JIT and buffers, not measured
+    const d = await startDaemon(port, [flag, String(w)]);
+    await transfer(port, 20 * MB);
     const xs: number[] = [];
-    for (let i = 0; i < 3; i++) xs.push((await timed(d.proc.pid!, 20 * MB, () => httpGet(port, `/data/${20 * MB}`))).mbps);
-    windows[w] = median(xs);
+    for (let i = 0; i < 3; i++) xs.push((await timed(d.proc.pid!, 20 * MB, () => transfer(port, 20 * MB))).mbps);
+    found[w] = median(xs);
     await d.stop();
   }
-  extra['windowSweepMBps'] = windows;
+  return found;
+};
 
-  // The simulated ME's window: upload throughput per window it advertises. Its default (4096)
-  // allows one message per round trip; the real ME's window is undocumented.
-  const meWindows: Record<string, number> = {};
-  for (const w of [4096, 16384, 65536]) {
-    const port = await freePort();
-    const d = await startDaemon(port, ['--sim-window', String(w)]);
-    await httpPost(port, 20 * MB); // warm-up
-    const xs: number[] = [];
-    for (let i = 0; i < 3; i++) xs.push((await timed(d.proc.pid!, 20 * MB, () => httpPost(port, 20 * MB))).mbps);
-    meWindows[w] = median(xs);
-    await d.stop();
-  }
-  extra['meWindowUploadSweepMBps'] = meWindows;
-
-  // The emulated device path, where it can run.
+/** The emulated device path, where it can run (root, FUSE). */
+const devicePath = async (b: Bench, t: { down: Series; up: Series }, directHead: number[]): Promise<void> => {
   const why = emulatorUnavailable();
-  if (why) extra['device'] = { skipped: why };
-  else {
-    const port = await freePort();
-    const me = new SimulatedMe({ ports: [port, await freePort()], httpPorts: [port] });
-    const emu = await startEmulatedMei(me);
-    const d = await startLmsChild(['--device', emu.devicePath], port);
-    await sleep(300);
-    // The daemon's own CPU (ms per MB): on this path the client's share says nothing about lms.
-    const xs: number[] = [];
-    const downCpu: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const r = await timed(d.proc.pid!, 20 * MB, () => httpGet(port, `/data/${20 * MB}`), true);
-      xs.push(r.mbps);
-      downCpu.push(r.cpuPerMb * 1000);
-    }
-    const ups: number[] = [];
-    const upCpu: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const r = await timed(d.proc.pid!, 10 * MB, () => httpPost(port, 10 * MB), true);
-      ups.push(r.mbps);
-      upCpu.push(r.cpuPerMb * 1000);
-    }
-    const lats: number[] = [];
-    const c0 = cpuSeconds(d.proc.pid!);
-    for (let i = 0; i < 200; i++) lats.push(await headLatency(port));
-    const headCpuUs = ((cpuSeconds(d.proc.pid!) - c0) / 200) * 1e6;
-    // Idle with the device connected, then the first request after it, as an administrator's
-    // `curl -I` meets it.
-    await sleep(IDLE_SETTLE_MS);
-    const idle = await idleCost(d.proc.pid!, IDLE_MS);
-    const afterIdle = [await headLatency(port)];
-    for (let i = 0; i < 2; i++) {
-      await sleep(2000);
-      afterIdle.push(await headLatency(port));
-    }
-    // The same HTTP service direct after as long a rest: what a cold request costs without lms.
-    await sleep(IDLE_MS);
-    const directAfterIdle = await headLatency(directPort);
-    extra['device'] = { downloadMBps: median(xs), downloadCpuMsPerMb: median(downCpu), uploadMBps: median(ups), uploadCpuMsPerMb: median(upCpu), headP50us: percentile(lats, 50), headP99us: percentile(lats, 99), headCpuUs, headAfterIdleUs: afterIdle, directHeadAfterIdleUs: directAfterIdle, idle };
-    rows.push({ name: 'emulated /dev/mei0 download', lms: median(xs), baseline: median(down.direct), unit: 'MB/s' });
-    rows.push({ name: '  CPU per MB down (lms alone)', lms: median(downCpu), unit: 'ms' });
-    rows.push({ name: 'emulated /dev/mei0 upload', lms: median(ups), baseline: median(up.direct), unit: 'MB/s' });
-    rows.push({ name: '  CPU per MB up (lms alone)', lms: median(upCpu), unit: 'ms' });
-    rows.push({ name: 'emulated /dev/mei0 HEAD p50', lms: percentile(lats, 50), baseline: percentile(lat.direct, 50), unit: 'µs' });
-    rows.push({ name: '  HEAD p99', lms: percentile(lats, 99), baseline: percentile(lat.direct, 99), unit: 'µs' });
-    rows.push({ name: '  CPU per HEAD (lms alone)', lms: headCpuUs, unit: 'µs' });
-    rows.push({ name: `  HEAD after ${IDLE_MS / 1000} s idle, then 2 s`, lms: median(afterIdle), baseline: percentile(lats, 50), unit: 'µs', target: 'as back to back' });
-    rows.push({ name: `  direct HEAD after ${IDLE_MS / 1000} s idle`, lms: directAfterIdle, baseline: percentile(lat.direct, 50), unit: 'µs' });
-    rows.push({ name: '  idle wake-ups (device up)', lms: idle.wakeupsPerSecond, unit: '/s', target: '<= 1', met: idle.wakeupsPerSecond <= 1 });
-    rows.push({ name: '  idle CPU (device up)', lms: idle.cpuMsPerSecond, unit: 'ms/s', target: '<= 0.1', met: idle.cpuMsPerSecond <= 0.1 });
-    await d.stop();
-    await emu.stop();
-    me.close();
+  if (why) return void (b.extra['device'] = { skipped: why });
+  const port = await freePort();
+  const me = new SimulatedMe({ ports: [port, await freePort()], httpPorts: [port] });
+  const emu = await startEmulatedMei(me);
+  const d = await startLmsChild(['--device', emu.devicePath], port);
+  await sleep(300);
+  // The daemon's own CPU (ms per MB): on this path the client's share says nothing about lms.
+  const rate = async (bytes: number, transfer: () => Promise<unknown>, mbps: number[], cpuMs: number[]): Promise<void> => {
+    const r = await timed(d.proc.pid!, bytes, transfer, true);
+    mbps.push(r.mbps);
+    cpuMs.push(r.cpuPerMb * 1000);
+  };
+  const [xs, downCpu, ups, upCpu] = [[], [], [], []] as number[][];
+  for (let i = 0; i < 3; i++) await rate(20 * MB, () => httpGet(port, `/data/${20 * MB}`), xs!, downCpu!);
+  for (let i = 0; i < 3; i++) await rate(10 * MB, () => httpPost(port, 10 * MB), ups!, upCpu!);
+  const lats: number[] = [];
+  const c0 = cpuSeconds(d.proc.pid!);
+  for (let i = 0; i < 200; i++) lats.push(await headLatency(port));
+  const headCpuUs = ((cpuSeconds(d.proc.pid!) - c0) / 200) * 1e6;
+  // Idle with the device connected, then the first request after it, as an administrator's `curl -I` meets it.
+  await sleep(IDLE_SETTLE_MS);
+  const idle = await idleCost(d.proc.pid!, IDLE_MS);
+  const afterIdle = [await headLatency(port)];
+  for (let i = 0; i < 2; i++) {
+    await sleep(2000);
+    afterIdle.push(await headLatency(port));
   }
-  await raw.stop();
-  await direct.stop();
+  // The same HTTP service direct after as long a rest: what a cold request costs without lms.
+  await sleep(IDLE_MS);
+  const directAfterIdle = await headLatency(b.directPort);
+  b.extra['device'] = { downloadMBps: median(xs!), downloadCpuMsPerMb: median(downCpu!), uploadMBps: median(ups!), uploadCpuMsPerMb: median(upCpu!), headP50us: percentile(lats, 50), headP99us: percentile(lats, 99), headCpuUs, headAfterIdleUs: afterIdle, directHeadAfterIdleUs: directAfterIdle, idle };
+  b.rows.push({ name: 'emulated /dev/mei0 download', lms: median(xs!), baseline: median(t.down.direct), unit: 'MB/s' });
+  b.rows.push({ name: '  CPU per MB down (lms alone)', lms: median(downCpu!), unit: 'ms' });
+  b.rows.push({ name: 'emulated /dev/mei0 upload', lms: median(ups!), baseline: median(t.up.direct), unit: 'MB/s' });
+  b.rows.push({ name: '  CPU per MB up (lms alone)', lms: median(upCpu!), unit: 'ms' });
+  b.rows.push({ name: 'emulated /dev/mei0 HEAD p50', lms: percentile(lats, 50), baseline: percentile(directHead, 50), unit: 'µs' });
+  b.rows.push({ name: '  HEAD p99', lms: percentile(lats, 99), baseline: percentile(directHead, 99), unit: 'µs' });
+  b.rows.push({ name: '  CPU per HEAD (lms alone)', lms: headCpuUs, unit: 'µs' });
+  b.rows.push({ name: `  HEAD after ${IDLE_MS / 1000} s idle, then 2 s`, lms: median(afterIdle), baseline: percentile(lats, 50), unit: 'µs', target: 'as back to back' });
+  b.rows.push({ name: `  direct HEAD after ${IDLE_MS / 1000} s idle`, lms: directAfterIdle, baseline: percentile(directHead, 50), unit: 'µs' });
+  b.rows.push({ name: '  idle wake-ups (device up)', lms: idle.wakeupsPerSecond, unit: '/s', target: '<= 1', met: idle.wakeupsPerSecond <= 1 });
+  b.rows.push({ name: '  idle CPU (device up)', lms: idle.cpuMsPerSecond, unit: 'ms/s', target: '<= 0.1', met: idle.cpuMsPerSecond <= 0.1 });
+  await d.stop();
+  await emu.stop();
+  me.close();
+};
 
-  const fmt = (n: number | undefined) => (n === undefined ? '' : n >= 100 ? n.toFixed(0) : n >= 1 ? n.toFixed(2) : n.toPrecision(3));
-  console.log(`\nlms-rx benchmark: ${RUNS} runs, ${SIZE / MB} MB transfers, medians (throughput ratios: median of per-pair ratios); baseline = the simulated AMT's HTTP service over a plain TCP connection (quartiles: of the per-pair ratios; indented rows: a bare socket, no HTTP; upload bound: the simulated AMT service alone, fed one 4 KB message per turn as under the ME's window, which is as far as any LMS could go here)\n`);
-  console.log(`${'measure'.padEnd(30)} ${'lms'.padStart(10)} ${'baseline'.padStart(10)} ${'ratio'.padStart(7)} ${'quartiles'.padEnd(11)} unit   target`);
-  for (const r of rows) {
-    const ratio = r.ratio !== undefined ? r.ratio.toFixed(2) : r.baseline ? (r.lms / r.baseline).toFixed(2) : '';
-    const verdict = r.met === undefined ? '' : r.met ? 'met' : r.unreachable ? 'MISSED (out of reach here: see upload bound)' : 'MISSED';
-    const spread = r.spread ? `[${r.spread[0].toFixed(2)}-${r.spread[1].toFixed(2)}]` : '';
-    console.log(`${r.name.padEnd(30)} ${fmt(r.lms).padStart(10)} ${fmt(r.baseline).padStart(10)} ${ratio.padStart(7)} ${spread.padEnd(11)} ${r.unit.padEnd(6)} ${r.target ?? ''} ${verdict}`);
-  }
+const main = async (): Promise<void> => {
+  const [rawPort, directPort, lmsPort] = [await freePort(), await freePort(), await freePort()];
+  const b: Bench = {
+    rows: [],
+    extra: {},
+    rawPort,
+    directPort,
+    lmsPort,
+    raw: await startChild([SERVERS, 'raw', String(rawPort)], rawPort),
+    direct: await startChild([SERVERS, 'direct', String(directPort)], directPort),
+    daemon: await startDaemon(lmsPort),
+  };
+  await sleep(300);
+  const idleRssMb = memKb(b.daemon.proc.pid!, 'VmRSS') / 1024;
+  const t = await throughput(b);
+  const directHead = await latency(b);
+  await crowdAndFootprint(b, idleRssMb);
+  await b.daemon.stop();
+  await startup(b);
+  // The window lms advertises (how the default was chosen), and the one the simulated ME does:
+  // its default (4096) allows one message per round trip; the real ME's window is undocumented.
+  const windows = await windowSweep('--window', [4096, 16384, 32768, 65536, 131072], (port, bytes) => httpGet(port, `/data/${bytes}`));
+  b.extra['windowSweepMBps'] = windows;
+  const meWindows = await windowSweep('--sim-window', [4096, 16384, 65536], (port, bytes) => httpPost(port, bytes));
+  b.extra['meWindowUploadSweepMBps'] = meWindows;
+  await devicePath(b, t, directHead);
+  await b.raw.stop();
+  await b.direct.stop();
+
+  printRows(
+    `lms-rx benchmark: ${RUNS} runs, ${SIZE / MB} MB transfers, medians (throughput ratios: median of per-pair ratios); baseline = the simulated AMT's HTTP service over a plain TCP connection (quartiles: of the per-pair ratios; indented rows: a bare socket, no HTTP; upload bound: the simulated AMT service alone, fed one 4 KB message per turn as under the ME's window, which is as far as any LMS could go here)`,
+    b.rows,
+  );
   console.log(`\nwindow sweep (download MB/s by the window lms advertises): ${JSON.stringify(windows)}`);
   console.log(`ME window sweep (upload MB/s by the window the simulated ME advertises): ${JSON.stringify(meWindows)}`);
-  console.log(`device: ${JSON.stringify(extra['device'])}`);
-  mkdirSync('bench/results', { recursive: true });
-  const file = `bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), runs: RUNS, sizeBytes: SIZE, rows, ...extra }, null, 2));
+  console.log(`device: ${JSON.stringify(b.extra['device'])}`);
+  const file = writeResults({ runs: RUNS, sizeBytes: SIZE, rows: b.rows, ...b.extra });
   console.log(`\nwritten to ${file}`);
 };
 

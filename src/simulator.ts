@@ -4,6 +4,7 @@
  * `createMeEngine` is its APF side as a pure step function; `runMe` the engine as an RxJS operator.
  */
 export { SimulatedMe, type SimulatedMeOptions } from './device/simulator/simulatedMe.js';
-export { createMeEngine, defaultMeEngineOptions, emptyStats, PROFILE_PORTS, type MeEngine, type MeEngineOptions, type MeEffect, type MeInput, type MeStats, type PortProfile } from './device/simulator/meEngine.js';
+export { createMeEngine, type MeEngine } from './device/simulator/meEngine.js';
+export { defaultMeEngineOptions, emptyStats, PROFILE_PORTS, type MeEngineOptions, type MeEffect, type MeInput, type MeStats, type PortProfile } from './device/simulator/meTypes.js';
 export { runMe } from './device/simulator/runMe.js';
 export type { AmthiProfile } from './device/simulator/amthiService.js';

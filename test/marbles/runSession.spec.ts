@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { filter, of, Subject } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { channelClose, channelData, channelOpen, disconnect, openConfirmation, openFailure, protocolVersion, requestSuccess, serviceAccept, serviceRequest, tcpipForward, windowAdjust, type ApfMessage } from '../../src/codecs/messages.js';
 import { runSession } from '../../src/streams/runSession.js';
@@ -405,6 +406,53 @@ describe('runSession', () => {
         expectObservable(cold<SessionInput>('|').pipe(runSession(options))).toBe('|');
         expectObservable(cold<SessionInput>('-c-|', input).pipe(runSession(options), withoutEvents())).toBe('---|');
       });
+    });
+
+    it('should unsubscribe from the device at the error frame, and from an error it forwards', () => {
+      testScheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
+        const device = hot<SessionInput>('c--#', input);
+        expectObservable(device.pipe(runSession(options), withoutEvents())).toBe('---#');
+        expectSubscriptions(device.subscriptions).toBe('^--!');
+      });
+    });
+
+    it('should end with an error, and unsubscribe from the device, when a step breaks an invariant', () => {
+      // A socket-data input without its data is no protocol event: the step throws on it.
+      const broken: Record<string, SessionInput> = { ...input, n: { kind: 'socket-data', socket: 1, data: undefined as unknown as Buffer } };
+      testScheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
+        const device = hot<SessionInput>(`${HS_IN}akn--d`, broken);
+        expectObservable(device.pipe(runSession(options), withoutEvents())).toBe(`${HS_OUT}O-#`, effect, new TypeError("Cannot read properties of undefined (reading 'length')"));
+        expectSubscriptions(device.subscriptions).toBe(`^${'-'.repeat(HS_IN.length + 1)}!`);
+      });
+    });
+
+    it('should follow an unsubscription through a chain of operators to the device', () => {
+      testScheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
+        const device = hot<SessionInput>(`${HS_IN}a-k-d`, input);
+        const chain = device.pipe(runSession(options), withoutEvents(), filter((e) => e.kind === 'send'));
+        expectObservable(chain, '^---------!').toBe('(VAR)--O', effect);
+        expectSubscriptions(device.subscriptions).toBe('^---------!');
+      });
+    });
+
+    it('should run a synchronous source to the end in one frame, in order, with the same effects as a timed one', () => {
+      testScheduler.run(({ expectObservable }) => {
+        const sync = of(input.c!, input.v!, input.s!, input.f!, input.l!, input.a!, input.k!, input.d!);
+        expectObservable(sync.pipe(runSession(options), withoutEvents())).toBe('(VALRODP|)', effect);
+      });
+    });
+
+    it('should take an input fed back from inside an effect after the rest of the current step, in order', () => {
+      const seen: string[] = [];
+      const inputs = new Subject<SessionInput>();
+      const sub = inputs.pipe(runSession(options)).subscribe((e) => {
+        seen.push(e.kind === 'send' ? e.message.type : e.kind === 'event' ? `${e.event.type}${e.event.type === 'session' ? ` ${e.event.phase}` : ''}` : e.kind);
+        // The shell reacts at once, from inside the effect: the ME's forward request may not overtake the "ready" still being delivered.
+        if (e.kind === 'send' && e.message.type === 'service-accept') inputs.next(input.f!);
+      });
+      for (const k of ['c', 'v', 's']) inputs.next(input[k]!);
+      sub.unsubscribe();
+      assert.deepStrictEqual(seen, ['session awaiting-version', 'me-version', 'protocol-version', 'session awaiting-service', 'service-accept', 'session ready', 'listen']);
     });
 
     it('should release its timers when unsubscribed early, so no PROTOCOLVERSION is sent later', () => {

@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { slabEncoder } from '../../codecs/encode.js';
 import { createAmtHttpServer } from './amtHttpService.js';
-import type { MeEffect, MeEngine, MeInput } from './meEngine.js';
+import type { MeEngine } from './meEngine.js';
+import type { MeEffect, MeInput } from './meTypes.js';
 import { ServiceSocket } from './serviceSocket.js';
 import type { SimulatedConnection } from './simulatedConnection.js';
 

@@ -3,8 +3,9 @@
  * with its state in the closure of `createMeEngine`. It speaks first, asks for the pfwd service,
  * forwards its ports one at a time, accepts forwarded-tcpip opens into a small pool of slots,
  * enforces the host's window, credits data once its service consumed it, and counts every
- * breach. It does no I/O; the real-time shell (simulatedMe.ts) and marble specs drive it.
+ * breach. It does no I/O; the real-time driver (engineDriver.ts) and marble specs drive it.
  */
+
 import {
   channelClose,
   channelOpen,
@@ -16,108 +17,10 @@ import {
   tcpipForward,
   type ApfMessage,
 } from '../../codecs/messages.js';
-import { OpenFailureReason, Service, TriggerReason } from '../../codecs/opcodes.js';
+import { OpenFailureReason, Service } from '../../codecs/opcodes.js';
 import { ByteQueue } from '../../streams/byteQueue.js';
+import { emptyStats, PROFILE_PORTS, type MeEffect, type MeEngineOptions, type MeInput, type MeStats } from './meTypes.js';
 import { closeOnce, consumed, credited, receiveWindow, received, sendWindow, sendWithin, type ReceiveWindow, type SendWindow } from '../../streams/channelWindow.js';
-
-export type PortProfile = 'plain' | 'tls' | 'both';
-
-export const PROFILE_PORTS: Record<PortProfile, readonly number[]> = {
-  plain: [16992, 623],
-  tls: [16993, 664],
-  both: [16992, 623, 16993, 664],
-};
-
-export interface MeEngineOptions {
-  readonly profile: PortProfile;
-  /** Ports to forward instead of the profile's (tests use free high ports). */
-  readonly ports?: readonly number[];
-  readonly uuid: string;
-  readonly triggerReason: number;
-  /** The window the ME advertises on each channel. */
-  readonly window: number;
-  readonly slots: number;
-  readonly maxMsgLength: number;
-  /** Answer a chunked request whose terminator was split across messages with 400, as AMT does. */
-  readonly strictChunkedTerminator: boolean;
-}
-
-export const defaultMeEngineOptions: MeEngineOptions = {
-  profile: 'plain',
-  uuid: '4c4c4544-0042-3510-8052-b3c04f4a4d32',
-  triggerReason: TriggerReason.UserInitiatedRequest,
-  window: 4096,
-  slots: 8,
-  maxMsgLength: 4096,
-  strictChunkedTerminator: true,
-};
-
-/** What the simulator counts. Tests assert on these; `lms status` of the simulator shows them. */
-export interface MeStats {
-  sessions: number;
-  resets: number;
-  protocolErrors: number;
-  malformed: number;
-  windowViolations: number;
-  mtuViolations: number;
-  unknownChannel: number;
-  doubleClose: number;
-  dataAfterClose: number;
-  splitTerminators: number;
-  channelsOpened: number;
-  channelsClosed: number;
-  openFailures: number;
-  bytesFromHost: number;
-  bytesToHost: number;
-  notificationsAcknowledged: number;
-}
-
-export const emptyStats = (): MeStats => ({
-  sessions: 0,
-  resets: 0,
-  protocolErrors: 0,
-  malformed: 0,
-  windowViolations: 0,
-  mtuViolations: 0,
-  unknownChannel: 0,
-  doubleClose: 0,
-  dataAfterClose: 0,
-  splitTerminators: 0,
-  channelsOpened: 0,
-  channelsClosed: 0,
-  openFailures: 0,
-  bytesFromHost: 0,
-  bytesToHost: 0,
-  notificationsAcknowledged: 0,
-});
-
-export type MeInput =
-  | { readonly kind: 'connect' }
-  | { readonly kind: 'host'; readonly message: ApfMessage }
-  | { readonly kind: 'host-malformed'; readonly detail: string }
-  | { readonly kind: 'service-output'; readonly id: number; readonly data: Buffer }
-  | { readonly kind: 'service-consumed'; readonly id: number; readonly bytes: number }
-  | { readonly kind: 'service-closed'; readonly id: number }
-  /** Faults a test or the CLI injects. */
-  | { readonly kind: 'stale-close'; readonly id: number }
-  | { readonly kind: 'fail-opens'; readonly reason: number; readonly count: number }
-  | { readonly kind: 'notify'; readonly request: Buffer }
-  | { readonly kind: 'disconnect'; readonly reason: number }
-  /** New channels get this window (a slow ME). */
-  | { readonly kind: 'set-window'; readonly window: number }
-  | { readonly kind: 'reset' };
-
-export type MeEffect =
-  | { readonly kind: 'send'; readonly message: ApfMessage }
-  | { readonly kind: 'service-open'; readonly id: number; readonly port: number }
-  | { readonly kind: 'service-data'; readonly id: number; readonly data: Buffer }
-  /** The host closed the channel: the service connection goes away. */
-  | { readonly kind: 'service-close'; readonly id: number }
-  /** The service's output has all gone out (its writer may continue). */
-  | { readonly kind: 'service-flushed'; readonly id: number }
-  /** AMT rejects this request (split chunk terminator): answer 400 and close. */
-  | { readonly kind: 'service-reject'; readonly id: number }
-  | { readonly kind: 'log'; readonly message: string };
 
 type Phase = 'idle' | 'awaiting-version' | 'awaiting-accept' | 'forwarding' | 'ready';
 

@@ -3,7 +3,8 @@
  * in virtual time: MeInput in, MeEffect out, one engine per subscription.
  */
 import { defer, mergeMap, type OperatorFunction } from 'rxjs';
-import { createMeEngine, defaultMeEngineOptions, emptyStats, type MeEffect, type MeEngineOptions, type MeInput, type MeStats } from './meEngine.js';
+import { createMeEngine } from './meEngine.js';
+import { defaultMeEngineOptions, emptyStats, type MeEffect, type MeEngineOptions, type MeInput, type MeStats } from './meTypes.js';
 
 export const runMe =
   (options: Partial<MeEngineOptions> = {}, stats: MeStats = emptyStats()): OperatorFunction<MeInput, MeEffect> =>
