@@ -10,6 +10,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { bytesToGuid } from './guid.js';
 
+/** The AMTHI commands lms sends (request codes; the response sets bit 0x00800000). */
 export const AmthiCommand = {
   GetCodeVersions: 0x0400001a,
   GetProvisioningState: 0x04000011,
@@ -24,17 +25,22 @@ const RESPONSE_BIT = 0x0080_0000;
 const HEADER = 12;
 /** What AMT's status codes mean (the first five; others are shown by number). */
 export const AmthiStatus: Record<number, string> = { 0: 'success', 1: 'internal error', 2: 'not ready', 3: 'invalid AMT mode', 4: 'invalid message length' };
+/** The name of an AMTHI status code, or its hex value. */
 export const amthiStatusName = (status: number): string => AmthiStatus[status] ?? `status 0x${status.toString(16)}`;
 
+/** GET_PROVISIONING_STATE values. */
 export const ProvisioningState = { 0: 'pre-provisioning', 1: 'in provisioning', 2: 'post-provisioning' } as const;
+/** GET_CONTROL_MODE values: how AMT was provisioned. */
 export const ControlMode = { 0: 'none', 1: 'client control', 2: 'admin control' } as const;
 
+/** Why an AMTHI response could not be used: malformed, for another command, or a failure status. */
 export type AmthiError =
   | { readonly kind: 'truncated'; readonly needed: number; readonly available: number }
   | { readonly kind: 'wrong-response'; readonly expected: number; readonly actual: number }
   | { readonly kind: 'bad-length'; readonly declared: number; readonly actual: number }
   | { readonly kind: 'status'; readonly command: number; readonly status: number };
 
+/** A sentence for an AmthiError. */
 export const describeAmthiError = (e: AmthiError): string => {
   switch (e.kind) {
     case 'truncated':
@@ -60,6 +66,7 @@ const header = (command: number, length: number): Buffer => {
 /** A request: the header, then the body (only GetLanInterfaceSettings has one: the interface index). */
 export const encodeAmthiRequest = (command: AmthiCommand, body: Buffer = Buffer.alloc(0)): Buffer => Buffer.concat([header(command, body.length), body]);
 
+/** A GET_LAN_INTERFACE_SETTINGS request for interface 0 (wired) or 1 (wireless). */
 export const lanInterfaceRequest = (index: 0 | 1): Buffer => {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(index, 0);
@@ -94,6 +101,7 @@ const nulTrim = (b: Buffer): string => {
   return b.subarray(0, end < 0 ? b.length : end).toString('latin1');
 };
 
+/** GET_CODE_VERSIONS: the BIOS version and the named firmware versions (AMT, Flash, Netstack, ...). */
 export interface CodeVersions {
   readonly bios: string;
   /** Description -> version, in the ME's order ("AMT", "Flash", "Netstack", "Sku", ...). */
@@ -118,6 +126,7 @@ export const decodeCodeVersions = (body: Buffer): E.Either<AmthiError, CodeVersi
     return E.right({ bios: nulTrim(b.subarray(0, BIOS_LEN)), versions });
   })(need(body, BIOS_LEN + 4));
 
+/** The body of a GET_CODE_VERSIONS response (the simulated ME answers with it). */
 export const encodeCodeVersions = (v: CodeVersions): Buffer => {
   const b = Buffer.alloc(BIOS_LEN + 4 + v.versions.length * ENTRY);
   b.write(v.bios.slice(0, BIOS_LEN - 1), 0, 'latin1');
@@ -135,6 +144,7 @@ export const encodeCodeVersions = (v: CodeVersions): Buffer => {
 
 /** A u32 state (provisioning state, control mode). */
 export const decodeU32 = (body: Buffer): E.Either<AmthiError, number> => E.map((b: Buffer) => b.readUInt32LE(0))(need(body, 4));
+/** A u32 LE body, as several AMTHI responses carry. */
 export const encodeU32 = (n: number): Buffer => {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(n, 0);
@@ -150,6 +160,7 @@ export const decodeAnsiString = (body: Buffer): E.Either<AmthiError, string> =>
     const n = b.readUInt16LE(0);
     return b.length >= 2 + n ? E.right(b.toString('latin1', 2, 2 + n)) : E.left({ kind: 'truncated', needed: 2 + n, available: b.length });
   })(need(body, 2));
+/** An AMTHI ANSI string: a u16 LE length, then the latin1 bytes (the simulated ME answers with it). */
 export const encodeAnsiString = (s: string): Buffer => {
   const b = Buffer.alloc(2 + s.length);
   b.writeUInt16LE(s.length, 0);
@@ -157,6 +168,7 @@ export const encodeAnsiString = (s: string): Buffer => {
   return b;
 };
 
+/** GET_LAN_INTERFACE_SETTINGS: one of AMT's interfaces (0 wired, 1 wireless), as AMT sees it. */
 export interface LanSettings {
   readonly enabled: boolean;
   readonly ipv4: string;
@@ -181,6 +193,7 @@ export const decodeLanSettings = (body: Buffer): E.Either<AmthiError, LanSetting
     };
   })(need(body, 20));
 
+/** The body of a GET_LAN_INTERFACE_SETTINGS response (the simulated ME answers with it). */
 export const encodeLanSettings = (l: LanSettings): Buffer => {
   const b = Buffer.alloc(20);
   b.writeUInt32LE(l.enabled ? 1 : 0, 0);

@@ -4,6 +4,7 @@
  */
 import * as t from 'io-ts';
 
+/** The brand that marks a number proven to fit a u32. */
 export interface Uint32Brand {
   readonly Uint32: unique symbol;
 }
@@ -11,6 +12,7 @@ export interface Uint32Brand {
 /** The largest u32: an APF window, id or length never exceeds it. */
 export const MAX_U32 = 0xffff_ffff;
 
+/** An io-ts codec (and type) for a whole number that fits the wire's u32. */
 export const Uint32 = t.brand(
   t.number,
   (n): n is t.Branded<number, Uint32Brand> => Number.isInteger(n) && n >= 0 && n <= MAX_U32,

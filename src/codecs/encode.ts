@@ -11,6 +11,7 @@ import { CHANNEL_DATA_HEADER, Opcode } from './opcodes.js';
 const S = (s: string): number => 4 + Buffer.byteLength(s, 'latin1');
 const B = (b: Buffer): number => 4 + b.length;
 
+/** How many bytes `encodeApf(m)` will write, computed without writing them. */
 export const encodedLength = (m: ApfMessage): number => {
   switch (m.type) {
     case 'disconnect':

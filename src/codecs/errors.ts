@@ -5,6 +5,7 @@ export type ApfDecodeError =
   | { readonly kind: 'trailing-bytes'; readonly message: string; readonly expected: number; readonly actual: number }
   | { readonly kind: 'out-of-range'; readonly message: string; readonly field: string; readonly value: number; readonly limit: string };
 
+/** A sentence for a decode error, for logs and protocol-error events. */
 export const describeDecodeError = (e: ApfDecodeError): string => {
   switch (e.kind) {
     case 'truncated':

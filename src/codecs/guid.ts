@@ -10,6 +10,7 @@ const GUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 /** Byte positions, in text order, of the 16 wire bytes. */
 const TEXT_ORDER = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15] as const;
 
+/** UUID text to its 16 bytes in the ME's mixed-endian order (uuid_le), or why the text is not a UUID. */
 export const guidToBytes = (text: string): E.Either<string, Buffer> => {
   if (!GUID_TEXT.test(text)) return E.left(`not a GUID: ${JSON.stringify(text)}`);
   const hex = Buffer.from(text.replace(/-/g, ''), 'hex');
@@ -27,4 +28,5 @@ export const bytesToGuid = (bytes: Uint8Array): string => {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 };
 
+/** The all-zero UUID, sent where no UUID is known. */
 export const NIL_GUID = '00000000-0000-0000-0000-000000000000';

@@ -6,9 +6,12 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { guidToBytes } from './guid.js';
 
+/** The MEI driver's ioctl that connects an fd to an ME client by GUID. */
 export const IOCTL_MEI_CONNECT_CLIENT = 0xc0104801;
+/** The size of the connect ioctl's argument: a 16-byte GUID in, max_msg_length and version out. */
 export const CONNECT_CLIENT_DATA_SIZE = 16;
 
+/** The GUIDs of the ME clients lms connects to. */
 export const MeClient = {
   Lme: '6733a4db-0476-4e7b-b3af-bcfc29bee7a7',
   Amthi: '12f80028-b4b7-4b2d-aca8-46e0ff65814c',
@@ -18,6 +21,7 @@ export const MeClient = {
 /** The oldest LME client protocol version that serves APF port forwarding (MicroLMS refuses < 4). */
 export const MIN_LME_PROTOCOL_VERSION = 4;
 
+/** What IOCTL_MEI_CONNECT_CLIENT answers: the client's max_msg_length and protocol version. */
 export interface ConnectedClient {
   readonly maxMsgLength: number;
   readonly protocolVersion: number;
@@ -26,6 +30,7 @@ export interface ConnectedClient {
 /** The ioctl's input buffer for a client GUID. */
 export const encodeConnectClientRequest = (guid: string): E.Either<string, Buffer> => guidToBytes(guid);
 
+/** The connect ioctl's answer, from its 16-byte argument after the call. */
 export const decodeConnectClientResponse = (buf: Uint8Array): E.Either<string, ConnectedClient> => {
   if (buf.length !== CONNECT_CLIENT_DATA_SIZE) return E.left(`connect-client reply is ${buf.length} bytes, expected 16`);
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);

@@ -10,8 +10,10 @@ const GEN_GROUP = 0xff;
 const GET_FW_VERSION = 0x02;
 const RESPONSE = 0x80;
 
+/** An MKHI GET_FW_VERSION request. */
 export const encodeMkhiFwVersionRequest = (): Buffer => Buffer.from([GEN_GROUP, GET_FW_VERSION, 0, 0]);
 
+/** The ME firmware version MKHI reports. */
 export interface FwVersion {
   readonly major: number;
   readonly minor: number;
@@ -22,6 +24,7 @@ export interface FwVersion {
 /** Intel writes firmware versions major.minor.hotfix.build (e.g. 16.1.30.2225). */
 export const formatFwVersion = (v: FwVersion): string => `${v.major}.${v.minor}.${v.hotfix}.${v.build}`;
 
+/** An MKHI GET_FW_VERSION response to its version, or why it is not one. */
 export const decodeMkhiFwVersion = (bytes: Uint8Array): E.Either<string, FwVersion> => {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (b.length < 12) return E.left(`MKHI reply of ${b.length} bytes, expected at least 12`);
@@ -30,6 +33,7 @@ export const decodeMkhiFwVersion = (bytes: Uint8Array): E.Either<string, FwVersi
   return E.right({ minor: b.readUInt16LE(4), major: b.readUInt16LE(6), build: b.readUInt16LE(8), hotfix: b.readUInt16LE(10) });
 };
 
+/** An MKHI GET_FW_VERSION response (the simulated ME answers with it). */
 export const encodeMkhiFwVersionResponse = (v: FwVersion): Buffer => {
   const b = Buffer.alloc(12);
   b[0] = GEN_GROUP;

@@ -71,16 +71,22 @@ const triggerNames = invert(TriggerReason);
 
 /** The name of a known code, or `unknown(<n>)`: unknown codes are legal values, only unnamed. */
 const nameOf = (names: Map<number, string>, code: number): string => names.get(code) ?? `unknown(${code})`;
+/** The name of a DisconnectReason, or `unknown(<n>)`. */
 export const disconnectReasonName = (code: number): string => nameOf(disconnectNames, code);
+/** The name of an OpenFailureReason, or `unknown(<n>)`. */
 export const openFailureReasonName = (code: number): string => nameOf(openFailureNames, code);
+/** The name of a TriggerReason, or `unknown(<n>)`. */
 export const triggerReasonName = (code: number): string => nameOf(triggerNames, code);
 
+/** The services the ME asks for in SERVICE_REQUEST. */
 export const Service = { Pfwd: 'pfwd@amt.intel.com', Auth: 'auth@amt.intel.com' } as const;
+/** The GLOBAL_REQUEST names APF uses. */
 export const RequestName = {
   TcpipForward: 'tcpip-forward',
   CancelTcpipForward: 'cancel-tcpip-forward',
   UdpSendTo: 'udp-send-to@amt.intel.com',
 } as const;
+/** The channel types APF uses. */
 export const ChannelType = { ForwardedTcpip: 'forwarded-tcpip', DirectTcpip: 'direct-tcpip' } as const;
 
 /** CHANNEL_DATA's header: type, recipient, length. A message carries at most max_msg_length minus this. */

@@ -14,6 +14,7 @@ import { DeviceError, type MeConnection, type MeDevice } from './transport.js';
 import { ioctl } from './ioctl.js';
 import { watchFd, type FdWatch, type Readiness } from './readiness.js';
 
+/** Where the device node is, which ME client to connect (LME unless told), and the oldest client protocol version accepted. */
 export interface MeiDeviceOptions {
   readonly path: string;
   readonly client?: string;
@@ -55,6 +56,7 @@ const connectError = (path: string, errno: number, client: string): DeviceError 
   }
 };
 
+/** The ME's LME client through the MEI driver (`/dev/mei0`): the connect ioctl through the FFI, non-blocking reads and writes on epoll readiness. */
 export class MeiDevice implements MeDevice {
   readonly description: string;
   private noted = false;

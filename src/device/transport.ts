@@ -15,6 +15,7 @@ export type DeviceErrorCode =
   | 'EPROTO' // the client is too old, or answered nonsense
   | 'ECLOSED'; // the connection was closed by us
 
+/** A device failure with its errno name; `permanent` when reconnecting cannot help. */
 export class DeviceError extends Error {
   constructor(
     readonly code: DeviceErrorCode,
@@ -30,6 +31,7 @@ export class DeviceError extends Error {
   }
 }
 
+/** A connection to an ME client: whole messages read as an observable, written one at a time. */
 export interface MeConnection {
   /** The largest message either side may send (the connect ioctl's max_msg_length). */
   readonly maxMsgLength: number;
@@ -49,6 +51,7 @@ export interface MeConnection {
   close(): void;
 }
 
+/** Something that connects to the ME's LME client: /dev/mei0, or the simulated ME. */
 export interface MeDevice {
   /** Opens the device and connects to the LME client. Rejects with a DeviceError. */
   connect(): Promise<MeConnection>;

@@ -26,6 +26,7 @@ import {
 import { decodeMkhiFwVersion, encodeMkhiFwVersionRequest, formatFwVersion } from '../codecs/mkhi.js';
 import type { MeConnection, MeDevice } from '../device/transport.js';
 
+/** What AMT reports over AMTHI: versions, provisioning, control mode, UUID, network settings. */
 export interface AmtInfo {
   readonly amtVersion?: string;
   readonly firmwareVersion?: string;
@@ -70,6 +71,7 @@ const readFirmwareVersion = async (mkhi: MeDevice, timeoutMs: number): Promise<E
   }
 };
 
+/** Asks AMTHI (and MKHI) on `device` for everything `lms info` shows. */
 export const readAmtInfo = async (device: MeDevice, options: { readonly mkhi?: MeDevice; readonly timeoutMs?: number } = {}): Promise<AmtInfo> => {
   const timeoutMs = options.timeoutMs ?? 3000;
   const c = await device.connect();

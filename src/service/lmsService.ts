@@ -24,6 +24,7 @@ import { createSocketTable } from './socketTable.js';
 export type { ChannelActivity, ChannelHandle } from './channelHandles.js';
 export type { LmsCounters } from './eventLog.js';
 
+/** startLms's options: the device, the session's tunables, where to listen, reconnects, logging. */
 export interface LmsOptions extends Partial<SessionOptions> {
   readonly device: MeDevice;
   /** Loopback addresses to listen on; each is bound independently and may fail alone. */
@@ -40,6 +41,7 @@ export interface LmsOptions extends Partial<SessionOptions> {
   readonly logger?: Logger;
 }
 
+/** What `lms status` shows: the session, the ME's version, counters, open channels, the last device error. */
 export interface LmsStatus {
   readonly device: string;
   readonly session: SessionSnapshot;
@@ -49,6 +51,7 @@ export interface LmsStatus {
   readonly lastDeviceError?: string;
 }
 
+/** A running LMS: its events and channels as observables, its status, and stop. */
 export interface LmsService {
   /** Every session event, as the session reports it. */
   readonly events$: Observable<LmsEvent>;
@@ -70,6 +73,7 @@ export interface LmsService {
 
 const LOOPBACK = ['127.0.0.1', '::1'] as const;
 
+/** Starts the LMS on a device: connects it, forwards what the ME asks for on loopback, and keeps going through ME resets until stopped. Throws at once on an option out of range or a non-loopback bind address. */
 export const startLms = (options: LmsOptions): LmsService => {
   const log = options.logger ?? silentLogger;
   const bindAddresses = options.bindAddresses ?? LOOPBACK;

@@ -1,6 +1,7 @@
 /** The logging interface the service uses: pino's shape (object first, message second). */
 export type LogFn = (fields: Record<string, unknown>, message: string) => void;
 
+/** The logger startLms writes to: a pino logger fits (fields first, message second). */
 export interface Logger {
   readonly error: LogFn;
   readonly warn: LogFn;

@@ -15,14 +15,9 @@ import type { ByteQueue } from './byteQueue.js';
  */
 export const MIN_TAIL = 5;
 
-/** How many of `buffered` bytes the next CHANNEL_DATA carries (0: wait). */
-export type ChunkRule = (window: number, maxMsgLength: number, buffered: number, creditExpected: boolean) => number;
-
-/** As much as the window, the MTU and the buffer allow: the ME's rule, and a one-shot reply's. */
-export const fullChunk: ChunkRule = (window, maxMsgLength, buffered) => Math.max(0, Math.min(window, maxMsgLength - CHANNEL_DATA_HEADER, buffered));
-
 /**
- * The LMS's rule for client bytes: min(window, MTU - 9, buffered), shortened so that what stays
+ * How many of `buffered` bytes the next CHANNEL_DATA of client bytes carries (the LMS's rule):
+ * min(window, MTU - 9, buffered), shortened so that what stays
  * buffered is 0 or at least MIN_TAIL bytes. 0 means wait.
  * While the peer owes us credit (`creditExpected`: bytes in flight it will acknowledge), a
  * window sliver smaller than a quarter message is not spent on a message of its own when more
@@ -30,7 +25,7 @@ export const fullChunk: ChunkRule = (window, maxMsgLength, buffered) => Math.max
  * too small to keep the tail rule waits too. Without credit in flight both rules yield, because
  * waiting would deadlock.
  */
-export const nextChunkSize: ChunkRule = (window, maxMsgLength, buffered, creditExpected) => {
+export const nextChunkSize = (window: number, maxMsgLength: number, buffered: number, creditExpected: boolean): number => {
   const payload = maxMsgLength - CHANNEL_DATA_HEADER;
   const n = Math.min(window, payload, buffered);
   if (n <= 0) return 0;
@@ -60,14 +55,19 @@ export interface SendWindow {
   closed: boolean;
 }
 
+/** Our direction of a new channel, with the window the peer advertised. */
 export const sendWindow = (window: number): SendWindow => ({ window, uncredited: 0, closed: false });
 
-/** Sends what `tx` holds as CHANNEL_DATA to `recipient`, within the window and by `rule`; returns the bytes sent. */
-export const sendWithin = (w: SendWindow, tx: ByteQueue, recipient: number, maxMsgLength: number, send: (m: ApfMessage) => void, rule: ChunkRule = fullChunk): number => {
+/**
+ * Sends what `tx` holds as CHANNEL_DATA to `recipient` within the window; returns the bytes sent.
+ * `shaped`: cut by `nextChunkSize`'s rules (the LMS's, for a client's requests); otherwise each
+ * message takes all the window, the MTU and the buffer allow (the ME's, and a one-shot reply's).
+ */
+export const sendWithin = (w: SendWindow, tx: ByteQueue, recipient: number, maxMsgLength: number, send: (m: ApfMessage) => void, shaped = false): number => {
   let sent = 0;
   while (!w.closed && tx.length > 0) {
-    const n = rule(w.window, maxMsgLength, tx.length, w.uncredited > 0);
-    if (n === 0) break;
+    const n = shaped ? nextChunkSize(w.window, maxMsgLength, tx.length, w.uncredited > 0) : Math.min(w.window, maxMsgLength - CHANNEL_DATA_HEADER, tx.length);
+    if (n <= 0) break;
     w.window -= n;
     w.uncredited += n;
     sent += n;

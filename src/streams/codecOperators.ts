@@ -10,6 +10,7 @@ import type { ApfDecodeError } from '../codecs/errors.js';
 import type { ApfMessage } from '../codecs/messages.js';
 import type { SessionInput } from './sessionTypes.js';
 
+/** A decoded message, or why it was malformed. */
 export type Decoded = E.Either<ApfDecodeError, ApfMessage>;
 
 /** One whole message per input (an MEI read) to a decoded message or a typed error. */

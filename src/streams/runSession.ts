@@ -7,6 +7,7 @@ import { asyncScheduler, Observable, timer, type OperatorFunction, type Subscrip
 import { createSession, type SessionSnapshot } from './session/session.js';
 import { defaultSessionOptions, type SessionEffect, type SessionInput, type SessionOptions } from './sessionTypes.js';
 
+/** The session's options, and a reader of its state for status reports. */
 export interface RunSessionOptions extends Partial<SessionOptions> {
   /**
    * Receives a reader of the session's state (queue length, buffered bytes: what no event says),
@@ -15,6 +16,7 @@ export interface RunSessionOptions extends Partial<SessionOptions> {
   readonly onSnapshot?: (read: () => SessionSnapshot) => void;
 }
 
+/** The LMS session as an RxJS operator: SessionInput in, SessionEffect out, its timers on RxJS's schedulers. */
 export const runSession =
   (options: RunSessionOptions = {}): OperatorFunction<SessionInput, SessionEffect> =>
   (source) =>

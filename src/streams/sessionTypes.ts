@@ -9,11 +9,13 @@ import type { ApfMessage } from '../codecs/messages.js';
 /** The shell's handle for one accepted local socket. */
 export type SocketId = number;
 
+/** An address and port. */
 export interface Endpoint {
   readonly address: string;
   readonly port: number;
 }
 
+/** What the session steps on: device messages, socket events, timer firings, shutdown. */
 export type SessionInput =
   | { readonly kind: 'connected'; readonly maxMsgLength: number }
   | { readonly kind: 'disconnected'; readonly reason: string }
@@ -33,6 +35,7 @@ export type SessionInput =
   /** The service is stopping: CLOSE every channel, end its socket, refuse the waiting ones. */
   | { readonly kind: 'shutdown' };
 
+/** What the session asks of its shell: messages to send, listeners, socket writes and pauses, timers, events. */
 export type SessionEffect =
   | { readonly kind: 'send'; readonly message: ApfMessage }
   /** Bind `port` on the loopback addresses (idempotent) and answer with `listening`. */
@@ -52,8 +55,10 @@ export type SessionEffect =
   | { readonly kind: 'cancel-timer'; readonly key: string }
   | { readonly kind: 'event'; readonly event: LmsEvent };
 
+/** Where the session is in its handshake. */
 export type SessionPhase = 'disconnected' | 'awaiting-version' | 'awaiting-service' | 'ready';
 
+/** Why a channel closed. */
 export type ChannelCloseReason =
   | 'closed' // both CLOSEs exchanged
   | 'open-failed'
@@ -62,6 +67,7 @@ export type ChannelCloseReason =
   /** We sent CLOSE and the ME did not answer within `closeTimeoutMs`: the slot is given up locally. */
   | 'close-unanswered';
 
+/** The kinds of ME misbehaviour the session reports (and survives). */
 export type ProtocolViolation =
   | 'decode-error'
   | 'before-handshake'
@@ -73,6 +79,7 @@ export type ProtocolViolation =
   | 'close-unanswered'
   | 'unexpected-message';
 
+/** What the session reports: its phase, forwards, channels opening and closing, refusals, protocol errors, ME notifications. */
 export type LmsEvent =
   | { readonly type: 'session'; readonly phase: SessionPhase; readonly detail?: string }
   | { readonly type: 'me-version'; readonly major: number; readonly minor: number; readonly triggerReason: number; readonly uuid: string }
@@ -99,6 +106,7 @@ export type LmsEvent =
   | { readonly type: 'udp-sent'; readonly address: string; readonly port: number; readonly bytes: number }
   | { readonly type: 'ignored'; readonly detail: string };
 
+/** The session's tunables; each is range-checked (optionRanges). */
 export interface SessionOptions {
   /** The window advertised to the ME for each channel (bytes). */
   readonly window: number;
@@ -121,6 +129,7 @@ export interface SessionOptions {
   readonly reclaim: ReclaimPolicy;
 }
 
+/** When quiet channels are taken back while other clients wait for a slot. */
 export interface ReclaimPolicy {
   /** Only channels to these ports are ever reclaimed: AMT's HTTP ports, never the redirection ones. */
   readonly ports: readonly number[];
@@ -146,6 +155,7 @@ export const optionRanges = {
   port: [1, 65535], // any TCP port: reclaim.ports, --metrics-port, --sim-ports
 } as const satisfies Record<string, readonly [number, number]>;
 
+/** The name of a numeric option with a range. */
 export type RangedOption = keyof typeof optionRanges;
 
 /** Why `value` is not a valid `name`, or undefined when it is. */
@@ -171,8 +181,10 @@ export const sessionOptionsProblem = (o: Partial<SessionOptions>): string | unde
   return undefined;
 };
 
+/** Reclaim on AMT's HTTP ports after 10 s idle or 60 s unanswered. */
 export const defaultReclaimPolicy: ReclaimPolicy = { ports: [16992, 16993], idleMs: 10_000, answerMs: 60_000 };
 
+/** The defaults: a 64 KiB window, 8 channels, 1,024 waiting sockets, 10 s holds and close timeouts. */
 export const defaultSessionOptions: SessionOptions = {
   window: 64 * 1024,
   maxChannels: 8,

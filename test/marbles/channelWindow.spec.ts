@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import { channelClose, channelData, windowAdjust, type ApfMessage } from '../../src/codecs/messages.js';
 import { ByteQueue } from '../../src/streams/byteQueue.js';
-import { addCredit, closeOnce, consumed, credited, fullChunk, MIN_TAIL, nextChunkSize, received, receiveWindow, sendWindow, sendWithin } from '../../src/streams/channelWindow.js';
+import { addCredit, closeOnce, consumed, credited, MIN_TAIL, nextChunkSize, received, receiveWindow, sendWindow, sendWithin } from '../../src/streams/channelWindow.js';
 
 describe('channel windows', () => {
   it('never exceeds the window, the MTU payload or what is buffered', () => {
@@ -58,7 +58,7 @@ describe('channel windows', () => {
     const tx = new ByteQueue();
     tx.push(Buffer.alloc(30, 0x61));
     const sent: ApfMessage[] = [];
-    assert.equal(sendWithin(w, tx, 5, 9 + 4, (m) => sent.push(m), fullChunk), 10);
+    assert.equal(sendWithin(w, tx, 5, 9 + 4, (m) => sent.push(m)), 10);
     assert.deepStrictEqual(sent, [channelData(5, Buffer.alloc(4, 0x61)), channelData(5, Buffer.alloc(4, 0x61)), channelData(5, Buffer.alloc(2, 0x61))]);
     assert.deepStrictEqual({ window: w.window, uncredited: w.uncredited, left: tx.length }, { window: 0, uncredited: 10, left: 20 });
     assert.equal(credited(w, 6), false);

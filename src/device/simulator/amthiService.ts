@@ -14,6 +14,7 @@ import {
 import { guidToBytes } from '../../codecs/guid.js';
 import { encodeMkhiFwVersionResponse } from '../../codecs/mkhi.js';
 
+/** What the simulated AMTHI and MKHI clients answer: versions, provisioning, UUID, LAN settings. */
 export interface AmthiProfile {
   readonly amtVersion: string;
   /** The ME firmware version (major.minor.hotfix.build): AMTHI's "Flash" entry and MKHI's answer. */

@@ -69,6 +69,7 @@ export const splitsTerminator = (tail: Buffer, data: Buffer): boolean => {
   return joined.length >= TERMINATOR.length && joined.subarray(joined.length - TERMINATOR.length).equals(TERMINATOR);
 };
 
+/** The ME's APF side as a step function, with what tests read of its state. */
 export interface MeEngine {
   step(input: MeInput): MeEffect[];
   readonly stats: MeStats;
@@ -79,6 +80,7 @@ export interface MeEngine {
   phase(): Phase;
 }
 
+/** A fresh engine, counting into `stats`. */
 export const createMeEngine = (options: MeEngineOptions, stats: MeStats = emptyStats()): MeEngine => {
   let phase: Phase = 'idle';
   let hostVersion = false;

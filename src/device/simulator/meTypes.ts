@@ -5,14 +5,17 @@
 import type { ApfMessage } from '../../codecs/messages.js';
 import { TriggerReason } from '../../codecs/opcodes.js';
 
+/** Which of AMT's ports the simulated ME forwards. */
 export type PortProfile = 'plain' | 'tls' | 'both';
 
+/** The ports the ME forwards in each profile (16992/623, or 16993/664 where AMT enforces TLS). */
 export const PROFILE_PORTS: Record<PortProfile, readonly number[]> = {
   plain: [16992, 623],
   tls: [16993, 664],
   both: [16992, 623, 16993, 664],
 };
 
+/** How the simulated ME behaves: its ports, identity, window, slots and MTU, and AMT's quirks. */
 export interface MeEngineOptions {
   readonly profile: PortProfile;
   /** Ports to forward instead of the profile's (tests use free high ports). */
@@ -27,6 +30,7 @@ export interface MeEngineOptions {
   readonly strictChunkedTerminator: boolean;
 }
 
+/** An ME with 8 slots, a 4 KiB window and MTU, that rejects split chunk terminators as AMT does. */
 export const defaultMeEngineOptions: MeEngineOptions = {
   profile: 'plain',
   uuid: '4c4c4544-0042-3510-8052-b3c04f4a4d32',
@@ -57,6 +61,7 @@ export interface MeStats {
   notificationsAcknowledged: number;
 }
 
+/** Counters at zero. */
 export const emptyStats = (): MeStats => ({
   sessions: 0,
   resets: 0,
@@ -76,6 +81,7 @@ export const emptyStats = (): MeStats => ({
   notificationsAcknowledged: 0,
 });
 
+/** What the engine steps on: the link, the host's messages, its services' output, and injected faults. */
 export type MeInput =
   | { readonly kind: 'connect' }
   | { readonly kind: 'host'; readonly message: ApfMessage }
@@ -92,6 +98,7 @@ export type MeInput =
   | { readonly kind: 'set-window'; readonly window: number }
   | { readonly kind: 'reset' };
 
+/** What one step of the engine causes: messages to the host, and what its services do. */
 export type MeEffect =
   | { readonly kind: 'send'; readonly message: ApfMessage }
   | { readonly kind: 'service-open'; readonly id: number; readonly port: number }

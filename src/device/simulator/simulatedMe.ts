@@ -16,6 +16,7 @@ import { requestReplyClient } from './requestReplyClient.js';
 import { SimulatedConnection, type ConnectionPeer } from './simulatedConnection.js';
 import { alertRequest } from './wsman.js';
 
+/** The engine's options, and AMT's identity, version and quirks. */
 export interface SimulatedMeOptions extends Partial<MeEngineOptions> {
   readonly amtVersion?: string;
   readonly user?: string;
@@ -30,6 +31,7 @@ export interface SimulatedMeOptions extends Partial<MeEngineOptions> {
   readonly amthi?: Partial<AmthiProfile> | false;
 }
 
+/** A simulated ME as a device: APF with AMT's HTTP service behind its ports, AMTHI and MKHI, and faults to inject. */
 export class SimulatedMe implements MeDevice {
   readonly description = 'simulated ME';
   readonly stats: MeStats = emptyStats();

@@ -8,7 +8,7 @@
 import { channelOpen, openConfirmation, openFailure, type ApfMessage, type ChannelOpen } from '../../codecs/messages.js';
 import { MAX_U32 } from '../../codecs/brands.js';
 import { OpenFailureReason, openFailureReasonName } from '../../codecs/opcodes.js';
-import { closeOnce, consumed, credited, nextChunkSize, receiveWindow, received, sendWindow, sendWithin, type ReceiveWindow, type SendWindow } from '../channelWindow.js';
+import { closeOnce, consumed, credited, receiveWindow, received, sendWindow, sendWithin, type ReceiveWindow, type SendWindow } from '../channelWindow.js';
 import type { ChannelCloseReason, LmsEvent } from '../sessionTypes.js';
 import { holdBytes, type LocalSocket, type SessionContext } from './context.js';
 import { createNotificationChannel, type NotificationChannel } from './notificationChannel.js';
@@ -129,7 +129,7 @@ export const createChannels = (ctx: SessionContext, hooks: ChannelHooks): Channe
   /** Send what the ME's window allows, pause or resume the socket, and CLOSE once drained. */
   const flush = (ch: OpenChannel): void => {
     const c = ch.client;
-    c.bytesToMe += sendWithin(ch.tx, c.tx, ch.meId, ctx.maxMsgLength, ctx.send, nextChunkSize);
+    c.bytesToMe += sendWithin(ch.tx, c.tx, ch.meId, ctx.maxMsgLength, ctx.send, true);
     if (c.tx.length > 0 && ch.tx.window === 0 && !ch.stalled) {
       ch.stalled = true;
       ctx.event({ type: 'channel-stalled', id: ch.id, buffered: c.tx.length });

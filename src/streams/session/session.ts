@@ -21,6 +21,7 @@ import { createForwards } from './forwards.js';
 import { createHandshake, VERSION_KEY } from './handshake.js';
 import { createReclaimer, RECLAIM_KEY } from './reclaimer.js';
 
+/** The session's state for status: phase, forwards, listeners, channels with their bytes, the queue. */
 export interface SessionSnapshot {
   readonly phase: SessionPhase;
   readonly forwards: readonly number[];
@@ -30,6 +31,7 @@ export interface SessionSnapshot {
   readonly pendingOpen?: number;
 }
 
+/** The session as a step function: one input in, its effects out; and a snapshot of its state. */
 export interface Session {
   step(input: SessionInput): SessionEffect[];
   snapshot(): SessionSnapshot;
