@@ -11,7 +11,7 @@
 // - The native packages (FFI, epoll) stay external; they are found in node_modules as before.
 // - Not minified, so stack traces in logs name real functions; a source map sits beside each file.
 import { build } from 'esbuild';
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 const outdir = 'dist/bundle';
@@ -30,8 +30,9 @@ const esmBuilds = {
   },
 };
 
-await build({
+const result = await build({
   plugins: [esmBuilds],
+  metafile: true, // which packages the bundle holds: the Debian package's copyright file names them
   entryPoints: { lms: 'dist/src/cli/main.js' },
   outdir,
   bundle: true,
@@ -46,3 +47,4 @@ await build({
   logLevel: 'warning',
 });
 chmodSync(`${outdir}/lms.js`, 0o755);
+writeFileSync('dist/bundle-inputs.json', JSON.stringify(Object.keys(result.metafile.inputs)));

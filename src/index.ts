@@ -20,5 +20,7 @@ export { DeviceError, type DeviceErrorCode, type MeConnection, type MeDevice } f
 export { MeiDevice, type MeiDeviceOptions } from './device/meiDevice.js';
 /** What AMT says about itself over AMTHI (`lms info`). */
 export { readAmtInfo, type AmtInfo } from './service/amtInfo.js';
+/** `lms doctor` as a library call: findings about the driver, device, daemon, ports and AMT. */
+export { runDoctor, healthy, type DoctorOptions, type Finding, type FindingLevel } from './doctor/doctor.js';
 /** An AMT alert posted on a notification channel, parsed. */
 export { parseAmtAlert, type AmtAlert } from './service/amtAlert.js';

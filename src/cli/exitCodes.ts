@@ -11,6 +11,8 @@ export const Exit = {
   NotRunning: 4,
   /** The probed host did not answer as AMT (lms probe). */
   NoAmt: 5,
+  /** lms doctor: a finding warns or fails. */
+  Findings: 6,
 } as const;
 
 export class UsageError extends Error {}

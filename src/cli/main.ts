@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `lms` command. */
 import { Exit, UsageError } from './exitCodes.js';
+import { doctorCommand } from './doctorCommand.js';
 import { infoCommand } from './infoCommand.js';
 import { probeCommand } from './probeCommand.js';
 import { runCommand } from './runCommand.js';
@@ -13,11 +14,12 @@ Commands:
   status    show the running daemon's state (lms status --help)
   probe     ask a host for its AMT version over HEAD / (lms probe --help)
   info      AMT versions, provisioning state, UUID, network settings from the ME (lms info --help)
+  doctor    check the driver, device, permissions, daemon, ports and AMT, and say what to do (lms doctor --help)
 
 Exit codes: 0 ok, 1 internal error, 2 usage error, 3 no usable ME device,
-            4 daemon not running (status), 5 no AMT answered (probe).`;
+            4 daemon not running (status), 5 no AMT answered (probe), 6 a finding (doctor).`;
 
-const commands: Record<string, (argv: readonly string[]) => Promise<number>> = { run: runCommand, status: statusCommand, probe: probeCommand, info: infoCommand };
+const commands: Record<string, (argv: readonly string[]) => Promise<number>> = { run: runCommand, status: statusCommand, probe: probeCommand, info: infoCommand, doctor: doctorCommand };
 
 const main = async (argv: readonly string[]): Promise<number> => {
   const [name, ...rest] = argv;

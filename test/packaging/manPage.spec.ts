@@ -2,6 +2,8 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { DOCTOR_HELP } from '../../src/cli/doctorCommand.js';
+import { Exit } from '../../src/cli/exitCodes.js';
 import { INFO_HELP } from '../../src/cli/infoCommand.js';
 import { PROBE_HELP } from '../../src/cli/probeCommand.js';
 import { RUN_HELP } from '../../src/cli/runArgs.js';
@@ -31,9 +33,9 @@ describe('man page lms(8)', () => {
 
   it('names every command and every flag the CLI explains, and every exit code', () => {
     const page = rendered();
-    for (const command of ['run', 'status', 'probe', 'info']) assert.match(page, new RegExp(`^\\s*lms ${command}\\b`, 'm'), `lms ${command}`);
-    for (const flag of [RUN_HELP, STATUS_HELP, PROBE_HELP, INFO_HELP].flatMap(flagsOf)) assert.ok(page.includes(flag), `${flag} is not in the man page`);
-    for (const code of [0, 1, 2, 3, 4, 5]) assert.match(page.slice(page.indexOf('EXIT STATUS')), new RegExp(`^\\s+${code}\\s{2,}\\S`, 'm'), `exit status ${code}`);
+    for (const command of ['run', 'status', 'probe', 'info', 'doctor']) assert.match(page, new RegExp(`^\\s*lms ${command}\\b`, 'm'), `lms ${command}`);
+    for (const flag of [RUN_HELP, STATUS_HELP, PROBE_HELP, INFO_HELP, DOCTOR_HELP].flatMap(flagsOf)) assert.ok(page.includes(flag), `${flag} is not in the man page`);
+    for (const code of Object.values(Exit)) assert.match(page.slice(page.indexOf('EXIT STATUS')), new RegExp(`^\\s+${code}\\s{2,}\\S`, 'm'), `exit status ${code}`);
   });
 
   it('tells the AMT facts an administrator must know, and the messages of the README troubleshooting table', () => {

@@ -1,0 +1,177 @@
+// `npm run deb`: builds dist/lms-rx_<version>_<arch>.deb from the built tree with Debian's own
+// tools (dpkg-deb, dpkg-shlibdeps), laid out as debhelper would lay it out:
+//   /usr/bin/lms                          a wrapper that runs the bundle with the distribution's node
+//   /usr/lib/lms-rx/                      the bundled program, and node_modules with only the native
+//                                         packages the bundle leaves external (built for this arch)
+//   /usr/lib/systemd/system/lms.service   the unit, /usr/lib/sysusers.d, udev rules.d, sysctl.d
+//   /usr/share/man/man8/lms.8.gz, /usr/share/doc/lms-rx/{copyright,changelog.gz}
+// The maintainer scripts are packaging/debian/{postinst,prerm,postrm}.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, join, relative } from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+const arch = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
+const root = 'dist/deb/root';
+const lib = `${root}/usr/lib/lms-rx`;
+rmSync('dist/deb', { recursive: true, force: true });
+
+const put = (from, to, mode = 0o644) => {
+  mkdirSync(dirname(to), { recursive: true });
+  cpSync(from, to);
+  chmodSync(to, mode);
+};
+const write = (to, text, mode = 0o644) => {
+  mkdirSync(dirname(to), { recursive: true });
+  writeFileSync(to, text);
+  chmodSync(to, mode);
+};
+// gzip -9n: no name and no time in the header, so the same input gives the same bytes.
+const gz = (text) => gzipSync(text, { level: 9 });
+
+// ---- the program -------------------------------------------------------------------------------
+for (const f of readdirSync('dist/bundle')) put(`dist/bundle/${f}`, `${lib}/${f}`);
+// /usr/bin/lms runs it with node: a shebang on a file that is not executable is a script that is not one.
+write(`${lib}/lms.js`, readFileSync(`${lib}/lms.js`, 'utf8').replace(/^#!.*\n/, ''));
+write(`${lib}/package.json`, `${JSON.stringify({ name: pkg.name, version: pkg.version, private: true, type: 'module' }, null, 2)}\n`);
+write(`${root}/usr/bin/lms`, '#!/bin/sh\nexec /usr/bin/node /usr/lib/lms-rx/lms.js "$@"\n', 0o755);
+
+// The packages the bundle leaves external, with what they require at run time (no build-time
+// header packages), from this checkout's node_modules: the native parts are built for `arch`.
+const EXTERNAL = ['@2060.io/ffi-napi', '@2060.io/ref-napi', 'epoll'];
+const BUILD_ONLY = new Set(['nan', 'node-addon-api', 'get-uv-event-loop-napi-h']);
+const modules = new Map(); // package dir -> its path under node_modules
+const resolveFrom = (name, from) => {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const p = join(dir, 'node_modules', name);
+    if (existsSync(p)) return p;
+    if (dirname(dir) === dir) throw new Error(`${name} is not installed (run npm ci)`);
+  }
+};
+const collect = (name, from) => {
+  if (BUILD_ONLY.has(name)) return;
+  const dir = resolveFrom(name, from);
+  if (modules.has(dir)) return;
+  modules.set(dir, relative('node_modules', dir));
+  const p = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  for (const d of Object.keys(p.dependencies ?? {})) collect(d, dir);
+};
+for (const name of EXTERNAL) collect(name, process.cwd());
+
+// What a package needs at run time: its JavaScript, its package.json and its built addon. Not
+// its C sources, tests, examples, docs or the objects the build left beside the addon.
+const keep = (rel, isDir) => {
+  const parts = rel.split('/');
+  const base = parts[parts.length - 1];
+  if (base.startsWith('.')) return false; // .github, .nyc_output, .npmignore: the package's own tooling
+  if (isDir) {
+    // C sources (src/, deps/) fall away with the file rule below; a src/ of JavaScript (debug's) stays.
+    if (parts.length === 1) return !['deps', 'test', 'tests', 'example', 'examples', 'docs', 'include', 'types', '.github', 'prebuilds'].includes(base);
+    return parts[0] !== 'build' || rel === 'build/Release';
+  }
+  if (parts[0] === 'build') return rel.startsWith('build/Release/') && parts.length === 3 && base.endsWith('.node');
+  return /\.(js|cjs|mjs|json|node)$/.test(base) && !/^(bin|build-test|appveyor)\b/.test(base) && base !== 'package-lock.json';
+};
+const copyPackage = (from, to, rel = '') => {
+  for (const e of readdirSync(join(from, rel), { withFileTypes: true })) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.name === 'node_modules' || !keep(r, e.isDirectory())) continue;
+    if (e.isDirectory()) copyPackage(from, to, r);
+    // A script with a shebang is a command of the package's own (node-gyp-build's optional.js), not a module lms loads.
+    else if (!readFileSync(join(from, r)).subarray(0, 2).equals(Buffer.from('#!'))) put(join(from, r), join(to, r), 0o644);
+  }
+};
+for (const [dir, rel] of modules) copyPackage(dir, join(lib, 'node_modules', rel));
+const addons = [];
+const findAddons = (dir) => {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) findAddons(p);
+    else if (e.name.endsWith('.node')) addons.push(p);
+  }
+};
+findAddons(lib);
+for (const a of addons) execFileSync('strip', ['--strip-unneeded', '--remove-section=.comment', '--remove-section=.note', a]);
+
+// ---- the system's parts --------------------------------------------------------------------------
+const unit = readFileSync('packaging/systemd/lms.service', 'utf8')
+  .replace('ExecStart=/usr/bin/env lms ', 'ExecStart=/usr/bin/lms ')
+  .replace('[Unit]\n', '[Unit]\nDocumentation=man:lms(8)\n');
+write(`${root}/usr/lib/systemd/system/lms.service`, unit);
+put('packaging/sysusers/lms.conf', `${root}/usr/lib/sysusers.d/lms-rx.conf`);
+put('packaging/udev/99-lms-mei.rules', `${root}/usr/lib/udev/rules.d/99-lms-mei.rules`);
+put('packaging/sysctl/50-lms-rx.conf', `${root}/usr/lib/sysctl.d/50-lms-rx.conf`);
+write(`${root}/usr/share/man/man8/lms.8.gz`, gz(readFileSync('man/lms.8')));
+write(`${root}/usr/share/doc/lms-rx/changelog.gz`, gz(readFileSync('packaging/debian/changelog')));
+
+// The copyright file (DEP-5): lms-rx, then every package whose code the .deb carries, in the
+// bundle (esbuild's metafile lists them) or in node_modules, with its own license text.
+const packageOf = (path) => {
+  const parts = path.split('node_modules/').pop().split('/');
+  return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+};
+const bundled = new Set(JSON.parse(readFileSync('dist/bundle-inputs.json', 'utf8')).filter((p) => p.includes('node_modules/')).map(packageOf));
+const carried = new Map([...bundled].map((name) => [name, resolveFrom(name, process.cwd())]));
+for (const [dir, rel] of modules) carried.set(packageOf(`node_modules/${rel}`), dir);
+const licenseText = (dir) => {
+  const f = readdirSync(dir).find((n) => /^licen[cs]e/i.test(n));
+  return f ? readFileSync(join(dir, f), 'utf8').trim() : undefined;
+};
+const stanzas = [
+  `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: lms-rx\nSource: ${pkg.homepage ?? 'https://github.com/lms-rx/lms-rx'}\n`,
+  'Files: *\nCopyright: the lms-rx authors\nLicense: Apache-2.0\n On Debian systems, the full text of the Apache License 2.0 is in\n /usr/share/common-licenses/Apache-2.0.\n',
+];
+for (const [name, dir] of [...carried].sort(([a], [b]) => a.localeCompare(b))) {
+  const p = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  const license = typeof p.license === 'string' ? p.license : (p.license?.type ?? 'unknown');
+  // Apache-2.0 is in /usr/share/common-licenses: the copyright file refers to it (Debian Policy 12.5).
+  const text = license === 'Apache-2.0' ? undefined : licenseText(dir)?.replace(/\r/g, '');
+  if (!text && license !== 'Apache-2.0') throw new Error(`${name} ships no license text`);
+  const body = text
+    ? text.split('\n').map((l) => (l.trim() === '' ? ' .' : ` ${l}`)).join('\n')
+    : ' On Debian systems, the full text of the Apache License 2.0 is in\n /usr/share/common-licenses/Apache-2.0.';
+  const where = bundled.has(name) ? 'usr/lib/lms-rx/chunk-*.js usr/lib/lms-rx/lms.js' : `usr/lib/lms-rx/node_modules/${name}/*`;
+  const author = typeof p.author === 'string' ? p.author : (p.author?.name ?? `the ${name} authors`);
+  stanzas.push(`Comment: ${name} ${p.version}${bundled.has(name) ? ', bundled into lms.js' : ''}\nFiles: ${where}\nCopyright: ${author}\nLicense: ${license}\n${body}\n`);
+}
+write(`${root}/usr/share/doc/lms-rx/copyright`, stanzas.join('\n'));
+
+// ---- control ---------------------------------------------------------------------------------------
+// dpkg-shlibdeps wants a debian/control beside it: it runs in a scratch tree.
+const scratch = 'dist/deb/shlibs';
+write(`${scratch}/debian/control`, 'Source: lms-rx\n\nPackage: lms-rx\nArchitecture: any\n');
+const shlibs = execFileSync('dpkg-shlibdeps', ['-O', '--warnings=0', ...addons.map((a) => relative(scratch, a))], { cwd: scratch, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+  .trim()
+  .replace(/^shlibs:Depends=/, '');
+const sizeKb = (dir) => readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? sizeKb(join(dir, e.name)) : Math.ceil(statSync(join(dir, e.name)).size / 1024)), 0);
+const control = readFileSync('packaging/debian/control.in', 'utf8')
+  .replace('@VERSION@', pkg.version)
+  .replace('@ARCH@', arch)
+  .replace('@SIZE@', String(sizeKb(root)))
+  // epoll's addon is built against V8's own API, not N-API: it loads only in a node of the same
+  // ABI, which Debian's nodejs carries in the name of its library (libnode115 for Node 20).
+  .replace('@SHLIBS@', `libnode${process.versions.modules}, ${shlibs}`);
+const md5sums = [];
+const sum = (dir) => {
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) sum(p);
+    else md5sums.push(`${createHash('md5').update(readFileSync(p)).digest('hex')}  ${relative(root, p)}`);
+  }
+};
+sum(join(root, 'usr'));
+write(`${root}/DEBIAN/control`, control);
+write(`${root}/DEBIAN/md5sums`, `${md5sums.join('\n')}\n`);
+for (const s of ['postinst', 'prerm', 'postrm']) put(`packaging/debian/${s}`, `${root}/DEBIAN/${s}`, 0o755);
+// Directories 0755 whatever the umask; files keep the modes set above.
+const dirs = (dir) => {
+  chmodSync(dir, 0o755);
+  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) dirs(join(dir, e.name));
+};
+dirs(root);
+
+const out = `dist/${pkg.name}_${pkg.version}_${arch}.deb`;
+execFileSync('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', root, out], { stdio: ['ignore', 'ignore', 'inherit'] });
+console.log(out);

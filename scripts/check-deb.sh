@@ -1,0 +1,101 @@
+#!/bin/sh
+# `npm run deb:check`: Debian's checks on the package `npm run deb` built.
+#  1. lintian: no error and no warning.
+#  2. install -> remove -> purge in a throwaway Debian 13 (trixie) root made with debootstrap
+#     (systemd is not PID 1 there, as in a container or a chroot): apt-get install ./the.deb pulls
+#     the distribution's nodejs; the user, the files and the enabled unit are there after install;
+#     lms runs and loads its native addons; after remove the files are gone and the user stays;
+#     after purge nothing the package made is left. Then once more with systemd installed in the
+#     root, so the sysusers path of the postinst runs too.
+# Needs root and Debian's mirror (DEBIAN_MIRROR, default deb.debian.org). Nothing runs on the host
+# itself: the maintainer scripts run inside the root, which has no /proc of its own mounted, so
+# they cannot reach the host's kernel settings.
+set -eu
+cd "$(dirname "$0")/.."
+deb=$(ls dist/lms-rx_*_*.deb 2>/dev/null | head -n 1)
+[ -n "$deb" ] || { echo "deb:check: no dist/lms-rx_*.deb; run npm run deb first" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "deb:check: needs root (debootstrap, chroot)" >&2; exit 1; }
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+need=""
+command -v lintian >/dev/null 2>&1 || need="$need lintian"
+command -v debootstrap >/dev/null 2>&1 || need="$need debootstrap"
+if [ -n "$need" ]; then
+  echo "deb:check: installing$need" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
+
+echo "== lintian $(lintian --version | cut -d' ' -f2)"
+# lintian says so when run as root; the check itself is the same.
+tags=$(lintian --fail-on none "$deb" 2>&1 | grep -v '^running with root privileges' || true)
+if echo "$tags" | grep -q '^[EW]: '; then
+  echo "$tags"
+  echo "deb:check: lintian reports errors or warnings" >&2
+  exit 1
+fi
+echo "lintian: no error, no warning"
+
+work=$(mktemp -d /var/tmp/lms-deb-check.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+base="$work/base.tar"
+echo "== debootstrap trixie (minbase) from $mirror"
+debootstrap --variant=minbase trixie "$work/root" "$mirror" >"$work/debootstrap.log" 2>&1 || { tail -20 "$work/debootstrap.log"; exit 1; }
+tar -C "$work/root" -cf "$base" .
+
+fail() {
+  echo "deb:check: $*" >&2
+  exit 1
+}
+# What a root holds, apart from what apt and dpkg keep of their own doings and the backups the
+# shadow tools make of /etc/passwd and friends (their contents are compared through getent).
+inventory() {
+  chroot "$1" sh -c 'find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /tmp -o -path /var/cache -o -path /var/log -o -path /var/lib/apt -o -path /var/lib/dpkg -o -path /root/the.deb \) -prune -o -print | grep -v "^/etc/\(passwd\|group\|shadow\|gshadow\|subuid\|subgid\)-$" | sort; getent passwd; getent group'
+}
+
+cycle() { # $1: a label; $2: packages to add to the root before the package is installed
+  root="$work/root-$1"
+  mkdir -p "$root"
+  tar -C "$root" -xf "$base"
+  cp "$deb" "$root/root/the.deb"
+  inroot() { chroot "$root" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+  echo "== $1: dependencies"
+  # The package's own Depends, satisfied first, so that purge can be compared with this state.
+  inroot apt-get update -qq
+  inroot apt-get satisfy -y -qq --no-install-recommends "$(dpkg-deb -f "$deb" Depends)" $2 >"$work/$1-deps.log" 2>&1 || { tail -20 "$work/$1-deps.log"; exit 1; }
+  inventory "$root" >"$work/$1-before"
+
+  echo "== $1: apt-get install ./the.deb"
+  inroot apt-get install -y -qq --no-install-recommends /root/the.deb >"$work/$1-install.log" 2>&1 || { cat "$work/$1-install.log"; exit 1; }
+  inroot getent passwd lms >/dev/null || fail "$1: no user lms after install"
+  inroot test -f /usr/lib/sysctl.d/50-lms-rx.conf || fail "$1: no sysctl.d file"
+  inroot test -L /etc/systemd/system/multi-user.target.wants/lms.service || fail "$1: lms.service not enabled"
+  inroot lms --help >/dev/null || fail "$1: lms --help failed"
+  # The device path loads the FFI and epoll addons: a device that is not there must be reported as such.
+  set +e
+  out=$(inroot lms run --device /dev/nonexistent-mei 2>&1)
+  code=$?
+  set -e
+  [ "$code" = 3 ] || fail "$1: lms run on a missing device exited $code, not 3: $out"
+  echo "$out" | grep -q 'nonexistent-mei' || fail "$1: lms run did not name the missing device: $out"
+  # And the addons load in the distribution's node (epoll's is built against V8's API, not N-API).
+  inroot node -e 'for (const m of ["epoll", "@2060.io/ffi-napi", "@2060.io/ref-napi"]) require("/usr/lib/lms-rx/node_modules/" + m)' || fail "$1: a native addon does not load in the distribution's node"
+  inroot man -w lms >/dev/null 2>&1 || inroot test -f /usr/share/man/man8/lms.8.gz || fail "$1: no man page"
+
+  echo "== $1: dpkg -r"
+  inroot dpkg -r lms-rx >"$work/$1-remove.log" 2>&1 || { cat "$work/$1-remove.log"; exit 1; }
+  inroot test ! -e /usr/bin/lms || fail "$1: /usr/bin/lms left after remove"
+  inroot getent passwd lms >/dev/null || fail "$1: remove took the user (only purge should)"
+
+  echo "== $1: dpkg -P"
+  inroot dpkg -P lms-rx >"$work/$1-purge.log" 2>&1 || { cat "$work/$1-purge.log"; exit 1; }
+  inventory "$root" >"$work/$1-after"
+  if ! diff -u "$work/$1-before" "$work/$1-after" >"$work/$1-left"; then
+    cat "$work/$1-left"
+    fail "$1: purge left the above behind"
+  fi
+  echo "$1: installed, ran, removed and purged; nothing left behind"
+}
+
+cycle minimal ""
+cycle with-systemd "systemd"
+echo "deb:check: passed"

@@ -1,0 +1,194 @@
+/**
+ * `lms doctor` as a library call: what an administrator asks when AMT "does not work", checked in
+ * the order the answers depend on each other (driver, device, LME client, the daemon, ports, the
+ * kernel's port ranges, IPv6, AMT's provisioning, the NIC AMT shares), one finding each with what to
+ * do. Everything the host says is read through a HostView, so a test can hand it a host of its own.
+ */
+import { readAmtInfo, type AmtInfo } from '../service/amtInfo.js';
+import type { LmsStatus } from '../service/lmsService.js';
+import { DeviceError, type MeDevice } from '../device/transport.js';
+import { groupName, hostView, listeningInodes, processesHolding, userAccount, type HostView } from './hostView.js';
+
+export type FindingLevel = 'ok' | 'info' | 'warn' | 'fail';
+
+/** One answer: which check, how it went, what was found, and what to do about it. */
+export interface Finding {
+  readonly check: 'mei-driver' | 'device' | 'device-access' | 'udev-rule' | 'lme-client' | 'daemon' | 'amt-port' | 'ephemeral-ports' | 'ipv6' | 'provisioning' | 'amt-nic';
+  readonly level: FindingLevel;
+  readonly message: string;
+  readonly fix?: string;
+}
+
+export interface DoctorOptions {
+  /** The LME client to try, unless the daemon is up (it holds the LME then). */
+  readonly lme: MeDevice;
+  /** The AMTHI client: provisioning state and AMT's wired LAN settings. */
+  readonly amthi: MeDevice;
+  /** The device node, for the driver, node, permission and holder checks; undefined on the simulated ME. */
+  readonly devicePath?: string;
+  /** Asks the running daemon for its status; undefined when nothing answers. */
+  readonly daemon: () => Promise<LmsStatus | undefined>;
+  /** The user the service runs as (default lms). */
+  readonly user?: string;
+  /** The ports AMT uses (default 16992-16995, 623, 664). */
+  readonly ports?: readonly number[];
+  /** Where /sys, /proc, /dev and /etc are (default /). */
+  readonly host?: HostView;
+}
+
+export const AMT_PORTS = [16992, 16993, 16994, 16995, 623, 664] as const;
+
+/** All is well when nothing warns or fails. */
+export const healthy = (findings: readonly Finding[]): boolean => findings.every((f) => f.level === 'ok' || f.level === 'info');
+
+const is = (level: FindingLevel, check: Finding['check'], message: string, fix?: string): Finding => (fix === undefined ? { check, level, message } : { check, level, message, fix });
+
+/** The driver, the node and who may open it. */
+const deviceChecks = (host: HostView, path: string, user: string): Finding[] => {
+  const out: Finding[] = [];
+  const driver = ['sys/module/mei_me', 'sys/module/mei', 'sys/class/mei'].find((p) => host.exists(p));
+  out.push(
+    driver
+      ? is('ok', 'mei-driver', `the MEI driver is loaded (${driver.replace(/^sys\//, '/sys/')})`)
+      : is('fail', 'mei-driver', 'the MEI driver is not loaded', 'modprobe mei_me; if it does not load, the platform has no Intel ME, or it is disabled in the BIOS'),
+  );
+  const node = host.stat(path.replace(/^\//, ''));
+  if (!node) {
+    out.push(is('fail', 'device', `no device node at ${path}`, driver ? 'the driver is loaded but made no node: check dmesg for mei_me errors' : 'load the driver first (above)'));
+    return out;
+  }
+  out.push(is('ok', 'device', `${path} is there${node.isCharacterDevice() ? '' : ' (not a character device: an emulated device?)'}`));
+  const account = userAccount(host, user);
+  if (!account) out.push(is('fail', 'device-access', `there is no user ${user} to run the service`, 'install the sysusers file: systemd-sysusers (the package does it)'));
+  else {
+    const mode = node.mode & 0o777;
+    const may = (account.uid === node.uid && (mode & 0o600) === 0o600) || (account.groups.has(node.gid) && (mode & 0o060) === 0o060) || (mode & 0o006) === 0o006;
+    const owner = `owner ${node.uid}, group ${groupName(host, node.gid)}, mode ${mode.toString(8).padStart(4, '0')}`;
+    out.push(
+      may
+        ? is('ok', 'device-access', `user ${user} may open ${path} (${owner})`)
+        : is('fail', 'device-access', `user ${user} may not open ${path} (${owner})`, `install the udev rule (99-lms-mei.rules) and run udevadm trigger --subsystem-match=mei, so that group lms gets ${path}`),
+    );
+  }
+  const rule = ['etc/udev/rules.d/99-lms-mei.rules', 'usr/lib/udev/rules.d/99-lms-mei.rules', 'lib/udev/rules.d/99-lms-mei.rules'].find((p) => host.exists(p));
+  out.push(rule ? is('ok', 'udev-rule', `the udev rule is installed (/${rule})`) : is('warn', 'udev-rule', 'the udev rule 99-lms-mei.rules is not installed: /dev/mei* stays root-only after a reboot', 'install packaging/udev/99-lms-mei.rules in /etc/udev/rules.d/ (the package does it)'));
+  return out;
+};
+
+/** Who holds the LME, when it is busy: the processes with /dev/mei* open. */
+const holders = (host: HostView, path: string | undefined): string => {
+  const held = processesHolding(host, (t) => t === path || /^\/dev\/mei\d+$/.test(t));
+  return held.length === 0 ? 'no process here has it open (run lms doctor as root to see them all)' : held.map((p) => `pid ${p.pid} (${p.name}: ${p.command})`).join(', ');
+};
+
+const lmeCheck = async (o: DoctorOptions, host: HostView, status: LmsStatus | undefined): Promise<Finding> => {
+  if (status) return is('ok', 'lme-client', 'the LME client is held by the running lms, as it should be');
+  try {
+    const c = await o.lme.connect();
+    c.close();
+    return is('ok', 'lme-client', `the LME client answers (max_msg_length ${c.maxMsgLength}, protocol version ${c.protocolVersion})`);
+  } catch (err) {
+    const e = err instanceof DeviceError ? err : new DeviceError('ENODEV', String(err));
+    if (e.code === 'EBUSY') return is('fail', 'lme-client', `the LME client is busy: ${holders(host, o.devicePath)}`, 'another LMS holds it (Intel LMS: systemctl stop lms; or an lms run by hand): stop it, then start lms');
+    return is('fail', 'lme-client', e.message);
+  }
+};
+
+const daemonCheck = (status: LmsStatus | undefined): Finding => {
+  if (!status) return is('warn', 'daemon', 'lms is not running (its control socket does not answer)', 'systemctl start lms; journalctl -u lms says why it stopped');
+  const s = status.session;
+  if (s.phase === 'ready') return is('ok', 'daemon', `lms runs on ${status.device}; the session is ready, forwarding ${s.forwards.join(', ') || 'no port yet'}`);
+  return is('warn', 'daemon', `lms runs on ${status.device} but its session is ${s.phase}${status.lastDeviceError ? ` (last device error: ${status.lastDeviceError})` : ''}`, 'journalctl -u lms; lms status');
+};
+
+/** Who listens on each AMT port: lms, another program, or nobody. */
+const portChecks = (host: HostView, ports: readonly number[]): Finding[] => {
+  const out: Finding[] = [];
+  for (const port of ports) {
+    const inodes = new Set(listeningInodes(host, port));
+    if (inodes.size === 0) continue;
+    const owners = processesHolding(host, (t) => {
+      const m = /^socket:\[(\d+)\]$/.exec(t);
+      return m !== null && inodes.has(m[1]!);
+    });
+    const others = owners.filter((p) => !/\blms(\.js)?\b/.test(p.command) && p.name !== 'lms');
+    if (owners.length > 0 && others.length === 0) out.push(is('ok', 'amt-port', `port ${port}: lms listens (pid ${owners.map((p) => p.pid).join(', ')})`));
+    else if (others.length > 0)
+      out.push(is('fail', 'amt-port', `port ${port} is held by ${others.map((p) => `pid ${p.pid} (${p.name}: ${p.command})`).join(', ')}: lms cannot forward it`, `stop that program, or move it off the port (ss -ltnp 'sport = :${port}')`));
+    else out.push(is('warn', 'amt-port', `port ${port} is held by a process this user cannot see`, 'run lms doctor as root to name it'));
+  }
+  if (out.length === 0) out.push(is('info', 'amt-port', `nothing listens on the AMT ports (${ports.join(', ')})`));
+  return out;
+};
+
+/** Ports in the kernel's ephemeral range that are not reserved: the host may take one for an outgoing connection. */
+const ephemeralCheck = (host: HostView, ports: readonly number[]): Finding => {
+  const range = host.read('proc/sys/net/ipv4/ip_local_port_range')?.trim().split(/\s+/).map(Number);
+  if (!range || range.length !== 2) return is('info', 'ephemeral-ports', 'the ephemeral port range could not be read');
+  const [lo, hi] = range as [number, number];
+  const reserved = new Set<number>();
+  for (const part of (host.read('proc/sys/net/ipv4/ip_local_reserved_ports') ?? '').trim().split(',').filter(Boolean)) {
+    const [a, b = a] = part.split('-').map(Number) as [number, number?];
+    for (let p = a; p <= b!; p++) reserved.add(p);
+  }
+  const exposed = ports.filter((p) => p >= lo && p <= hi && !reserved.has(p));
+  if (exposed.length === 0) return is('ok', 'ephemeral-ports', `no AMT port is open to outgoing connections (ephemeral range ${lo}-${hi}${reserved.size ? ', AMT ports reserved' : ''})`);
+  return is(
+    'warn',
+    'ephemeral-ports',
+    `ports ${exposed.join(', ')} lie in the ephemeral range ${lo}-${hi} and are not reserved: an outgoing connection may take one, and lms then cannot listen on it`,
+    'reserve them: install /usr/lib/sysctl.d/50-lms-rx.conf (the package does) and run sysctl --system',
+  );
+};
+
+const ipv6Check = (host: HostView): Finding => {
+  const off = host.read('proc/sys/net/ipv6/conf/all/disable_ipv6')?.trim() === '1' || !host.exists('proc/net/if_inet6');
+  return off ? is('info', 'ipv6', 'IPv6 is disabled in the kernel: lms serves 127.0.0.1 only, not ::1') : is('ok', 'ipv6', 'IPv6 is on: lms serves 127.0.0.1 and ::1');
+};
+
+/** AMT's own facts: provisioned or not, and the host interface whose MAC AMT's wired LAN shares. */
+const amtChecks = (host: HostView, info: AmtInfo | undefined, why: string | undefined): Finding[] => {
+  if (!info) return [is('fail', 'provisioning', `AMT does not answer over AMTHI: ${why}`, 'enable AMT in the BIOS or MEBx; lms info says more')];
+  const out: Finding[] = [];
+  const p = info.provisioningState;
+  if (!p) out.push(is('warn', 'provisioning', 'AMT did not say whether it is provisioned'));
+  else if (p.code === 2) out.push(is('ok', 'provisioning', `AMT is provisioned (${info.controlMode?.name ?? 'control mode unknown'})`));
+  else out.push(is('warn', 'provisioning', `AMT is not provisioned (${p.name}): its ports answer only after activation`, 'activate it (rpc-go activate, or in MEBx)'));
+  const mac = info.wiredLan?.mac?.toLowerCase();
+  if (!mac) return out;
+  const nic = host.list('sys/class/net').find((n) => host.read(`sys/class/net/${n}/address`)?.trim().toLowerCase() === mac);
+  if (!nic) {
+    out.push(is('info', 'amt-nic', `no host interface has AMT's wired MAC ${mac}`));
+    return out;
+  }
+  const master = host.link(`sys/class/net/${nic}/master`)?.split('/').pop();
+  out.push(
+    master
+      ? is('warn', 'amt-nic', `${nic} shares its MAC ${mac} with AMT's wired LAN and is enslaved to ${master}: AMT traffic on a NIC in a bond or team is lost to the aggregation`, `take ${nic} out of ${master}, or give AMT a NIC of its own`)
+      : is('ok', 'amt-nic', `${nic} shares its MAC ${mac} with AMT's wired LAN`),
+  );
+  return out;
+};
+
+export const runDoctor = async (o: DoctorOptions): Promise<Finding[]> => {
+  const host = o.host ?? hostView();
+  const ports = o.ports ?? AMT_PORTS;
+  const status = await o.daemon();
+  const findings = o.devicePath ? deviceChecks(host, o.devicePath, o.user ?? 'lms') : [is('info', 'device', 'the simulated ME: no driver, device node or udev rule to check')];
+  // Without a node there is no ME to ask: the findings above already say what to do.
+  const noNode = findings.some((f) => f.check === 'device' && f.level === 'fail');
+  findings.push(noNode ? is('info', 'lme-client', 'not asked: no device node') : await lmeCheck(o, host, status));
+  findings.push(daemonCheck(status), ...portChecks(host, ports), ephemeralCheck(host, ports), ipv6Check(host));
+  if (noNode) findings.push(is('info', 'provisioning', 'AMT not asked: no device node'));
+  else {
+    let info: AmtInfo | undefined;
+    let why: string | undefined;
+    try {
+      info = await readAmtInfo(o.amthi);
+    } catch (err) {
+      why = err instanceof Error ? err.message : String(err);
+    }
+    findings.push(...amtChecks(host, info, why));
+  }
+  return findings;
+};
