@@ -4,6 +4,7 @@
 //   /usr/lib/lms-rx/                      the bundled program, and node_modules with only the native
 //                                         packages the bundle leaves external (built for this arch)
 //   /usr/lib/systemd/system/lms.service   the unit, /usr/lib/sysusers.d, udev rules.d, sysctl.d
+//   /usr/share/polkit-1/rules.d/50-lms-rx.rules (the host duties' power operations through logind)
 //   /usr/share/man/man8/lms.8.gz, /usr/share/doc/lms-rx/{copyright,changelog.gz}
 // The maintainer scripts are packaging/debian/{postinst,prerm,postrm}.
 import { execFileSync } from 'node:child_process';
@@ -103,6 +104,7 @@ write(`${root}/usr/lib/systemd/system/lms.service`, unit);
 put('packaging/sysusers/lms.conf', `${root}/usr/lib/sysusers.d/lms-rx.conf`);
 put('packaging/udev/99-lms-mei.rules', `${root}/usr/lib/udev/rules.d/99-lms-mei.rules`);
 put('packaging/sysctl/50-lms-rx.conf', `${root}/usr/lib/sysctl.d/50-lms-rx.conf`);
+put('packaging/polkit/50-lms-rx.rules', `${root}/usr/share/polkit-1/rules.d/50-lms-rx.rules`);
 write(`${root}/usr/share/man/man8/lms.8.gz`, gz(readFileSync('man/lms.8')));
 write(`${root}/usr/share/doc/lms-rx/changelog.gz`, gz(readFileSync('packaging/debian/changelog')));
 
@@ -115,9 +117,16 @@ const packageOf = (path) => {
 const bundled = new Set(JSON.parse(readFileSync('dist/bundle-inputs.json', 'utf8')).filter((p) => p.includes('node_modules/')).map(packageOf));
 const carried = new Map([...bundled].map((name) => [name, resolveFrom(name, process.cwd())]));
 for (const [dir, rel] of modules) carried.set(packageOf(`node_modules/${rel}`), dir);
-const licenseText = (dir) => {
-  const f = readdirSync(dir).find((n) => /^licen[cs]e/i.test(n));
-  return f ? readFileSync(join(dir, f), 'utf8').trim() : undefined;
+// A package that declares MIT or ISC in package.json without shipping the text gets the standard one.
+const STANDARD = {
+  MIT: (who) => `Copyright (c) ${who}\n\nPermission is hereby granted, free of charge, to any person obtaining a copy of this software and associated documentation files (the "Software"), to deal in the Software without restriction, including without limitation the rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the Software, and to permit persons to whom the Software is furnished to do so, subject to the following conditions:\n\nThe above copyright notice and this permission notice shall be included in all copies or substantial portions of the Software.\n\nTHE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.`,
+  ISC: (who) => `Copyright (c) ${who}\n\nPermission to use, copy, modify, and/or distribute this software for any purpose with or without fee is hereby granted, provided that the above copyright notice and this permission notice appear in all copies.\n\nTHE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.`,
+};
+const licenseText = (dir, license, author) => {
+  // Of several (LICENSE.MIT and LICENSE.APACHE2), the one of the license package.json declares.
+  const files = readdirSync(dir).filter((n) => /^licen[cs]e/i.test(n));
+  const f = files.find((n) => n.toUpperCase().includes(String(license).toUpperCase())) ?? files[0];
+  return f ? readFileSync(join(dir, f), 'utf8').trim() : STANDARD[license]?.(author);
 };
 const stanzas = [
   `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: lms-rx\nSource: ${pkg.homepage ?? 'https://github.com/lms-rx/lms-rx'}\n`,
@@ -127,14 +136,17 @@ for (const [name, dir] of [...carried].sort(([a], [b]) => a.localeCompare(b))) {
   const p = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   const license = typeof p.license === 'string' ? p.license : (p.license?.type ?? 'unknown');
   // Apache-2.0 is in /usr/share/common-licenses: the copyright file refers to it (Debian Policy 12.5).
-  const text = license === 'Apache-2.0' ? undefined : licenseText(dir)?.replace(/\r/g, '');
-  if (!text && license !== 'Apache-2.0') throw new Error(`${name} ships no license text`);
+  const author = typeof p.author === 'string' ? p.author : (p.author?.name ?? `the ${name} authors`);
+  // A license file that is the Apache License itself (`from` ships it beside MIT) is referred to as well.
+  const found = license === 'Apache-2.0' ? undefined : licenseText(dir, license, author)?.replace(/\r/g, '');
+  const apache = found !== undefined && /Apache License\s+Version 2\.0, January 2004/.test(found);
+  const text = apache ? undefined : found;
+  if (!text && license !== 'Apache-2.0' && !found) throw new Error(`${name} ships no license text, and ${license} has no standard one here`);
   const body = text
     ? text.split('\n').map((l) => (l.trim() === '' ? ' .' : ` ${l}`)).join('\n')
     : ' On Debian systems, the full text of the Apache License 2.0 is in\n /usr/share/common-licenses/Apache-2.0.';
-  const where = bundled.has(name) ? 'usr/lib/lms-rx/chunk-*.js usr/lib/lms-rx/lms.js' : `usr/lib/lms-rx/node_modules/${name}/*`;
-  const author = typeof p.author === 'string' ? p.author : (p.author?.name ?? `the ${name} authors`);
-  stanzas.push(`Comment: ${name} ${p.version}${bundled.has(name) ? ', bundled into lms.js' : ''}\nFiles: ${where}\nCopyright: ${author}\nLicense: ${license}\n${body}\n`);
+  const where = bundled.has(name) ? 'usr/lib/lms-rx/*.js' : `usr/lib/lms-rx/node_modules/${name}/*`;
+  stanzas.push(`Comment: ${name} ${p.version}${bundled.has(name) ? ', bundled into lms.js' : ''}\nFiles: ${where}\nCopyright: ${author}\nLicense: ${apache ? 'Apache-2.0' : license}\n${body}\n`);
 }
 write(`${root}/usr/share/doc/lms-rx/copyright`, stanzas.join('\n'));
 

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what the test suite drives from outside Node, where it is missing: curl (end-to-end
-# clients), systemd-analyze (unit checks), man (the man page's check) and, for the emulated
+# clients), systemd-analyze (unit checks), man (the man page's check), dbus-daemon (a private
+# system bus for the logind double) and, for the emulated
 # /dev/mei0, FUSE 3 with its headers
 # and a C compiler. As root it installs them with apt-get; otherwise it prints the command to run.
 set -eu
@@ -12,6 +13,7 @@ pkg-config --exists fuse3 2>/dev/null || missing="$missing libfuse3-dev"
 command -v fusermount3 >/dev/null 2>&1 || missing="$missing fuse3"
 command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
 command -v man >/dev/null 2>&1 || missing="$missing man-db"
+command -v dbus-daemon >/dev/null 2>&1 || missing="$missing dbus-daemon"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "ensure-test-tools: installing$missing" >&2

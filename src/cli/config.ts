@@ -42,6 +42,10 @@ export const RunConfig = t.exact(
     group: t.string,
     metricsPort: ranged('port'),
     simProfile: t.keyof({ plain: null, tls: null, both: null }),
+    /** The host duties, each on unless set to false. */
+    hostFqdn: t.boolean,
+    timeSync: t.boolean,
+    powerOps: t.boolean,
   }),
 );
 export type RunConfig = t.TypeOf<typeof RunConfig>;

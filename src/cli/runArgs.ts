@@ -20,7 +20,10 @@ Device (one of):
                          real ME's is undocumented), to see how uploads depend on it
   --sim-fault <f@secs>   inject a fault into the simulated ME after secs seconds (repeatable):
                          reset, stale-close, open-failure-4, open-failure-1, open-failure-2,
-                         slow-window, notify, malformed, disconnect
+                         slow-window, notify, malformed, disconnect; graceful-shutdown,
+                         graceful-reboot, graceful-sleep, graceful-hibernate (a console's request)
+  --sim-clock-skew <s>   the simulated AMT's clock runs this many seconds ahead (negative: behind)
+  --sim-no-time-sync     the simulated AMT forbids the OS to set its clock (LocalTimeSyncEnabled 2)
 
 Listening:
   --bind <address>       a literal loopback address to listen on, 127.x.x.x or ::1 (repeatable;
@@ -39,7 +42,8 @@ Channels:
 Service:
   --config <file>        JSON configuration; flags override it. Keys: device, simulate, bind,
                          reservePorts, window, maxChannels, reclaimIdleMs, reclaimAnswerMs,
-                         logLevel, logFormat, controlSocket, user, group, metricsPort, simProfile
+                         logLevel, logFormat, controlSocket, user, group, metricsPort, simProfile,
+                         hostFqdn, timeSync, powerOps
                          (a regular file of at most 64 KiB; SIGHUP re-reads it)
   --log-level <level>    fatal, error, warn, info (default), debug, trace (trace logs payload bytes)
   --log-format <f>       text (time, level, message, fields), json (one JSON object a line), or
@@ -50,6 +54,13 @@ Service:
   --user <name>          started as root: drop to this user after binding (default lms, if it exists)
   --group <name>         and this group (default: the user's group)
   --metrics-port <port>  serve Prometheus metrics on 127.0.0.1:<port> (off by default)
+
+Host duties (each on by default; config keys hostFqdn, timeSync, powerOps set to false turn one off):
+  --no-host-fqdn         do not send the host's FQDN to AMT (at start, then hourly when it changed)
+  --no-time-sync         do not set AMT's clock to the host's (once forwarding is up, daily, and
+                         after each resume from sleep, when it is more than 30 s off)
+  --no-power-ops         do not advertise or carry out remote graceful shutdown, reboot, sleep
+                         and hibernate (through logind on the system bus)
   -h, --help             this text
 
 Exit codes: 0 stopped cleanly, 1 internal error, 2 usage error, 3 no usable ME device.`;
@@ -59,9 +70,11 @@ export interface RunOptions extends RunConfig {
   readonly faults: readonly { name: string; atMs: number }[];
   readonly simPorts?: readonly number[];
   readonly simWindow?: number;
+  readonly simClockSkewS?: number;
+  readonly simNoTimeSync?: boolean;
 }
 
-const FAULTS = new Set(['reset', 'stale-close', 'open-failure-4', 'open-failure-1', 'open-failure-2', 'slow-window', 'notify', 'malformed', 'disconnect']);
+const FAULTS = new Set(['reset', 'stale-close', 'open-failure-4', 'open-failure-1', 'open-failure-2', 'slow-window', 'notify', 'malformed', 'disconnect', 'graceful-shutdown', 'graceful-reboot', 'graceful-sleep', 'graceful-hibernate']);
 
 /** A whole number in [min, max], or a usage error that names the flag and the range. */
 const intIn = (flag: string, v: string | undefined, min: number, max: number): number | undefined => {
@@ -85,6 +98,11 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
         'sim-ports': { type: 'string' },
         'sim-fault': { type: 'string', multiple: true },
         'sim-window': { type: 'string' },
+        'sim-clock-skew': { type: 'string' },
+        'sim-no-time-sync': { type: 'boolean' },
+        'no-host-fqdn': { type: 'boolean' },
+        'no-time-sync': { type: 'boolean' },
+        'no-power-ops': { type: 'boolean' },
         bind: { type: 'string', multiple: true },
         'reserve-ports': { type: 'boolean' },
         window: { type: 'string' },
@@ -118,8 +136,11 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
     if (!m || !FAULTS.has(m[1]!)) throw new UsageError(`--sim-fault ${f}: use <fault>[@seconds] with one of ${[...FAULTS].join(', ')}`);
     return { name: m[1]!, atMs: Math.round(Number(m[2] ?? '0') * 1000) };
   });
-  if (v.device !== undefined && (faults.length > 0 || v['sim-ports'] !== undefined || v['sim-profile'] !== undefined || v['sim-window'] !== undefined))
-    throw new UsageError('--sim-fault, --sim-ports, --sim-profile and --sim-window need the simulated ME, not --device');
+  if (v.device !== undefined && (faults.length > 0 || v['sim-ports'] !== undefined || v['sim-profile'] !== undefined || v['sim-window'] !== undefined || v['sim-clock-skew'] !== undefined || v['sim-no-time-sync']))
+    throw new UsageError('the --sim-* options need the simulated ME, not --device');
+  const skew = v['sim-clock-skew'];
+  if (skew !== undefined && !/^-?\d+$/.test(skew)) throw new UsageError(`--sim-clock-skew ${skew}: a whole number of seconds`);
+  const simClockSkewS = skew === undefined ? undefined : Number(skew);
   const simWindow = ranged('--sim-window', v['sim-window'], 'window');
   const simPorts = v['sim-ports']?.split(',').map((p) => {
     if (!/^\d+$/.test(p) || rangeProblem('port', Number(p))) throw new UsageError(`--sim-ports ${v['sim-ports']}: a comma-separated list of ports`);
@@ -145,6 +166,9 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
         user: v.user,
         group: v.group,
         metricsPort: ranged('--metrics-port', v['metrics-port'], 'port'),
+        hostFqdn: v['no-host-fqdn'] ? false : undefined,
+        timeSync: v['no-time-sync'] ? false : undefined,
+        powerOps: v['no-power-ops'] ? false : undefined,
       }).filter(([, x]) => x !== undefined),
     ),
     'command line',
@@ -153,5 +177,5 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
   if (flags.device !== undefined) delete (merged as { simulate?: boolean }).simulate;
   if (flags.simulate) delete (merged as { device?: string }).device;
   if (merged.device !== undefined && merged.simulate) throw new UsageError('the configuration names both a device and simulate');
-  return { ...merged, ...(v.config !== undefined ? { configPath: v.config } : {}), ...(simPorts ? { simPorts } : {}), ...(simWindow ? { simWindow } : {}), faults };
+  return { ...merged, ...(v.config !== undefined ? { configPath: v.config } : {}), ...(simPorts ? { simPorts } : {}), ...(simWindow ? { simWindow } : {}), ...(simClockSkewS !== undefined ? { simClockSkewS } : {}), ...(v['sim-no-time-sync'] ? { simNoTimeSync: true } : {}), faults };
 };

@@ -4,6 +4,8 @@ import { pino } from 'pino';
 import type { SimulatedMe } from '../device/simulator/simulatedMe.js';
 import type { MeDevice } from '../device/transport.js';
 import { controlPathProblem, defaultControlSocket, serveControl } from '../service/controlSocket.js';
+import { MeClient } from '../codecs/mei.js';
+import { startHostDuties, type HostDuties } from '../duties/hostDuties.js';
 import { startLms, type LmsService } from '../service/lmsService.js';
 import { logDestination } from '../service/logFormat.js';
 import { dropPrivileges, planDrop, type DropPlan } from '../service/privileges.js';
@@ -26,6 +28,7 @@ const scheduleFaults = (me: SimulatedMe, faults: RunOptions['faults'], log: pino
       else if (name === 'notify') me.notify();
       else if (name === 'malformed') me.sendMalformed();
       else if (name === 'disconnect') me.disconnect();
+      else if (name.startsWith('graceful-')) me.notify('iAMT0067', [String(['shutdown', 'reboot', 'sleep', 'hibernate'].indexOf(name.slice('graceful-'.length)))]);
     }, atMs),
   );
 
@@ -60,6 +63,8 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
         profile: opts.simProfile ?? 'plain',
         ...(opts.simPorts ? { ports: opts.simPorts, httpPorts: opts.simPorts.slice(0, 1) } : {}),
         ...(opts.simWindow ? { window: opts.simWindow } : {}),
+        ...(opts.simClockSkewS !== undefined ? { clockSkewS: opts.simClockSkewS } : {}),
+        ...(opts.simNoTimeSync ? { localTimeSyncEnabled: 2 as const } : {}),
       })
     : undefined;
   const device: MeDevice = simulated ?? new (await import('../device/meiDevice.js')).MeiDevice({ path: opts.device ?? '/dev/mei0', onNote: (note) => log.debug({}, note) });
@@ -74,7 +79,8 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
     answerMs: opts.reclaimAnswerMs ?? defaultReclaimPolicy.answerMs,
   };
   let lms: LmsService | undefined;
-  const control = await serveControl(controlPath, () => ({ ...lms?.status(), ...(simulated ? { simulator: simulated.stats } : {}) }), plan.kind === 'drop' ? plan : undefined).catch((err: Error) => {
+  let duties: HostDuties | undefined;
+  const control = await serveControl(controlPath, () => ({ ...lms?.status(), ...(duties ? { duties: duties.status() } : {}), ...(simulated ? { simulator: { ...simulated.stats, hostFqdns: simulated.amthiState.hostFqdns, clockSkewS: Math.round(simulated.wsman.clockSkewMs / 1000), powerStatesSupported: simulated.wsman.powerStatesSupported } } : {}) }), plan.kind === 'drop' ? plan : undefined).catch((err: Error) => {
     simulated?.close();
     throw new UsageError(`control socket: ${err.message}`);
   });
@@ -94,6 +100,17 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
     throw new UsageError((err as Error).message);
   }
   const service: LmsService = lms;
+  // The host duties reach AMT as any local client: AMTHI, and WS-Man through the forwarded port.
+  const amthi: MeDevice = simulated ? simulated.amthi() : new (await import('../device/meiDevice.js')).MeiDevice({ path: opts.device ?? '/dev/mei0', client: MeClient.Amthi, minProtocolVersion: 1 });
+  duties = startHostDuties({
+    lms: service,
+    amthi,
+    log,
+    ...(opts.hostFqdn === false ? { hostFqdn: false } : {}),
+    ...(opts.timeSync === false ? { timeSync: false } : {}),
+    ...(opts.powerOps === false ? { powerOps: false } : {}),
+    ...(opts.simPorts ? { wsmanPorts: { http: opts.simPorts[0]!, tls: opts.simPorts[0]! } } : {}),
+  });
 
   // prom-client is loaded only when metrics are asked for: it is most of an idle daemon's memory otherwise.
   const metrics = opts.metricsPort
@@ -115,6 +132,7 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
       bound.unref();
       control.close();
       metrics?.close();
+      duties?.stop();
       await service.stop();
       simulated?.close();
       log.info({}, 'lms stopped');

@@ -9,7 +9,15 @@ export const STATUS_HELP = `Usage: lms status [--json] [--control-socket <path>]
 Shows the running daemon's session state, the ME's protocol version and UUID, forwarded ports,
 open channels with bytes and age, queue length, resets and protocol errors.`;
 
-const human = (s: LmsStatus & { simulator?: Record<string, number> }): string => {
+type DutyReport = import('../duties/duty.js').DutyReport;
+const duty = (name: string, d: DutyReport | undefined): string | undefined => {
+  if (!d) return undefined;
+  if (!d.enabled) return `${name.padEnd(16)} off`;
+  if (!d.lastRunAt) return `${name.padEnd(16)} not run yet`;
+  return `${name.padEnd(16)} ${d.error ? `failed: ${d.error}` : d.result} (${d.occasion}, ${d.lastRunAt})`;
+};
+
+const human = (s: LmsStatus & { simulator?: Record<string, unknown>; duties?: Record<'hostFqdn' | 'timeSync' | 'powerOps', DutyReport> }): string => {
   const lines = [
     `device:          ${s.device}`,
     `session:         ${s.session.phase}`,
@@ -21,6 +29,14 @@ const human = (s: LmsStatus & { simulator?: Record<string, number> }): string =>
   for (const c of s.channels)
     lines.push(`  #${c.id} (ME ${c.meId}) ${c.peer.address}:${c.peer.port} -> ${c.local.port}  ${c.bytesToMe} B to ME, ${c.bytesFromMe} B from ME, ${(c.ageMs / 1000).toFixed(1)} s`);
   if (s.lastDeviceError) lines.push(`last device error: ${s.lastDeviceError}`);
+  if (s.duties) {
+    for (const [name, d] of [['host FQDN:', s.duties.hostFqdn], ['AMT clock:', s.duties.timeSync], ['graceful power:', s.duties.powerOps]] as const) {
+      const line = duty(name, d);
+      if (line) lines.push(line);
+    }
+    const requests = (s.duties.powerOps.details?.['requests'] ?? []) as { at: string; request: string; done: string }[];
+    for (const r of requests) lines.push(`  remote ${r.request} at ${r.at}: ${r.done}`);
+  }
   return lines.join('\n');
 };
 

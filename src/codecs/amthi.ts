@@ -4,8 +4,8 @@
  *   header (12): version major u8 = 1, minor u8 = 1, reserved u16, command u32, length u32
  *                (the bytes after the header)
  *   response:    header with command | 0x00800000, then status u32 (0 = success), then the body
- * The local system account request (0x04000067) carries credentials: it has no encoder here, on
- * purpose, so lms never asks for them.
+ * The local system account (0x04000067) carries credentials: its decoder hands them to the WS-Man
+ * client of the host duties and nowhere else (src/duties/).
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { bytesToGuid } from './guid.js';
@@ -18,6 +18,8 @@ export const AmthiCommand = {
   GetUuid: 0x0400005c,
   GetDnsSuffix: 0x04000036,
   GetLanInterfaceSettings: 0x04000048,
+  SetHostFqdn: 0x0400005b,
+  GetLocalSystemAccount: 0x04000067,
 } as const;
 export type AmthiCommand = (typeof AmthiCommand)[keyof typeof AmthiCommand];
 
@@ -65,6 +67,43 @@ const header = (command: number, length: number): Buffer => {
 
 /** A request: the header, then the body (only GetLanInterfaceSettings has one: the interface index). */
 export const encodeAmthiRequest = (command: AmthiCommand, body: Buffer = Buffer.alloc(0)): Buffer => Buffer.concat([header(command, body.length), body]);
+
+/** SET_HOST_FQDN: a u16 LE length that counts the trailing NUL, the name, the NUL (Intel LMS's layout). */
+export const hostFqdnRequest = (fqdn: string): Buffer => {
+  const name = Buffer.from(fqdn, 'latin1');
+  const body = Buffer.alloc(2 + name.length + 1);
+  body.writeUInt16LE(name.length + 1, 0);
+  name.copy(body, 2);
+  return encodeAmthiRequest(AmthiCommand.SetHostFqdn, body);
+};
+
+/** SET_HOST_FQDN's name, from a request body (the simulated ME reads it). */
+export const decodeHostFqdnBody = (body: Buffer): E.Either<AmthiError, string> =>
+  E.chain((b: Buffer): E.Either<AmthiError, string> => {
+    const n = b.readUInt16LE(0);
+    if (b.length < 2 + n || n === 0) return E.left({ kind: 'truncated', needed: 2 + Math.max(n, 1), available: b.length });
+    return E.right(b.toString('latin1', 2, 2 + n - 1));
+  })(need(body, 2));
+
+/** GET_LOCAL_SYSTEM_ACCOUNT: 40 reserved zero bytes. */
+export const localSystemAccountRequest = (): Buffer => encodeAmthiRequest(AmthiCommand.GetLocalSystemAccount, Buffer.alloc(40));
+
+const ACCOUNT_FIELD = 33;
+/** AMT's local system account: the credentials its own OS agent uses for WS-Man on loopback. */
+export interface LocalSystemAccount {
+  readonly user: string;
+  readonly password: string;
+}
+/** User name [33] and password [33], each NUL-padded. */
+export const decodeLocalSystemAccount = (body: Buffer): E.Either<AmthiError, LocalSystemAccount> =>
+  E.map((b: Buffer) => ({ user: nulTrim(b.subarray(0, ACCOUNT_FIELD)), password: nulTrim(b.subarray(ACCOUNT_FIELD, 2 * ACCOUNT_FIELD)) }))(need(body, 2 * ACCOUNT_FIELD));
+/** The body of a GET_LOCAL_SYSTEM_ACCOUNT response (the simulated ME answers with it). */
+export const encodeLocalSystemAccount = (a: LocalSystemAccount): Buffer => {
+  const b = Buffer.alloc(2 * ACCOUNT_FIELD);
+  b.write(a.user.slice(0, ACCOUNT_FIELD - 1), 0, 'latin1');
+  b.write(a.password.slice(0, ACCOUNT_FIELD - 1), ACCOUNT_FIELD, 'latin1');
+  return b;
+};
 
 /** A GET_LAN_INTERFACE_SETTINGS request for interface 0 (wired) or 1 (wireless). */
 export const lanInterfaceRequest = (index: 0 | 1): Buffer => {

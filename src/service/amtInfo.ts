@@ -41,7 +41,8 @@ export interface AmtInfo {
   readonly errors: readonly { readonly query: string; readonly error: string }[];
 }
 
-const ask = async <A>(c: MeConnection, request: Buffer, command: AmthiCommand, decode: (body: Buffer) => E.Either<AmthiError, A>, ms: number): Promise<E.Either<string, A>> => {
+/** One AMTHI request on an open connection, and its decoded answer (or why there is none). */
+export const askAmthi = async <A>(c: MeConnection, request: Buffer, command: AmthiCommand, decode: (body: Buffer) => E.Either<AmthiError, A>, ms: number): Promise<E.Either<string, A>> => {
   const reply = firstValueFrom(c.messages$.pipe(timeout(ms)));
   await c.write(request);
   try {
@@ -71,6 +72,21 @@ const readFirmwareVersion = async (mkhi: MeDevice, timeoutMs: number): Promise<E
   }
 };
 
+/** One AMTHI request on a connection of its own: connect, ask, close. A device that cannot connect is an answer too (Left). */
+export const callAmthi = async <A>(device: MeDevice, request: Buffer, command: AmthiCommand, decode: (body: Buffer) => E.Either<AmthiError, A>, timeoutMs = 3000): Promise<E.Either<string, A>> => {
+  let c: MeConnection;
+  try {
+    c = await device.connect();
+  } catch (err) {
+    return E.left((err as Error).message);
+  }
+  try {
+    return await askAmthi(c, request, command, decode, timeoutMs);
+  } finally {
+    c.close();
+  }
+};
+
 /** Asks AMTHI (and MKHI) on `device` for everything `lms info` shows. */
 export const readAmtInfo = async (device: MeDevice, options: { readonly mkhi?: MeDevice; readonly timeoutMs?: number } = {}): Promise<AmtInfo> => {
   const timeoutMs = options.timeoutMs ?? 3000;
@@ -82,13 +98,13 @@ export const readAmtInfo = async (device: MeDevice, options: { readonly mkhi?: M
     return undefined;
   };
   try {
-    const simple = <A>(command: AmthiCommand, decode: (b: Buffer) => E.Either<AmthiError, A>) => ask(c, encodeAmthiRequest(command), command, decode, timeoutMs);
+    const simple = <A>(command: AmthiCommand, decode: (b: Buffer) => E.Either<AmthiError, A>) => askAmthi(c, encodeAmthiRequest(command), command, decode, timeoutMs);
     const versions = got('code versions', await simple(AmthiCommand.GetCodeVersions, decodeCodeVersions));
     const state = got('provisioning state', await simple(AmthiCommand.GetProvisioningState, decodeU32));
     const mode = got('control mode', await simple(AmthiCommand.GetControlMode, decodeU32));
     const uuid = got('UUID', await simple(AmthiCommand.GetUuid, decodeUuid));
     const dnsSuffix = got('DNS suffix', await simple(AmthiCommand.GetDnsSuffix, decodeAnsiString));
-    const wiredLan = got('wired LAN settings', await ask(c, lanInterfaceRequest(0), AmthiCommand.GetLanInterfaceSettings, decodeLanSettings, timeoutMs));
+    const wiredLan = got('wired LAN settings', await askAmthi(c, lanInterfaceRequest(0), AmthiCommand.GetLanInterfaceSettings, decodeLanSettings, timeoutMs));
     const find = (name: string) => versions?.versions.find((v) => v.description === name)?.version;
     const amtVersion = find('AMT');
     let firmwareVersion = find('Flash');

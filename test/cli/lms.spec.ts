@@ -10,7 +10,8 @@ import { lms, startDaemon, type Daemon } from '../support/daemon.js';
 const simulate = async (extra: string[] = []): Promise<{ daemon: Daemon; httpPort: number; echoPort: number }> => {
   const httpPort = await freePort();
   const echoPort = await freePort();
-  const daemon = await startDaemon(['--simulate', '--sim-ports', `${httpPort},${echoPort}`, ...extra]);
+  // The WS-Man duties open channels of their own; these specs count the clients' (duties: test/cli/duties.spec.ts).
+  const daemon = await startDaemon(['--simulate', '--sim-ports', `${httpPort},${echoPort}`, '--no-time-sync', '--no-power-ops', ...extra]);
   await daemon.waitFor(new RegExp(`"port":${echoPort},"ok":true`));
   await daemon.waitFor(/lms ready/);
   return { daemon, httpPort, echoPort };

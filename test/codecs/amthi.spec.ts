@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as E from 'fp-ts/lib/Either.js';
-import { AmthiCommand, decodeAmthiResponse, decodeAnsiString, decodeCodeVersions, decodeLanSettings, decodeU32, decodeUuid, encodeAmthiRequest, encodeAmthiResponse, encodeCodeVersions, encodeLanSettings, lanInterfaceRequest } from '../../src/codecs/amthi.js';
+import { AmthiCommand, decodeHostFqdnBody, decodeLocalSystemAccount, encodeLocalSystemAccount, hostFqdnRequest, localSystemAccountRequest, decodeAmthiResponse, decodeAnsiString, decodeCodeVersions, decodeLanSettings, decodeU32, decodeUuid, encodeAmthiRequest, encodeAmthiResponse, encodeCodeVersions, encodeLanSettings, lanInterfaceRequest } from '../../src/codecs/amthi.js';
 import { decodeMkhiFwVersion, encodeMkhiFwVersionRequest, encodeMkhiFwVersionResponse, formatFwVersion } from '../../src/codecs/mkhi.js';
 import { answerAmthi, defaultAmthiProfile } from '../../src/device/simulator/amthiService.js';
 import { bytes, hex } from '../support/apfBytes.js';
@@ -18,6 +18,22 @@ describe('AMTHI codec golden vectors', () => {
 
   it('encodes GetLanInterfaceSettings with the interface index as a 4-byte body', () => {
     assert.deepStrictEqual(lanInterfaceRequest(0), hex('01 01 0000 48000004 04000000 00000000'));
+  });
+
+  it('encodes SET_HOST_FQDN: a u16 length that counts the trailing NUL, the name, the NUL', () => {
+    // "h.ex" is 4 bytes: length 5 (with the NUL); the body is 2 + 4 + 1 = 7 bytes.
+    assert.deepStrictEqual(hostFqdnRequest('h.ex'), hex('01 01 0000 5b000004 07000000 0500 682e6578 00'));
+    assert.equal(right(decodeHostFqdnBody(hex('0500 682e6578 00'))), 'h.ex');
+    assert.ok(E.isLeft(decodeHostFqdnBody(hex('0900 682e6578 00'))), 'a length past the body is refused');
+  });
+
+  it('encodes GET_LOCAL_SYSTEM_ACCOUNT with 40 reserved zero bytes, and decodes two 33-byte NUL-padded fields', () => {
+    assert.deepStrictEqual(localSystemAccountRequest(), bytes(hex('01 01 0000 67000004 28000000'), Buffer.alloc(40)));
+    const field = (s: string) => Buffer.concat([Buffer.from(s), Buffer.alloc(33 - s.length)]);
+    const body = bytes(field('$$OsAdmin'), field('s3cret'));
+    assert.deepStrictEqual(right(decodeLocalSystemAccount(body)), { user: '$$OsAdmin', password: 's3cret' });
+    assert.deepStrictEqual(encodeLocalSystemAccount({ user: '$$OsAdmin', password: 's3cret' }), body);
+    assert.ok(E.isLeft(decodeLocalSystemAccount(body.subarray(0, 40))));
   });
 
   it('decodes a provisioning-state response: command | 0x00800000, length, status, state', () => {

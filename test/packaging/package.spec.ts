@@ -31,7 +31,7 @@ describe('the package', function () {
     const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
     assert.equal(pkg.name, 'lms-rx');
     assert.equal(pkg.bin.lms, 'dist/bundle/lms.js');
-    assert.ok(pkg.scripts.start.endsWith(`node ${pkg.bin.lms} run --simulate`), 'npm start runs the bin');
+    assert.match(pkg.scripts.start, new RegExp(`node ${pkg.bin.lms.replace(/\./g, '\\.')} run --simulate( |$)`), 'npm start runs the bin on the simulated ME');
     const readme = readFileSync('README.md', 'utf8');
     assert.ok(readme.includes('npm ci && npm start') && readme.includes('npm ci && npm test'));
     assert.match(readFileSync('.ci/run', 'utf8'), /^npm ci && npm test$/m);

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { answerWsman, type AmtWsmanState } from './amtWsman.js';
 import { createDigestVerifier } from './digestAuth.js';
 import { patternBytes } from './patternBytes.js';
 import { identifyResponse, isIdentifyRequest, soapFault } from './wsman.js';
@@ -18,6 +19,10 @@ export interface AmtIdentity {
   readonly password: string;
   /** AMT's realm is `Digest:` and 32 hex digits. */
   readonly realm: string;
+  /** Other accounts WS-Man accepts (AMT's local system account). */
+  readonly accounts?: readonly { readonly user: string; readonly password: string }[];
+  /** The classes the host duties use (amtWsman.ts); without it, only Identify is answered. */
+  readonly wsman?: AmtWsmanState;
 }
 
 export const serverHeader = (amtVersion: string): string => `Intel(R) Active Management Technology ${amtVersion}`;
@@ -50,7 +55,7 @@ const sendPattern = (res: ServerResponse, n: number): void => {
 };
 
 export const createAmtHttpServer = (identity: AmtIdentity): Server => {
-  const digest = createDigestVerifier(identity.user, identity.password, identity.realm);
+  const digest = createDigestVerifier([{ user: identity.user, password: identity.password }, ...(identity.accounts ?? [])], identity.realm);
   const server = createServer({ keepAliveTimeout: 0 }, (req, res) => {
     res.setHeader('Server', serverHeader(identity.amtVersion));
     const url = req.url ?? '/';
@@ -73,9 +78,11 @@ export const createAmtHttpServer = (identity: AmtIdentity): Server => {
         return void res.end();
       }
       return void readBody(req).then((body) => {
-        const identify = isIdentifyRequest(body.toString('utf8'));
-        const xml = identify ? identifyResponse(identity.amtVersion) : soapFault('The action is not supported by this simulator');
-        res.writeHead(identify ? 200 : 400, { 'Content-Type': 'application/soap+xml; charset=UTF-8', 'Content-Length': Buffer.byteLength(xml) });
+        const text = body.toString('utf8');
+        const answer = isIdentifyRequest(text) ? identifyResponse(identity.amtVersion) : identity.wsman ? answerWsman(identity.wsman, text) : undefined;
+        const xml = answer ?? soapFault('The action is not supported by this simulator');
+        const fault = answer === undefined || xml.includes(':Fault>');
+        res.writeHead(fault ? 400 : 200, { 'Content-Type': 'application/soap+xml; charset=UTF-8', 'Content-Length': Buffer.byteLength(xml) });
         res.end(xml);
       });
     }

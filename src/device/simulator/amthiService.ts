@@ -4,12 +4,15 @@
  */
 import {
   AmthiCommand,
+  decodeHostFqdnBody,
   encodeAmthiResponse,
+  encodeLocalSystemAccount,
   encodeAnsiString,
   encodeCodeVersions,
   encodeLanSettings,
   encodeU32,
   type LanSettings,
+  type LocalSystemAccount,
 } from '../../codecs/amthi.js';
 import { guidToBytes } from '../../codecs/guid.js';
 import { encodeMkhiFwVersionResponse } from '../../codecs/mkhi.js';
@@ -29,6 +32,13 @@ export interface AmthiProfile {
   readonly uuid: string;
   readonly dnsSuffix: string;
   readonly wired: LanSettings;
+  /** What GET_LOCAL_SYSTEM_ACCOUNT answers (a provisioned AMT only); WS-Man accepts the account the ME was made with. */
+  readonly localAccount?: LocalSystemAccount;
+}
+
+/** What the simulated AMTHI client was told: the host's FQDN, each time it was sent. */
+export interface AmthiState {
+  readonly hostFqdns: string[];
 }
 
 export const defaultAmthiProfile = (amtVersion: string, uuid: string): AmthiProfile => ({
@@ -47,7 +57,7 @@ const INVALID_AMT_MODE = 3;
 const INVALID_MESSAGE_LENGTH = 4;
 const INTERNAL_ERROR = 1;
 
-export const answerAmthi = (request: Buffer, p: AmthiProfile): Buffer => {
+export const answerAmthi = (request: Buffer, p: AmthiProfile, state: AmthiState = { hostFqdns: [] }): Buffer => {
   if (request.length < 12) return encodeAmthiResponse(0, INVALID_MESSAGE_LENGTH);
   const command = request.readUInt32LE(4);
   const length = request.readUInt32LE(8);
@@ -83,6 +93,16 @@ export const answerAmthi = (request: Buffer, p: AmthiProfile): Buffer => {
       // Only the wired interface exists on this simulated platform.
       return request.readUInt32LE(12) === 0 ? ok(encodeLanSettings(p.wired)) : encodeAmthiResponse(command, INVALID_AMT_MODE);
     }
+    case AmthiCommand.SetHostFqdn: {
+      const name = decodeHostFqdnBody(request.subarray(12));
+      if (name._tag === 'Left') return encodeAmthiResponse(command, INVALID_MESSAGE_LENGTH);
+      state.hostFqdns.push(name.right);
+      return ok(Buffer.alloc(0));
+    }
+    case AmthiCommand.GetLocalSystemAccount:
+      if (length !== 40) return encodeAmthiResponse(command, INVALID_MESSAGE_LENGTH);
+      // The account exists once AMT is provisioned.
+      return p.provisioningState === 2 && p.localAccount ? ok(encodeLocalSystemAccount(p.localAccount)) : encodeAmthiResponse(command, INVALID_AMT_MODE);
     default:
       return encodeAmthiResponse(command, INTERNAL_ERROR);
   }

@@ -5,8 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
+import { TLSSocket, type SecureContext } from 'node:tls';
 import { slabEncoder } from '../../codecs/encode.js';
 import { createAmtHttpServer } from './amtHttpService.js';
+import type { AmtWsmanState } from './amtWsman.js';
 import type { MeEngine } from './meEngine.js';
 import type { MeEffect, MeInput } from './meTypes.js';
 import { ServiceSocket } from './serviceSocket.js';
@@ -23,6 +25,12 @@ export interface EngineDriverOptions {
   readonly httpPorts: ReadonlySet<number>;
   /** Where the engine's log lines go. */
   readonly note: (line: string) => void;
+  /** Ports whose service speaks TLS first (16993 where AMT enforces TLS), and the certificate it shows. */
+  readonly tlsPorts: ReadonlySet<number>;
+  readonly tlsContext: () => Promise<SecureContext>;
+  /** AMT's local system account, which WS-Man accepts too. */
+  readonly accounts: readonly { readonly user: string; readonly password: string }[];
+  readonly wsman: AmtWsmanState;
 }
 
 export class EngineDriver {
@@ -42,7 +50,7 @@ export class EngineDriver {
     private readonly engine: MeEngine,
     private readonly o: EngineDriverOptions,
   ) {
-    this.http = createAmtHttpServer({ amtVersion: o.amtVersion, user: o.user, password: o.password, realm: `Digest:${randomBytes(16).toString('hex').toUpperCase()}` });
+    this.http = createAmtHttpServer({ amtVersion: o.amtVersion, user: o.user, password: o.password, realm: `Digest:${randomBytes(16).toString('hex').toUpperCase()}`, accounts: o.accounts, wsman: o.wsman });
   }
 
   /** Inputs that arrive while effects run wait their turn, so effects keep their order. */
@@ -124,7 +132,14 @@ export class EngineDriver {
     );
     socket.on('error', () => socket.destroy());
     this.services.set(id, socket);
-    if (this.o.httpPorts.has(port)) this.http.emit('connection', socket);
+    if (this.o.tlsPorts.has(port)) {
+      // The host's ClientHello waits in the socket until the certificate (made at start) is ready.
+      void this.o.tlsContext().then((secureContext) => {
+        const secure = new TLSSocket(socket, { isServer: true, secureContext });
+        secure.on('error', () => socket.destroy());
+        this.http.emit('connection', secure);
+      });
+    } else if (this.o.httpPorts.has(port)) this.http.emit('connection', socket);
     else socket.pipe(socket); // 623/664: an echo
   }
 }

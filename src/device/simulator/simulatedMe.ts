@@ -4,11 +4,14 @@
  * driver (engineDriver.ts), the connection (simulatedConnection.ts) and the AMTHI and MKHI
  * clients (requestReplyClient.ts) are parts of their own.
  */
+import { randomBytes } from 'node:crypto';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { decodeApf } from '../../codecs/decode.js';
 import { describeDecodeError } from '../../codecs/errors.js';
 import { DisconnectReason } from '../../codecs/opcodes.js';
 import { DeviceError, type MeConnection, type MeDevice } from '../transport.js';
-import { answerAmthi, answerMkhi, defaultAmthiProfile, type AmthiProfile } from './amthiService.js';
+import { answerAmthi, answerMkhi, defaultAmthiProfile, type AmthiProfile, type AmthiState } from './amthiService.js';
+import { defaultWsmanState, type AmtWsmanState } from './amtWsman.js';
 import { EngineDriver } from './engineDriver.js';
 import { createMeEngine, type MeEngine } from './meEngine.js';
 import { defaultMeEngineOptions, emptyStats, type MeEngineOptions, type MeStats } from './meTypes.js';
@@ -29,9 +32,22 @@ export interface SimulatedMeOptions extends Partial<MeEngineOptions> {
   readonly httpPorts?: readonly number[];
   /** What the AMTHI client answers (`lms info`); `false`: no AMTHI client, as on a platform without AMT. */
   readonly amthi?: Partial<AmthiProfile> | false;
+  /** Ports whose HTTP service speaks TLS, with a self-signed certificate made at start (default 16993 in the tls and both profiles). */
+  readonly tlsPorts?: readonly number[];
+  /** AMT's clock ahead of the host's by this many seconds (behind when negative). */
+  readonly clockSkewS?: number;
+  /** AMT_TimeSynchronizationService.LocalTimeSyncEnabled: 2 forbids the OS to set AMT's clock. */
+  readonly localTimeSyncEnabled?: 0 | 1 | 2;
 }
 
 /** A simulated ME as a device: APF with AMT's HTTP service behind its ports, AMTHI and MKHI, and faults to inject. */
+/** A self-signed certificate as AMT makes its own, for the TLS port. */
+const selfSignedContext = async (amtVersion: string): Promise<SecureContext> => {
+  const { generate } = await import('selfsigned');
+  const pems = await generate([{ name: 'commonName', value: `Intel(R) AMT ${amtVersion}` }], { keyType: 'ec', curve: 'P-256', notAfterDate: new Date(Date.now() + 365 * 86_400_000) });
+  return createSecureContext({ key: pems.private, cert: pems.cert });
+};
+
 export class SimulatedMe implements MeDevice {
   readonly description = 'simulated ME';
   readonly stats: MeStats = emptyStats();
@@ -42,11 +58,19 @@ export class SimulatedMe implements MeDevice {
   readonly password: string;
   /** The last lines the engine logged, newest last (for tests and `--log-level debug`). */
   readonly log: string[] = [];
+  /** What the AMTHI client was told (the host's FQDN, each time). */
+  readonly amthiState: AmthiState = { hostFqdns: [] };
+  /** The simulated AMT's clock, time sync setting and power capabilities, and the WS-Man calls it took. */
+  readonly wsman: AmtWsmanState;
+  /** AMT's local system account, which its WS-Man service accepts besides the admin account. */
+  readonly localAccount = { user: '$$OsAdmin', password: randomBytes(12).toString('base64url') };
   private readonly engine: MeEngine;
   private readonly driver: EngineDriver;
   private readonly clientVersion: number;
   private readonly amthiProfile: AmthiProfile | undefined;
   private downUntil = 0;
+  /** AMT's self-signed certificate, made when its TLS port is first used. */
+  private certificate: Promise<SecureContext> | undefined;
   /** What the host's connection reports back. */
   private readonly peer: ConnectionPeer = {
     receive: (bytes) => {
@@ -65,15 +89,22 @@ export class SimulatedMe implements MeDevice {
   };
 
   constructor(options: SimulatedMeOptions = {}) {
-    const { amtVersion, user, password, clientVersion, adjustDelayMs, httpPorts, amthi, ...engine } = options;
+    const { amtVersion, user, password, clientVersion, adjustDelayMs, httpPorts, amthi, clockSkewS, localTimeSyncEnabled, tlsPorts, ...engine } = options;
+    this.wsman = { ...defaultWsmanState(), clockSkewMs: (clockSkewS ?? 0) * 1000, localTimeSyncEnabled: localTimeSyncEnabled ?? 0 };
     this.options = { ...defaultMeEngineOptions, ...engine };
     this.amtVersion = amtVersion ?? '16.1.30';
     this.user = user ?? 'admin';
     this.password = password ?? 'P@ssw0rd';
     this.clientVersion = clientVersion ?? 4;
     this.engine = createMeEngine(this.options, this.stats);
-    this.amthiProfile = amthi === false ? undefined : { ...defaultAmthiProfile(this.amtVersion, this.options.uuid), ...amthi };
-    this.driver = new EngineDriver(this.engine, { amtVersion: this.amtVersion, user: this.user, password: this.password, httpPorts: new Set(httpPorts ?? [16992, 16993]), note: (line) => this.note(line) });
+    this.amthiProfile = amthi === false ? undefined : { ...defaultAmthiProfile(this.amtVersion, this.options.uuid), localAccount: this.localAccount, ...amthi };
+    this.driver = new EngineDriver(this.engine, { amtVersion: this.amtVersion, user: this.user, password: this.password, httpPorts: new Set(httpPorts ?? [16992, 16993]),
+      tlsPorts: new Set(tlsPorts ?? (engine.ports === undefined && engine.profile !== undefined && engine.profile !== 'plain' ? [16993] : [])),
+      tlsContext: () => (this.certificate ??= selfSignedContext(this.amtVersion)),
+      note: (line) => this.note(line),
+      accounts: [this.localAccount],
+      wsman: this.wsman,
+    });
     this.driver.adjustDelayMs = adjustDelayMs ?? 0;
   }
 
@@ -97,7 +128,7 @@ export class SimulatedMe implements MeDevice {
 
   /** The simulated AMTHI client, as a device of its own (what `lms info --simulate` opens). */
   amthi(): MeDevice {
-    return requestReplyClient('AMTHI', this.amthiProfile, this.options.maxMsgLength, answerAmthi);
+    return requestReplyClient('AMTHI', this.amthiProfile, this.options.maxMsgLength, (request, profile) => answerAmthi(request, profile, this.amthiState));
   }
 
   /** The simulated MKHI client (the firmware version). */

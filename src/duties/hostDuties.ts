@@ -1,0 +1,91 @@
+/**
+ * The host duties Intel's LMS performs on Linux, beside the forwarding, each on by default and
+ * each switchable off: the host's FQDN to AMT (at start, then hourly), AMT's clock (once forwarding
+ * is up, then daily and after every resume from sleep), and remote graceful power operations (the
+ * states advertised whenever forwarding comes up, the requests carried out through logind). They
+ * use the LMS only as any local client does: AMTHI, and WS-Man through the forwarded port.
+ */
+import { filter, interval, Subscription, timer } from 'rxjs';
+import type { MeDevice } from '../device/transport.js';
+import type { LmsService } from '../service/lmsService.js';
+import type { Logger } from '../service/logger.js';
+import { amtWsman, type WsmanPorts } from './amtWsman.js';
+import { disabledDuty, type Duty, type DutyReport } from './duty.js';
+import { fqdnDuty } from './fqdnDuty.js';
+import { hostFqdn } from './hostFqdn.js';
+import { connectLogind, type Logind } from './logind.js';
+import { powerDuty } from './powerDuty.js';
+import { timeSyncDuty } from './timeSyncDuty.js';
+
+export interface HostDutiesOptions {
+  readonly lms: LmsService;
+  /** AMT's AMTHI client (the FQDN, the local system account). */
+  readonly amthi: MeDevice;
+  readonly log: Logger;
+  readonly hostFqdn?: boolean;
+  readonly timeSync?: boolean;
+  readonly powerOps?: boolean;
+  /** The forwarded ports WS-Man is reached on (default 16992, and 16993 with TLS). */
+  readonly wsmanPorts?: WsmanPorts;
+  /** Where the FQDN comes from (default: as the host resolves its own name). */
+  readonly resolveFqdn?: () => Promise<string>;
+  /** logind (default: org.freedesktop.login1 on the system bus). */
+  readonly logind?: () => Promise<Logind>;
+  readonly fqdnIntervalMs?: number;
+  readonly timeSyncIntervalMs?: number;
+}
+
+export interface HostDutiesStatus {
+  readonly hostFqdn: DutyReport;
+  readonly timeSync: DutyReport;
+  readonly powerOps: DutyReport;
+}
+
+export interface HostDuties {
+  status(): HostDutiesStatus;
+  stop(): void;
+}
+
+const HOUR = 3_600_000;
+
+export const startHostDuties = (o: HostDutiesOptions): HostDuties => {
+  const ports = o.wsmanPorts ?? { http: 16992, tls: 16993 };
+  const connect = () => amtWsman(o.amthi, o.lms.status().session.forwards, ports);
+  // One connection to logind, made when first needed and made again after it failed.
+  let bus: Promise<Logind> | undefined;
+  const logind = (): Promise<Logind> => {
+    bus ??= (o.logind ?? connectLogind)().catch((err: unknown) => {
+      bus = undefined;
+      throw err;
+    });
+    return bus;
+  };
+  const fqdn: Duty = o.hostFqdn === false ? disabledDuty('host FQDN') : fqdnDuty(o.amthi, o.resolveFqdn ?? (() => hostFqdn()), o.log);
+  const clock: Duty = o.timeSync === false ? disabledDuty('AMT clock') : timeSyncDuty(connect, o.log);
+  const power = o.powerOps === false ? undefined : powerDuty(connect, logind, o.log);
+
+  const subs = new Subscription();
+  subs.add(timer(0, o.fqdnIntervalMs ?? HOUR).subscribe((i) => void fqdn.run(i === 0 ? 'start' : 'hourly')));
+  // Forwarding up: each time the ME forwards its WS-Man port (after an ME reset too).
+  subs.add(
+    o.lms.events$.pipe(filter((e) => e.type === 'forward' && e.ok && !e.cancelled && (e.port === ports.http || e.port === ports.tls))).subscribe(() => {
+      void clock.run('forwarding up');
+      void power?.run('forwarding up');
+    }),
+  );
+  subs.add(interval(o.timeSyncIntervalMs ?? 24 * HOUR).subscribe(() => void clock.run('daily')));
+  if (power) subs.add(o.lms.alerts$.subscribe((a) => void power.onAlert(a)));
+  if (o.timeSync !== false)
+    void logind().then(
+      (l) => l.onResume(() => void clock.run('resume')),
+      () => undefined, // no logind: no resume signal; the daily run still keeps the clock
+    );
+
+  return {
+    status: () => ({ hostFqdn: fqdn.report(), timeSync: clock.report(), powerOps: power?.report() ?? { enabled: false } }),
+    stop() {
+      subs.unsubscribe();
+      void bus?.then((l) => l.close(), () => undefined);
+    },
+  };
+};

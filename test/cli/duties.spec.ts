@@ -1,0 +1,89 @@
+/** The host duties as an administrator sees them: `lms run` on the simulated ME, `lms status`. */
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lms, startDaemon, type Daemon } from '../support/daemon.js';
+import { freePort } from '../support/harness.js';
+import { dbusDaemonAvailable, startLogindDouble, type LogindDouble } from '../support/logindDouble.js';
+
+interface Status {
+  duties: Record<'hostFqdn' | 'timeSync' | 'powerOps', { enabled: boolean; result?: string; error?: string; details?: Record<string, unknown> }>;
+  simulator: { hostFqdns: string[]; clockSkewS: number; powerStatesSupported: number[] };
+}
+
+describe('host duties through lms run and lms status', function () {
+  this.timeout(30_000);
+  let bus: LogindDouble | undefined;
+  let d: Daemon | undefined;
+  let saved: string | undefined;
+  before(async function () {
+    if (!dbusDaemonAvailable()) {
+      if (process.env['CI']) throw new Error('dbus-daemon is missing (apt-get install dbus-daemon)');
+      console.log('      skipped: dbus-daemon is missing (apt-get install dbus-daemon)');
+      return this.skip();
+    }
+    bus = await startLogindDouble();
+    saved = process.env['DBUS_SYSTEM_BUS_ADDRESS'];
+    process.env['DBUS_SYSTEM_BUS_ADDRESS'] = bus.address; // the daemon inherits the private bus
+  });
+  after(async () => {
+    if (saved === undefined) delete process.env['DBUS_SYSTEM_BUS_ADDRESS'];
+    else process.env['DBUS_SYSTEM_BUS_ADDRESS'] = saved;
+    await bus?.stop();
+  });
+  afterEach(async () => {
+    await d?.stop();
+    d = undefined;
+  });
+  const status = async (): Promise<Status> => JSON.parse((await lms(['status', '--json', '--control-socket', d!.controlSocket])).stdout) as Status;
+  /** Asks until `ok`: the daemon answers once its control socket is up, the duties a moment later. */
+  const until = async (ok: (s: Status) => boolean): Promise<Status> => {
+    await d!.waitFor(/"msg":"lms ready"/);
+    for (let i = 0; i < 200; i++) {
+      const s = await status();
+      if (ok(s)) return s;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return status();
+  };
+
+  it('shows, as npm start runs it (a skewed AMT clock), the FQDN sent, the clock corrected and the graceful states advertised', async () => {
+    d = await startDaemon(['--simulate', '--sim-clock-skew', '300', '--sim-ports', `${await freePort()},${await freePort()}`]);
+    const s = await until((x) => Boolean(x.duties?.hostFqdn.result && x.duties.timeSync.result && x.duties.powerOps.result));
+    assert.match(s.duties.hostFqdn.result ?? '', /^sent .+ to AMT$/);
+    assert.deepStrictEqual(s.simulator.hostFqdns, [s.duties.hostFqdn.details?.['fqdn']]);
+    assert.match(s.duties.timeSync.result ?? '', /^AMT's clock was 300 s from the host's: set to the host's$/);
+    assert.ok(Math.abs(s.simulator.clockSkewS) <= 1);
+    assert.deepStrictEqual(s.simulator.powerStatesSupported, [2, 4, 7, 8, 10, 12, 14]);
+    const text = (await lms(['status', '--control-socket', d.controlSocket])).stdout;
+    assert.match(text, /^host FQDN: +sent /m);
+    assert.match(text, /^AMT clock: +AMT's clock was 300 s/m);
+    assert.match(text, /^graceful power: +AMT now advertises power states 2, 4, 7, 8, 10, 12, 14/m);
+    assert.match(d.log(), /"msg":"AMT clock: AMT's clock was 300 s from the host's: set to the host's"/);
+  });
+
+  it('carries out --sim-fault graceful-reboot through logind, and shows it in lms status', async () => {
+    d = await startDaemon(['--simulate', '--sim-ports', `${await freePort()},${await freePort()}`, '--sim-fault', 'graceful-reboot@1']);
+    const s = await until((x) => ((x.duties?.powerOps.details?.['requests'] as unknown[] | undefined) ?? []).length > 0);
+    const [r] = s.duties.powerOps.details?.['requests'] as { request: string; done: string }[];
+    assert.deepStrictEqual(r, { ...r, request: 'reboot', done: 'reboot scheduled in 60 s, wall message set' });
+    assert.ok(bus!.calls.some((c) => c.method === 'ScheduleShutdown' && c.args[0] === 'reboot'));
+    assert.match((await lms(['status', '--control-socket', d.controlSocket])).stdout, /^ {2}remote reboot at .*: reboot scheduled in 60 s/m);
+  });
+
+  it('turns each duty off by flag and by the configuration file', async () => {
+    d = await startDaemon(['--simulate', '--sim-ports', `${await freePort()},${await freePort()}`, '--no-host-fqdn', '--no-time-sync', '--no-power-ops']);
+    await d.waitFor(/"msg":"lms ready"/);
+    const s = await status();
+    assert.deepStrictEqual([s.duties.hostFqdn.enabled, s.duties.timeSync.enabled, s.duties.powerOps.enabled], [false, false, false]);
+    assert.deepStrictEqual(s.simulator.hostFqdns, []);
+    assert.match((await lms(['status', '--control-socket', d.controlSocket])).stdout, /^host FQDN: +off$/m);
+    await d.stop();
+    const config = join(mkdtempSync(join(tmpdir(), 'lms-duties-')), 'lms.json');
+    writeFileSync(config, JSON.stringify({ timeSync: false }));
+    d = await startDaemon(['--simulate', '--sim-ports', `${await freePort()},${await freePort()}`, '--config', config]);
+    const fromFile = await until((x) => Boolean(x.duties?.hostFqdn.result));
+    assert.deepStrictEqual([fromFile.duties.hostFqdn.enabled, fromFile.duties.timeSync.enabled, fromFile.duties.powerOps.enabled], [true, false, true]);
+  });
+});

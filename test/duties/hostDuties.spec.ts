@@ -1,0 +1,286 @@
+import { strict as assert } from 'node:assert';
+import { MeClient } from '../../src/codecs/mei.js';
+import { MeiDevice } from '../../src/device/meiDevice.js';
+import { SimulatedMe, type SimulatedMeOptions } from '../../src/device/simulator/simulatedMe.js';
+import type { MeDevice } from '../../src/device/transport.js';
+import type { DutyReport } from '../../src/duties/duty.js';
+import { startHostDuties, type HostDuties, type HostDutiesOptions } from '../../src/duties/hostDuties.js';
+import { connectLogind } from '../../src/duties/logind.js';
+import { SHUTDOWN_DELAY_MS, WALL } from '../../src/duties/powerDuty.js';
+import { startLms, type LmsService } from '../../src/service/lmsService.js';
+import type { Logger } from '../../src/service/logger.js';
+import { freePort } from '../support/harness.js';
+import { dbusDaemonAvailable, startLogindDouble, type LogindDouble } from '../support/logindDouble.js';
+import { emulatorUnavailable, startEmulatedMei } from '../tools/meiEmulator.js';
+
+const until = async (what: string, ok: () => boolean, ms = 8000): Promise<void> => {
+  for (let t = 0; t < ms && !ok(); t += 20) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(ok(), `${what} within ${ms} ms`);
+};
+
+/** A logger that keeps its lines, to count what a duty said. */
+const recording = (): Logger & { lines: { level: string; message: string }[] } => {
+  const lines: { level: string; message: string }[] = [];
+  const at = (level: string) => (_: Record<string, unknown>, message: string) => void lines.push({ level, message });
+  return { lines, error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), trace: at('trace') };
+};
+
+interface Rig {
+  readonly me: SimulatedMe;
+  readonly lms: LmsService;
+  readonly duties: HostDuties;
+  readonly log: ReturnType<typeof recording>;
+  stop(): Promise<void>;
+}
+
+const noLogind = (): Promise<never> => Promise.reject(new Error('no logind in this test'));
+
+/** The simulated ME, lms on it, and the duties, started before the ME forwards (as the daemon does). */
+const rig = async (meOptions: SimulatedMeOptions = {}, duties: Partial<HostDutiesOptions> = {}, amthi?: (me: SimulatedMe) => MeDevice): Promise<Rig> => {
+  const http = await freePort();
+  let echo = await freePort();
+  while (echo === http) echo = await freePort();
+  const me = new SimulatedMe({ ports: [http, echo], httpPorts: [http], ...meOptions });
+  const lms = startLms({ device: me, reconnectMs: 20 });
+  const log = recording();
+  const d = startHostDuties({ lms, amthi: amthi?.(me) ?? me.amthi(), log, wsmanPorts: { http, tls: http }, resolveFqdn: () => Promise.resolve('host.example.org'), logind: noLogind, ...duties });
+  await lms.ready(echo);
+  return {
+    me,
+    lms,
+    duties: d,
+    log,
+    async stop() {
+      d.stop();
+      await lms.stop();
+      me.close();
+    },
+  };
+};
+
+describe('host duties', function () {
+  this.timeout(30_000);
+  let r: Rig | undefined;
+  afterEach(async () => {
+    await r?.stop();
+    r = undefined;
+  });
+  const settled = (d: () => DutyReport): (() => boolean) => () => d().lastRunAt !== undefined;
+
+  describe("the host's FQDN", () => {
+    it('is sent to AMT at start, not again while it stays the same, and again once it changes', async () => {
+      let name = 'a.example.org';
+      r = await rig({}, { resolveFqdn: () => Promise.resolve(name), fqdnIntervalMs: 50 });
+      const me = r.me;
+      await until('the first FQDN', () => me.amthiState.hostFqdns.length === 1);
+      await new Promise((res) => setTimeout(res, 300)); // several hourly occasions, at 50 ms
+      assert.deepStrictEqual(me.amthiState.hostFqdns, ['a.example.org']);
+      name = 'b.example.org';
+      await until('the changed FQDN', () => me.amthiState.hostFqdns.length === 2);
+      await new Promise((res) => setTimeout(res, 200));
+      assert.deepStrictEqual(me.amthiState.hostFqdns, ['a.example.org', 'b.example.org']);
+      assert.deepStrictEqual(r.duties.status().hostFqdn.details, { fqdn: 'b.example.org' });
+      assert.equal(r.log.lines.filter((l) => /^host FQDN: sent/.test(l.message)).length, 2, 'one line per FQDN sent');
+    });
+
+    it('is sent through the emulated /dev/mei0 as through the simulated ME', async function () {
+      const why = emulatorUnavailable();
+      if (why) {
+        console.log(`      skipped: ${why}`);
+        return this.skip();
+      }
+      const me = new SimulatedMe();
+      const emu = await startEmulatedMei(me);
+      try {
+        r = await rig({}, { timeSync: false, powerOps: false }, () => new MeiDevice({ path: emu.devicePath, client: MeClient.Amthi, minProtocolVersion: 1 }));
+        await until('the FQDN through the device', () => me.amthiState.hostFqdns.length === 1);
+        assert.deepStrictEqual(me.amthiState.hostFqdns, ['host.example.org']);
+      } finally {
+        await r?.stop();
+        r = undefined;
+        await emu.stop();
+        me.close();
+      }
+    });
+  });
+
+  describe("AMT's clock", () => {
+    it('is set to the host\'s when it is 300 s off, through WS-Man with the local system account', async () => {
+      r = await rig({ clockSkewS: 300 });
+      const d = r.duties;
+      await until('a time sync', settled(() => d.status().timeSync));
+      const t = d.status().timeSync;
+      assert.equal(t.error, undefined, t.error);
+      assert.equal(t.details?.['corrected'], true);
+      assert.ok(Math.abs(Number(t.details?.['offsetS']) - 300) <= 1, `offset ${String(t.details?.['offsetS'])}`);
+      assert.ok(Math.abs(r.me.wsman.clockSkewMs) < 2000, `AMT's clock is now ${r.me.wsman.clockSkewMs} ms off`);
+      assert.deepStrictEqual(r.me.wsman.calls.filter((c) => c.startsWith('AMT_Time')), ['AMT_TimeSynchronizationService.Get', 'AMT_TimeSynchronizationService.GetLowAccuracyTimeSynch', 'AMT_TimeSynchronizationService.SetHighAccuracyTimeSynch']);
+    });
+
+    it('is left alone 10 s off', async () => {
+      r = await rig({ clockSkewS: 10 });
+      const d = r.duties;
+      await until('a time sync', settled(() => d.status().timeSync));
+      assert.equal(d.status().timeSync.details?.['corrected'], false);
+      assert.ok(!r.me.wsman.calls.includes('AMT_TimeSynchronizationService.SetHighAccuracyTimeSynch'));
+      assert.equal(r.me.wsman.clockSkewMs, 10_000);
+    });
+
+    it('is left alone when AMT forbids it (LocalTimeSyncEnabled 2), said once, and tried again on its next occasion', async () => {
+      r = await rig({ clockSkewS: 300, localTimeSyncEnabled: 2 }, { timeSyncIntervalMs: 100 });
+      const d = r.duties;
+      await until('a time sync', settled(() => d.status().timeSync));
+      await new Promise((res) => setTimeout(res, 450)); // a few daily occasions, at 100 ms
+      assert.match(d.status().timeSync.error ?? '', /LocalTimeSyncEnabled 2/);
+      assert.ok(!r.me.wsman.calls.includes('AMT_TimeSynchronizationService.SetHighAccuracyTimeSynch'));
+      assert.ok(r.me.wsman.calls.filter((c) => c === 'AMT_TimeSynchronizationService.Get').length >= 3, 'retried on each occasion');
+      assert.equal(r.log.lines.filter((l) => l.level === 'warn' && /LocalTimeSyncEnabled/.test(l.message)).length, 1, 'said once');
+    });
+
+    it('says why when the local system account is refused (a wrong password), and never shows the password', async () => {
+      r = await rig({ clockSkewS: 300, amthi: { localAccount: { user: '$$OsAdmin', password: 'not-the-password' } } });
+      const d = r.duties;
+      await until('a time sync', settled(() => d.status().timeSync));
+      assert.match(d.status().timeSync.error ?? '', /refused the local system account's credentials \(401\)/);
+      assert.ok(!JSON.stringify(d.status()).includes('not-the-password'));
+      assert.ok(!r.log.lines.some((l) => l.message.includes('not-the-password') || l.message.includes(r!.me.localAccount.password)));
+    });
+
+    it('says that an AMT that is not provisioned has no local system account', async () => {
+      r = await rig({ clockSkewS: 300, amthi: { provisioningState: 0, controlMode: 0 } });
+      const d = r.duties;
+      await until('a time sync', settled(() => d.status().timeSync));
+      assert.match(d.status().timeSync.error ?? '', /no local system account from AMTHI \(is AMT provisioned\?\)/);
+    });
+  });
+
+  describe('graceful power operations', () => {
+    let bus: LogindDouble | undefined;
+    let saved: string | undefined;
+    beforeEach(async function () {
+      if (!dbusDaemonAvailable()) {
+        if (process.env['CI']) throw new Error('dbus-daemon is missing (apt-get install dbus-daemon)');
+        console.log('      skipped: dbus-daemon is missing (apt-get install dbus-daemon)');
+        return this.skip();
+      }
+      bus = await startLogindDouble();
+      saved = process.env['DBUS_SYSTEM_BUS_ADDRESS'];
+      process.env['DBUS_SYSTEM_BUS_ADDRESS'] = bus.address; // the private bus, never the machine's
+    });
+    afterEach(async () => {
+      if (saved === undefined) delete process.env['DBUS_SYSTEM_BUS_ADDRESS'];
+      else process.env['DBUS_SYSTEM_BUS_ADDRESS'] = saved;
+      await r?.stop();
+      r = undefined;
+      await bus?.stop();
+      bus = undefined;
+    });
+    // logind as the daemon reaches it: the system bus named by DBUS_SYSTEM_BUS_ADDRESS.
+    const withLogind = (): Partial<HostDutiesOptions> => ({ logind: connectLogind });
+
+    it('advertises graceful off and reset, and sleep and hibernate when logind can, with one Put', async () => {
+      r = await rig({}, withLogind());
+      const d = r.duties;
+      await until('the states advertised', settled(() => d.status().powerOps));
+      assert.deepStrictEqual(r.me.wsman.powerStatesSupported, [2, 4, 7, 8, 10, 12, 14]);
+      // An ME reset forwards again: the states are read again, and not Put again.
+      r.me.reset();
+      await until('a second Get', () => r!.me.wsman.calls.filter((c) => c === 'CIM_PowerManagementCapabilities.Get').length === 2);
+      await new Promise((res) => setTimeout(res, 200));
+      assert.equal(r.me.wsman.calls.filter((c) => c === 'CIM_PowerManagementCapabilities.Put').length, 1);
+    });
+
+    it('adds neither sleep nor hibernate when logind cannot', async () => {
+      bus!.can = { suspend: 'no', hibernate: 'na' };
+      r = await rig({}, withLogind());
+      const d = r.duties;
+      await until('the states advertised', settled(() => d.status().powerOps));
+      assert.deepStrictEqual(r.me.wsman.powerStatesSupported, [2, 8, 10, 12, 14]);
+    });
+
+    for (const [arg, request, calls] of [
+      ['0', 'shutdown', ['SetWallMessage', 'ScheduleShutdown']],
+      ['1', 'reboot', ['SetWallMessage', 'ScheduleShutdown']],
+      ['2', 'sleep', ['Suspend']],
+      ['3', 'hibernate', ['Hibernate']],
+    ] as const) {
+      it(`carries out a console's graceful ${request} (iAMT0067, argument ${arg}) through logind`, async () => {
+        r = await rig({}, withLogind());
+        const double = bus!;
+        const before = Date.now();
+        r.me.notify('iAMT0067', [arg]);
+        await until(`logind's ${calls.join(' and ')}`, () => calls.every((m) => double.calls.some((c) => c.method === m)));
+        const asked = double.calls.filter((c) => !c.method.startsWith('Can'));
+        assert.deepStrictEqual(asked.map((c) => c.method), calls);
+        if (request === 'shutdown' || request === 'reboot') {
+          assert.deepStrictEqual(asked[0]!.args, [WALL[request], true]);
+          const [kind, usec] = asked[1]!.args as [string, bigint];
+          assert.equal(kind, request === 'shutdown' ? 'poweroff' : 'reboot');
+          const inMs = Number(usec / 1000n) - before;
+          assert.ok(inMs >= SHUTDOWN_DELAY_MS - 1000 && inMs <= SHUTDOWN_DELAY_MS + 2000, `scheduled ${inMs} ms ahead`);
+        } else assert.deepStrictEqual(asked[0]!.args, [false]);
+        const reported = (): { request: string; done: string }[] => (r!.duties.status().powerOps.details?.['requests'] ?? []) as { request: string; done: string }[];
+        await until('the request in status', () => reported().length === 1);
+        assert.equal(reported()[0]?.request, request);
+        assert.doesNotMatch(reported()[0]!.done, /^not done/);
+      });
+    }
+
+    it('sets the clock again after the host resumes from sleep (PrepareForSleep false)', async () => {
+      r = await rig({ clockSkewS: 300 }, { ...withLogind(), powerOps: false });
+      const d = r.duties;
+      await until('a time sync', settled(() => d.status().timeSync));
+      await new Promise((res) => setTimeout(res, 300)); // the signal subscription is up
+      r.me.wsman.clockSkewMs = 120_000; // the host slept; AMT's clock ran on its own
+      bus!.resume();
+      await until('a time sync on resume', () => d.status().timeSync.occasion === 'resume');
+      assert.equal(d.status().timeSync.details?.['corrected'], true);
+    });
+  });
+});
+
+describe('host duties without logind', function () {
+  this.timeout(30_000);
+  it('still advertises graceful off and reset, and says a request could not be done, and why', async () => {
+    const saved = process.env['DBUS_SYSTEM_BUS_ADDRESS'];
+    process.env['DBUS_SYSTEM_BUS_ADDRESS'] = 'unix:path=/nonexistent/lms-test-bus';
+    const r = await rig({}, { logind: connectLogind });
+    try {
+      await until('the states advertised', () => r.duties.status().powerOps.lastRunAt !== undefined);
+      assert.deepStrictEqual(r.me.wsman.powerStatesSupported, [2, 8, 10, 12, 14]);
+      r.me.notify('iAMT0067', ['0']);
+      const requests = (): { request: string; done: string }[] => (r.duties.status().powerOps.details?.['requests'] ?? []) as { request: string; done: string }[];
+      await until('the request in status', () => requests().length === 1, 3000);
+      assert.match(requests()[0]!.done, /^not done: logind is not reachable on the system bus: connect ENOENT/);
+      assert.ok(r.log.lines.some((l) => l.level === 'warn' && /remote shutdown requested, not done/.test(l.message)));
+    } finally {
+      if (saved === undefined) delete process.env['DBUS_SYSTEM_BUS_ADDRESS'];
+      else process.env['DBUS_SYSTEM_BUS_ADDRESS'] = saved;
+      await r.stop();
+    }
+  });
+});
+
+describe('host duties on a TLS-only AMT (AMT 19 and later: the ME forwards 16993 and 664 only)', function () {
+  this.timeout(30_000);
+  it("sets the clock through TLS on the TLS port, accepting the ME's self-signed certificate on loopback", async () => {
+    const tls = await freePort();
+    let echo = await freePort();
+    while (echo === tls) echo = await freePort();
+    const me = new SimulatedMe({ ports: [tls, echo], httpPorts: [tls], tlsPorts: [tls], clockSkewS: -400 });
+    const lms = startLms({ device: me, reconnectMs: 20 });
+    const duties = startHostDuties({ lms, amthi: me.amthi(), log: recording(), wsmanPorts: { http: await freePort(), tls }, hostFqdn: false, powerOps: false, logind: noLogind });
+    try {
+      await lms.ready(echo);
+      await until('a time sync', () => duties.status().timeSync.lastRunAt !== undefined);
+      const t = duties.status().timeSync;
+      assert.equal(t.error, undefined, t.error);
+      assert.equal(t.details?.['corrected'], true);
+      assert.ok(Math.abs(me.wsman.clockSkewMs) < 2000);
+    } finally {
+      duties.stop();
+      await lms.stop();
+      me.close();
+    }
+  });
+});

@@ -1,0 +1,115 @@
+/**
+ * A private system bus (a real dbus-daemon on a socket of its own) with a test double of
+ * org.freedesktop.login1 on it: it records every call and powers nothing off. Tests point lms at
+ * it with DBUS_SYSTEM_BUS_ADDRESS; the machine's own bus and logind are never touched.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import dbus from 'dbus-next';
+
+export interface LogindDouble {
+  /** The bus address to put in DBUS_SYSTEM_BUS_ADDRESS. */
+  readonly address: string;
+  /** Each call: its method and arguments (a u64 as a bigint). */
+  readonly calls: { method: string; args: unknown[] }[];
+  /** What CanSuspend and CanHibernate answer. */
+  can: { suspend: string; hibernate: string };
+  /** Emits PrepareForSleep(false): the host woke up. */
+  resume(): void;
+  stop(): Promise<void>;
+}
+
+const CONFIG = (socket: string): string => `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <listen>unix:path=${socket}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+`;
+
+export const dbusDaemonAvailable = (): boolean => {
+  try {
+    return spawn('dbus-daemon', ['--version']).pid !== undefined;
+  } catch {
+    return false;
+  }
+};
+
+export const startLogindDouble = async (): Promise<LogindDouble> => {
+  const dir = mkdtempSync(join(tmpdir(), 'lms-bus-'));
+  const socket = join(dir, 'system_bus_socket');
+  writeFileSync(join(dir, 'bus.conf'), CONFIG(socket));
+  const daemon: ChildProcess = spawn('dbus-daemon', ['--nofork', '--nopidfile', `--config-file=${join(dir, 'bus.conf')}`, '--print-address'], { stdio: ['ignore', 'pipe', 'ignore'] } /* it complains it cannot raise its fd limit: harmless here */);
+  const address = await new Promise<string>((resolve, reject) => {
+    daemon.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
+    daemon.once('exit', (code) => reject(new Error(`dbus-daemon exited with ${code}`)));
+  });
+  const bus = dbus.sessionBus({ busAddress: address });
+  const calls: LogindDouble['calls'] = [];
+  const can = { suspend: 'yes', hibernate: 'yes' };
+  const record = (method: string, ...args: unknown[]): void => void calls.push({ method, args });
+
+  class Manager extends dbus.interface.Interface {
+    CanSuspend(): string {
+      record('CanSuspend');
+      return can.suspend;
+    }
+    CanHibernate(): string {
+      record('CanHibernate');
+      return can.hibernate;
+    }
+    SetWallMessage(message: string, enable: boolean): void {
+      record('SetWallMessage', message, enable);
+    }
+    ScheduleShutdown(kind: string, usec: bigint): void {
+      record('ScheduleShutdown', kind, usec);
+    }
+    Suspend(interactive: boolean): void {
+      record('Suspend', interactive);
+    }
+    Hibernate(interactive: boolean): void {
+      record('Hibernate', interactive);
+    }
+    PrepareForSleep(start: boolean): boolean {
+      return start;
+    }
+  }
+  Manager.configureMembers({
+    methods: {
+      CanSuspend: { inSignature: '', outSignature: 's' },
+      CanHibernate: { inSignature: '', outSignature: 's' },
+      SetWallMessage: { inSignature: 'sb', outSignature: '' },
+      ScheduleShutdown: { inSignature: 'st', outSignature: '' },
+      Suspend: { inSignature: 'b', outSignature: '' },
+      Hibernate: { inSignature: 'b', outSignature: '' },
+    },
+    signals: { PrepareForSleep: { signature: 'b' } },
+  });
+  const manager = new Manager('org.freedesktop.login1.Manager');
+  bus.export('/org/freedesktop/login1', manager);
+  await bus.requestName('org.freedesktop.login1', 0);
+  return {
+    address,
+    calls,
+    get can() {
+      return can;
+    },
+    set can(v) {
+      Object.assign(can, v);
+    },
+    resume: () => void manager.PrepareForSleep(false),
+    async stop() {
+      bus.disconnect();
+      daemon.kill();
+      await new Promise((r) => daemon.once('exit', r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+};
