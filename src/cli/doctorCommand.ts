@@ -1,11 +1,10 @@
 /** `lms doctor`: what an administrator asks when AMT "does not work", one line per finding. */
 import { parseArgs } from 'node:util';
-import { MeClient } from '../codecs/mei.js';
-import type { MeDevice } from '../device/transport.js';
 import { healthy, runDoctor, type Finding } from '../doctor/doctor.js';
 import { defaultControlSocket, queryControl } from '../service/controlSocket.js';
 import type { LmsStatus } from '../service/lmsService.js';
 import { Exit, UsageError } from './exitCodes.js';
+import { ME_DEVICE_FLAGS, meDevices } from './meDevices.js';
 
 export const DOCTOR_HELP = `Usage: lms doctor [--json] [--device <path> | --simulate] [--control-socket <path>] [--user <name>]
 
@@ -32,16 +31,7 @@ export const doctorCommand = async (argv: readonly string[]): Promise<number> =>
     v = parseArgs({
       args: [...argv],
       strict: true,
-      options: {
-        json: { type: 'boolean' },
-        device: { type: 'string' },
-        simulate: { type: 'boolean' },
-        'sim-unprovisioned': { type: 'boolean' },
-        'sim-no-amt': { type: 'boolean' },
-        'control-socket': { type: 'string' },
-        user: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: { ...ME_DEVICE_FLAGS, 'control-socket': { type: 'string' }, user: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     }).values;
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\nRun 'lms doctor --help' for the options.`);
@@ -50,21 +40,7 @@ export const doctorCommand = async (argv: readonly string[]): Promise<number> =>
     process.stdout.write(`${DOCTOR_HELP}\n`);
     return Exit.Ok;
   }
-  if (v.device !== undefined && v.simulate) throw new UsageError('--device and --simulate exclude each other');
-  let lme: MeDevice;
-  let amthi: MeDevice;
-  let devicePath: string | undefined;
-  if (v.simulate) {
-    const { SimulatedMe } = await import('../device/simulator/simulatedMe.js');
-    const me = new SimulatedMe({ amthi: v['sim-no-amt'] ? false : v['sim-unprovisioned'] ? { provisioningState: 0, controlMode: 0 } : {} });
-    lme = me;
-    amthi = me.amthi();
-  } else {
-    const { MeiDevice } = await import('../device/meiDevice.js');
-    devicePath = v.device ?? '/dev/mei0';
-    lme = new MeiDevice({ path: devicePath });
-    amthi = new MeiDevice({ path: devicePath, client: MeClient.Amthi, minProtocolVersion: 1 });
-  }
+  const { lme, amthi, path: devicePath } = await meDevices(v);
   const socket = v['control-socket'] ?? defaultControlSocket();
   const daemon = (): Promise<LmsStatus | undefined> => queryControl(socket, { command: 'status' }, 2000).then((s) => s as LmsStatus, () => undefined);
   const findings = await runDoctor({ lme, amthi, daemon, ...(devicePath ? { devicePath } : {}), ...(v.user ? { user: v.user } : {}) });

@@ -1,9 +1,9 @@
 /** `lms info`: AMT facts over the AMTHI client, without credentials. */
 import { parseArgs } from 'node:util';
-import { MeClient } from '../codecs/mei.js';
-import { DeviceError, type MeDevice } from '../device/transport.js';
+import { DeviceError } from '../device/transport.js';
 import { readAmtInfo, type AmtInfo } from '../service/amtInfo.js';
 import { Exit, UsageError } from './exitCodes.js';
+import { ME_DEVICE_FLAGS, meDevices } from './meDevices.js';
 
 export const INFO_HELP = `Usage: lms info [--json] [--device <path> | --simulate]
 
@@ -42,14 +42,7 @@ export const infoCommand = async (argv: readonly string[]): Promise<number> => {
     v = parseArgs({
       args: [...argv],
       strict: true,
-      options: {
-        json: { type: 'boolean' },
-        device: { type: 'string' },
-        simulate: { type: 'boolean' },
-        'sim-unprovisioned': { type: 'boolean' },
-        'sim-no-amt': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: { ...ME_DEVICE_FLAGS, help: { type: 'boolean', short: 'h' } },
     }).values;
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\nRun 'lms info --help' for the options.`);
@@ -58,21 +51,7 @@ export const infoCommand = async (argv: readonly string[]): Promise<number> => {
     process.stdout.write(`${INFO_HELP}\n`);
     return Exit.Ok;
   }
-  if (v.device !== undefined && v.simulate) throw new UsageError('--device and --simulate exclude each other');
-  let device: MeDevice;
-  let mkhi: MeDevice;
-  if (v.simulate) {
-    const { SimulatedMe } = await import('../device/simulator/simulatedMe.js');
-    const amthi = v['sim-no-amt'] ? false : v['sim-unprovisioned'] ? { provisioningState: 0 as const, controlMode: 0 as const, dnsSuffix: '' } : {};
-    const me = new SimulatedMe({ amthi });
-    device = me.amthi();
-    mkhi = me.mkhi();
-  } else {
-    const { MeiDevice } = await import('../device/meiDevice.js');
-    const path = v.device ?? '/dev/mei0';
-    device = new MeiDevice({ path, client: MeClient.Amthi, minProtocolVersion: 1 });
-    mkhi = new MeiDevice({ path, client: MeClient.Mkhi, minProtocolVersion: 1 });
-  }
+  const { amthi: device, mkhi } = await meDevices(v);
   let info: AmtInfo;
   try {
     info = await readAmtInfo(device, { mkhi });

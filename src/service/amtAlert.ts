@@ -3,6 +3,8 @@
  * direct-tcpip channel to port 0). This reads the parts an administrator acts on: the message id
  * (iAMT0005 and friends, from the AMT event registry), its arguments and the time AMT gives.
  */
+import { XMLParser } from 'fast-xml-parser';
+
 export interface AmtAlert {
   readonly messageId: string;
   readonly arguments: readonly string[];
@@ -11,19 +13,37 @@ export interface AmtAlert {
   readonly receivedAt: Date;
 }
 
-const tag = (name: string): RegExp => new RegExp(`<(?:[\\w-]+:)?${name}\\b[^>]*>([\\s\\S]*?)</(?:[\\w-]+:)?${name}>`, 'g');
-const text = (xml: string, name: string): string[] => [...xml.matchAll(tag(name))].map((m) => unescapeXml(m[1]!.trim()));
-const unescapeXml = (s: string): string =>
-  s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+// Namespace prefixes removed, text as written (a MessageID is never a number), entities decoded.
+const parser = new XMLParser({ removeNSPrefix: true, ignoreAttributes: true, parseTagValue: false, trimValues: true, isArray: (name) => name === 'MessageArguments' });
+
+/** The first element called `name` anywhere under `node`. */
+const find = (node: unknown, name: string): unknown => {
+  if (node === null || typeof node !== 'object') return undefined;
+  const o = node as Record<string, unknown>;
+  if (name in o) return o[name];
+  for (const v of Object.values(o)) {
+    const found = find(v, name);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+};
+const textOf = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined);
 
 /** The alert in an HTTP request AMT posted, or undefined when the request carries none. */
 export const parseAmtAlert = (request: Buffer, receivedAt = new Date()): AmtAlert | undefined => {
   const raw = request.toString('utf8');
   const bodyAt = raw.indexOf('\r\n\r\n');
-  const xml = bodyAt >= 0 ? raw.slice(bodyAt + 4) : raw;
-  const messageId = text(xml, 'MessageID')[0];
+  let doc: unknown;
+  try {
+    doc = parser.parse(bodyAt >= 0 ? raw.slice(bodyAt + 4) : raw);
+  } catch {
+    return undefined;
+  }
+  const messageId = textOf(find(doc, 'MessageID'));
   if (!messageId) return undefined;
-  const stamp = text(xml, 'Datetime')[0] ?? text(xml, 'IndicationTime')[0];
+  const when = find(doc, 'IndicationTime');
+  const stamp = textOf(find(when, 'Datetime')) ?? textOf(when);
   const time = stamp && !Number.isNaN(Date.parse(stamp)) ? new Date(stamp) : receivedAt;
-  return { messageId, arguments: text(xml, 'MessageArguments'), time, receivedAt };
+  const args = (find(doc, 'MessageArguments') as unknown[] | undefined) ?? [];
+  return { messageId, arguments: args.map((a) => textOf(a) ?? ''), time, receivedAt };
 };

@@ -53,27 +53,8 @@ export const askAmthi = async <A>(c: MeConnection, request: Buffer, command: Amt
   }
 };
 
-/** The firmware version from MKHI, for firmware whose AMTHI code versions have no "Flash" entry. */
-const readFirmwareVersion = async (mkhi: MeDevice, timeoutMs: number): Promise<E.Either<string, string>> => {
-  let c: MeConnection;
-  try {
-    c = await mkhi.connect();
-  } catch (err) {
-    return E.left((err as Error).message);
-  }
-  try {
-    const reply = firstValueFrom(c.messages$.pipe(timeout(timeoutMs)));
-    await c.write(encodeMkhiFwVersionRequest());
-    return E.map(formatFwVersion)(decodeMkhiFwVersion(await reply));
-  } catch (err) {
-    return E.left(`no answer within ${timeoutMs} ms (${(err as Error).message})`);
-  } finally {
-    c.close();
-  }
-};
-
-/** One AMTHI request on a connection of its own: connect, ask, close. A device that cannot connect is an answer too (Left). */
-export const callAmthi = async <A>(device: MeDevice, request: Buffer, command: AmthiCommand, decode: (body: Buffer) => E.Either<AmthiError, A>, timeoutMs = 3000): Promise<E.Either<string, A>> => {
+/** `ask` on a connection of its own: connect, ask, close. A device that cannot connect is an answer too (Left). */
+const onConnection = async <A>(device: MeDevice, ask: (c: MeConnection) => Promise<E.Either<string, A>>): Promise<E.Either<string, A>> => {
   let c: MeConnection;
   try {
     c = await device.connect();
@@ -81,11 +62,27 @@ export const callAmthi = async <A>(device: MeDevice, request: Buffer, command: A
     return E.left((err as Error).message);
   }
   try {
-    return await askAmthi(c, request, command, decode, timeoutMs);
+    return await ask(c);
   } finally {
     c.close();
   }
 };
+
+/** The firmware version from MKHI, for firmware whose AMTHI code versions have no "Flash" entry. */
+const readFirmwareVersion = (mkhi: MeDevice, timeoutMs: number): Promise<E.Either<string, string>> =>
+  onConnection(mkhi, async (c) => {
+    try {
+      const reply = firstValueFrom(c.messages$.pipe(timeout(timeoutMs)));
+      await c.write(encodeMkhiFwVersionRequest());
+      return E.map(formatFwVersion)(decodeMkhiFwVersion(await reply));
+    } catch (err) {
+      return E.left(`no answer within ${timeoutMs} ms (${(err as Error).message})`);
+    }
+  });
+
+/** One AMTHI request on a connection of its own. */
+export const callAmthi = <A>(device: MeDevice, request: Buffer, command: AmthiCommand, decode: (body: Buffer) => E.Either<AmthiError, A>, timeoutMs = 3000): Promise<E.Either<string, A>> =>
+  onConnection(device, (c) => askAmthi(c, request, command, decode, timeoutMs));
 
 /** Asks AMTHI (and MKHI) on `device` for everything `lms info` shows. */
 export const readAmtInfo = async (device: MeDevice, options: { readonly mkhi?: MeDevice; readonly timeoutMs?: number } = {}): Promise<AmtInfo> => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lms, startDaemon, type Daemon } from '../support/daemon.js';
 import { freePort } from '../support/harness.js';
-import { dbusDaemonAvailable, startLogindDouble, type LogindDouble } from '../support/logindDouble.js';
+import { useLogindDouble, type LogindDouble } from '../support/logindDouble.js';
 
 interface Status {
   duties: Record<'hostFqdn' | 'timeSync' | 'powerOps', { enabled: boolean; result?: string; error?: string; details?: Record<string, unknown> }>;
@@ -16,22 +16,12 @@ describe('host duties through lms run and lms status', function () {
   this.timeout(30_000);
   let bus: LogindDouble | undefined;
   let d: Daemon | undefined;
-  let saved: string | undefined;
+  let restore: (() => Promise<void>) | undefined;
+  // The daemon inherits the private bus through DBUS_SYSTEM_BUS_ADDRESS.
   before(async function () {
-    if (!dbusDaemonAvailable()) {
-      if (process.env['CI']) throw new Error('dbus-daemon is missing (apt-get install dbus-daemon)');
-      console.log('      skipped: dbus-daemon is missing (apt-get install dbus-daemon)');
-      return this.skip();
-    }
-    bus = await startLogindDouble();
-    saved = process.env['DBUS_SYSTEM_BUS_ADDRESS'];
-    process.env['DBUS_SYSTEM_BUS_ADDRESS'] = bus.address; // the daemon inherits the private bus
+    ({ bus, restore } = await useLogindDouble(this));
   });
-  after(async () => {
-    if (saved === undefined) delete process.env['DBUS_SYSTEM_BUS_ADDRESS'];
-    else process.env['DBUS_SYSTEM_BUS_ADDRESS'] = saved;
-    await bus?.stop();
-  });
+  after(async () => restore?.());
   afterEach(async () => {
     await d?.stop();
     d = undefined;

@@ -10,7 +10,7 @@ import { SHUTDOWN_DELAY_MS, WALL } from '../../src/duties/powerDuty.js';
 import { startLms, type LmsService } from '../../src/service/lmsService.js';
 import type { Logger } from '../../src/service/logger.js';
 import { freePort } from '../support/harness.js';
-import { dbusDaemonAvailable, startLogindDouble, type LogindDouble } from '../support/logindDouble.js';
+import { useLogindDouble, type LogindDouble } from '../support/logindDouble.js';
 import { emulatorUnavailable, startEmulatedMei } from '../tools/meiEmulator.js';
 
 const until = async (what: string, ok: () => boolean, ms = 8000): Promise<void> => {
@@ -83,21 +83,30 @@ describe('host duties', function () {
       assert.equal(r.log.lines.filter((l) => /^host FQDN: sent/.test(l.message)).length, 2, 'one line per FQDN sent');
     });
 
-    it('is sent through the emulated /dev/mei0 as through the simulated ME', async function () {
+    it('is sent, the clock set and the power states advertised through the emulated /dev/mei0, as on the simulated ME', async function () {
       const why = emulatorUnavailable();
       if (why) {
         console.log(`      skipped: ${why}`);
         return this.skip();
       }
-      const me = new SimulatedMe();
+      const http = await freePort();
+      let echo = await freePort();
+      while (echo === http) echo = await freePort();
+      const me = new SimulatedMe({ ports: [http, echo], httpPorts: [http], clockSkewS: 300 });
       const emu = await startEmulatedMei(me);
+      const lms = startLms({ device: new MeiDevice({ path: emu.devicePath }), reconnectMs: 20 });
+      const amthi = new MeiDevice({ path: emu.devicePath, client: MeClient.Amthi, minProtocolVersion: 1 });
+      const duties = startHostDuties({ lms, amthi, log: recording(), wsmanPorts: { http, tls: http }, resolveFqdn: () => Promise.resolve('host.example.org'), logind: noLogind });
       try {
-        r = await rig({}, { timeSync: false, powerOps: false }, () => new MeiDevice({ path: emu.devicePath, client: MeClient.Amthi, minProtocolVersion: 1 }));
-        await until('the FQDN through the device', () => me.amthiState.hostFqdns.length === 1);
+        await lms.ready(echo);
+        await until('all three duties', () => ['hostFqdn', 'timeSync', 'powerOps'].every((k) => duties.status()[k as 'hostFqdn'].lastRunAt !== undefined));
         assert.deepStrictEqual(me.amthiState.hostFqdns, ['host.example.org']);
+        assert.equal(duties.status().timeSync.details?.['corrected'], true, JSON.stringify(duties.status().timeSync));
+        assert.ok(Math.abs(me.wsman.clockSkewMs) < 2000);
+        assert.deepStrictEqual(me.wsman.powerStatesSupported, [2, 8, 10, 12, 14]);
       } finally {
-        await r?.stop();
-        r = undefined;
+        duties.stop();
+        await lms.stop();
         await emu.stop();
         me.close();
       }
@@ -156,24 +165,15 @@ describe('host duties', function () {
 
   describe('graceful power operations', () => {
     let bus: LogindDouble | undefined;
-    let saved: string | undefined;
+    let restore: (() => Promise<void>) | undefined;
     beforeEach(async function () {
-      if (!dbusDaemonAvailable()) {
-        if (process.env['CI']) throw new Error('dbus-daemon is missing (apt-get install dbus-daemon)');
-        console.log('      skipped: dbus-daemon is missing (apt-get install dbus-daemon)');
-        return this.skip();
-      }
-      bus = await startLogindDouble();
-      saved = process.env['DBUS_SYSTEM_BUS_ADDRESS'];
-      process.env['DBUS_SYSTEM_BUS_ADDRESS'] = bus.address; // the private bus, never the machine's
+      ({ bus, restore } = await useLogindDouble(this));
     });
     afterEach(async () => {
-      if (saved === undefined) delete process.env['DBUS_SYSTEM_BUS_ADDRESS'];
-      else process.env['DBUS_SYSTEM_BUS_ADDRESS'] = saved;
       await r?.stop();
       r = undefined;
-      await bus?.stop();
-      bus = undefined;
+      await restore?.();
+      restore = undefined;
     });
     // logind as the daemon reaches it: the system bus named by DBUS_SYSTEM_BUS_ADDRESS.
     const withLogind = (): Partial<HostDutiesOptions> => ({ logind: connectLogind });

@@ -113,3 +113,26 @@ export const startLogindDouble = async (): Promise<LogindDouble> => {
     },
   };
 };
+
+/**
+ * For a suite or a test: the double on its private bus, named by DBUS_SYSTEM_BUS_ADDRESS until
+ * `restore`. Without dbus-daemon it is skipped with the reason, except on CI, where it fails.
+ */
+export const useLogindDouble = async (ctx: Mocha.Context): Promise<{ bus: LogindDouble; restore(): Promise<void> }> => {
+  if (!dbusDaemonAvailable()) {
+    if (process.env['CI']) throw new Error('dbus-daemon is missing (apt-get install dbus-daemon)');
+    console.log('      skipped: dbus-daemon is missing (apt-get install dbus-daemon)');
+    ctx.skip();
+  }
+  const bus = await startLogindDouble();
+  const saved = process.env['DBUS_SYSTEM_BUS_ADDRESS'];
+  process.env['DBUS_SYSTEM_BUS_ADDRESS'] = bus.address; // the private bus, never the machine's
+  return {
+    bus,
+    async restore() {
+      if (saved === undefined) delete process.env['DBUS_SYSTEM_BUS_ADDRESS'];
+      else process.env['DBUS_SYSTEM_BUS_ADDRESS'] = saved;
+      await bus.stop();
+    },
+  };
+};
