@@ -40,8 +40,8 @@ const result = await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // dbus-next's optional ones: usocket (fd passing, not needed for a path socket) and x11 (an X display's bus): it runs without both.
-  external: ['@2060.io/ffi-napi', '@2060.io/ref-napi', 'epoll', 'usocket', 'x11'],
+  // abstract-socket: dbus-native's for an abstract-namespace bus address, which the system bus is not.
+  external: ['@2060.io/ffi-napi', '@2060.io/ref-napi', 'epoll', 'abstract-socket'],
   // CommonJS dependencies (pino and its helpers, prom-client) call require() for Node's built-ins.
   banner: { js: "import { createRequire as __lmsRequire } from 'node:module'; const require = __lmsRequire(import.meta.url);" },
   sourcemap: 'linked',

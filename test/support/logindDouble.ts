@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import dbus from 'dbus-next';
+import { EventEmitter } from 'node:events';
+import dbus from '@homebridge/dbus-native';
 
 export interface LogindDouble {
   /** The bus address to put in DBUS_SYSTEM_BUS_ADDRESS. */
@@ -51,50 +52,29 @@ export const startLogindDouble = async (): Promise<LogindDouble> => {
     daemon.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
     daemon.once('exit', (code) => reject(new Error(`dbus-daemon exited with ${code}`)));
   });
-  const bus = dbus.sessionBus({ busAddress: address });
+  const bus = (dbus as unknown as { sessionBus(o: { busAddress: string }): unknown }).sessionBus({ busAddress: address }) as {
+    exportInterface(obj: object, path: string, iface: object): void;
+    requestName(name: string, flags: number, cb: (err: unknown) => void): void;
+    connection: EventEmitter & { stream?: { destroy(): void } };
+  };
   const calls: LogindDouble['calls'] = [];
   const can = { suspend: 'yes', hibernate: 'yes' };
   const record = (method: string, ...args: unknown[]): void => void calls.push({ method, args });
-
-  class Manager extends dbus.interface.Interface {
-    CanSuspend(): string {
-      record('CanSuspend');
-      return can.suspend;
-    }
-    CanHibernate(): string {
-      record('CanHibernate');
-      return can.hibernate;
-    }
-    SetWallMessage(message: string, enable: boolean): void {
-      record('SetWallMessage', message, enable);
-    }
-    ScheduleShutdown(kind: string, usec: bigint): void {
-      record('ScheduleShutdown', kind, usec);
-    }
-    Suspend(interactive: boolean): void {
-      record('Suspend', interactive);
-    }
-    Hibernate(interactive: boolean): void {
-      record('Hibernate', interactive);
-    }
-    PrepareForSleep(start: boolean): boolean {
-      return start;
-    }
-  }
-  Manager.configureMembers({
-    methods: {
-      CanSuspend: { inSignature: '', outSignature: 's' },
-      CanHibernate: { inSignature: '', outSignature: 's' },
-      SetWallMessage: { inSignature: 'sb', outSignature: '' },
-      ScheduleShutdown: { inSignature: 'st', outSignature: '' },
-      Suspend: { inSignature: 'b', outSignature: '' },
-      Hibernate: { inSignature: 'b', outSignature: '' },
-    },
-    signals: { PrepareForSleep: { signature: 'b' } },
+  // The methods logind has that lms calls, with their D-Bus signatures; a u64 arrives as a number.
+  const manager = Object.assign(new EventEmitter(), {
+    CanSuspend: () => (record('CanSuspend'), can.suspend),
+    CanHibernate: () => (record('CanHibernate'), can.hibernate),
+    SetWallMessage: (message: string, enable: boolean) => record('SetWallMessage', message, enable),
+    ScheduleShutdown: (kind: string, usec: number) => record('ScheduleShutdown', kind, BigInt(usec)),
+    Suspend: (interactive: boolean) => record('Suspend', interactive),
+    Hibernate: (interactive: boolean) => record('Hibernate', interactive),
   });
-  const manager = new Manager('org.freedesktop.login1.Manager');
-  bus.export('/org/freedesktop/login1', manager);
-  await bus.requestName('org.freedesktop.login1', 0);
+  bus.exportInterface(manager, '/org/freedesktop/login1', {
+    name: 'org.freedesktop.login1.Manager',
+    methods: { CanSuspend: ['', 's'], CanHibernate: ['', 's'], SetWallMessage: ['sb', ''], ScheduleShutdown: ['st', ''], Suspend: ['b', ''], Hibernate: ['b', ''] },
+    signals: { PrepareForSleep: ['b'] },
+  });
+  await new Promise<void>((resolve, reject) => bus.requestName('org.freedesktop.login1', 0, (err) => (err ? reject(err) : resolve())));
   return {
     address,
     calls,
@@ -104,9 +84,9 @@ export const startLogindDouble = async (): Promise<LogindDouble> => {
     set can(v) {
       Object.assign(can, v);
     },
-    resume: () => void manager.PrepareForSleep(false),
+    resume: () => void manager.emit('PrepareForSleep', false),
     async stop() {
-      bus.disconnect();
+      bus.connection.stream?.destroy();
       daemon.kill();
       await new Promise((r) => daemon.once('exit', r));
       rmSync(dir, { recursive: true, force: true });
