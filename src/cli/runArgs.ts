@@ -22,7 +22,7 @@ Device (one of):
                          reset, stale-close, open-failure-4, open-failure-1, open-failure-2,
                          slow-window, notify, malformed, disconnect; graceful-shutdown,
                          graceful-reboot, graceful-sleep, graceful-hibernate (a console's request)
-  --sim-clock-skew <s>   the simulated AMT's clock runs this many seconds ahead (negative: behind)
+  --sim-clock-skew <s>   the simulated AMT's clock runs this many seconds ahead (behind: --sim-clock-skew=-60)
   --sim-no-time-sync     the simulated AMT forbids the OS to set its clock (LocalTimeSyncEnabled 2)
 
 Listening:

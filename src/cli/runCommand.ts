@@ -61,7 +61,8 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
   const simulated = opts.simulate
     ? new (await import('../device/simulator/simulatedMe.js')).SimulatedMe({
         profile: opts.simProfile ?? 'plain',
-        ...(opts.simPorts ? { ports: opts.simPorts, httpPorts: opts.simPorts.slice(0, 1) } : {}),
+        // With --sim-ports the first serves HTTP, over TLS in the tls profile.
+        ...(opts.simPorts ? { ports: opts.simPorts, httpPorts: opts.simPorts.slice(0, 1), tlsPorts: opts.simProfile === 'tls' ? opts.simPorts.slice(0, 1) : [] } : {}),
         ...(opts.simWindow ? { window: opts.simWindow } : {}),
         ...(opts.simClockSkewS !== undefined ? { clockSkewS: opts.simClockSkewS } : {}),
         ...(opts.simNoTimeSync ? { localTimeSyncEnabled: 2 as const } : {}),
@@ -109,7 +110,8 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
     ...(opts.hostFqdn === false ? { hostFqdn: false } : {}),
     ...(opts.timeSync === false ? { timeSync: false } : {}),
     ...(opts.powerOps === false ? { powerOps: false } : {}),
-    ...(opts.simPorts ? { wsmanPorts: { http: opts.simPorts[0]!, tls: opts.simPorts[0]! } } : {}),
+    // The simulated ME's WS-Man port with --sim-ports: its first, plain or (tls profile) TLS.
+    ...(opts.simPorts ? { wsmanPorts: opts.simProfile === 'tls' ? { http: 16992, tls: opts.simPorts[0]! } : { http: opts.simPorts[0]!, tls: opts.simPorts[0]! } } : {}),
   });
 
   // prom-client is loaded only when metrics are asked for: it is most of an idle daemon's memory otherwise.

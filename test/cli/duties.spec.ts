@@ -62,6 +62,13 @@ describe('host duties through lms run and lms status', function () {
     assert.match((await lms(['status', '--control-socket', d.controlSocket])).stdout, /^ {2}remote reboot at .*: reboot scheduled in 60 s/m);
   });
 
+  it('sets the clock over TLS on a TLS-only simulated AMT (--sim-profile tls), with a clock behind the host', async () => {
+    const tls = await freePort();
+    d = await startDaemon(['--simulate', '--sim-profile', 'tls', '--sim-ports', `${tls},${await freePort()}`, '--sim-clock-skew=-200']);
+    const s = await until((x) => Boolean(x.duties?.timeSync.result ?? x.duties?.timeSync.error));
+    assert.match(s.duties.timeSync.result ?? s.duties.timeSync.error ?? '', /^AMT's clock was -200 s from the host's: set to the host's$/);
+  });
+
   it('turns each duty off by flag and by the configuration file', async () => {
     d = await startDaemon(['--simulate', '--sim-ports', `${await freePort()},${await freePort()}`, '--no-host-fqdn', '--no-time-sync', '--no-power-ops']);
     await d.waitFor(/"msg":"lms ready"/);

@@ -134,11 +134,18 @@ export class EngineDriver {
     this.services.set(id, socket);
     if (this.o.tlsPorts.has(port)) {
       // The host's ClientHello waits in the socket until the certificate (made at start) is ready.
-      void this.o.tlsContext().then((secureContext) => {
-        const secure = new TLSSocket(socket, { isServer: true, secureContext });
-        secure.on('error', () => socket.destroy());
-        this.http.emit('connection', secure);
-      });
+      this.o.tlsContext().then(
+        (secureContext) => {
+          const secure = new TLSSocket(socket, { isServer: true, secureContext });
+          secure.on('error', () => socket.destroy());
+          this.http.emit('connection', secure);
+        },
+        (err: unknown) => {
+          // No certificate, no TLS service: the channel closes, the simulator goes on.
+          this.o.note(`no TLS certificate for port ${port}: ${err instanceof Error ? err.message : String(err)}`);
+          socket.destroy();
+        },
+      );
     } else if (this.o.httpPorts.has(port)) this.http.emit('connection', socket);
     else socket.pipe(socket); // 623/664: an echo
   }

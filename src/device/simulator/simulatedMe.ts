@@ -43,7 +43,9 @@ export interface SimulatedMeOptions extends Partial<MeEngineOptions> {
 /** A simulated ME as a device: APF with AMT's HTTP service behind its ports, AMTHI and MKHI, and faults to inject. */
 /** A self-signed certificate as AMT makes its own, for the TLS port. */
 const selfSignedContext = async (amtVersion: string): Promise<SecureContext> => {
-  const { generate } = await import('selfsigned');
+  // A CommonJS module: its functions are named exports under Node, and `default` in the bundle.
+  const mod = (await import('selfsigned')) as typeof import('selfsigned') & { default?: typeof import('selfsigned') };
+  const generate = mod.generate ?? mod.default!.generate;
   const pems = await generate([{ name: 'commonName', value: `Intel(R) AMT ${amtVersion}` }], { keyType: 'ec', curve: 'P-256', notAfterDate: new Date(Date.now() + 365 * 86_400_000) });
   return createSecureContext({ key: pems.private, cert: pems.cert });
 };
