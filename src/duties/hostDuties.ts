@@ -51,14 +51,33 @@ const HOUR = 3_600_000;
 export const startHostDuties = (o: HostDutiesOptions): HostDuties => {
   const ports = o.wsmanPorts ?? { http: 16992, tls: 16993 };
   const connect = () => amtWsman(o.amthi, o.lms.status().session.forwards, ports);
-  // One connection to logind, made when first needed and made again after it failed.
+  // One connection to logind, made when first needed, and again after it failed or ended.
   let bus: Promise<Logind> | undefined;
+  let resumeHooked = false;
   const logind = (): Promise<Logind> => {
-    bus ??= (o.logind ?? connectLogind)().catch((err: unknown) => {
-      bus = undefined;
-      throw err;
+    const connect = (): Promise<Logind> =>
+      (o.logind ?? connectLogind)().catch((err: unknown) => {
+        bus = undefined;
+        throw err;
+      });
+    bus = (bus ?? connect()).then((l) => {
+      if (l.alive()) return l;
+      resumeHooked = false; // the new connection needs its own subscription
+      return connect();
     });
     return bus;
+  };
+  /** The resume signal, subscribed once per connection; without logind, tried again on the next occasion. */
+  const hookResume = (): void => {
+    if (o.timeSync === false || resumeHooked) return;
+    void logind().then(
+      (l) => {
+        if (resumeHooked) return;
+        resumeHooked = true;
+        l.onResume(() => void clock.run('resume'));
+      },
+      () => undefined, // no logind now: the daily run still keeps the clock
+    );
   };
   const fqdn: Duty = o.hostFqdn === false ? disabledDuty('host FQDN') : fqdnDuty(o.amthi, o.resolveFqdn ?? (() => hostFqdn()), o.log);
   const clock: Duty = o.timeSync === false ? disabledDuty('AMT clock') : timeSyncDuty(connect, o.log);
@@ -71,15 +90,17 @@ export const startHostDuties = (o: HostDutiesOptions): HostDuties => {
     o.lms.events$.pipe(filter((e) => e.type === 'forward' && e.ok && !e.cancelled && (e.port === ports.http || e.port === ports.tls))).subscribe(() => {
       void clock.run('forwarding up');
       void power?.run('forwarding up');
+      hookResume();
     }),
   );
-  subs.add(interval(o.timeSyncIntervalMs ?? 24 * HOUR).subscribe(() => void clock.run('daily')));
+  subs.add(
+    interval(o.timeSyncIntervalMs ?? 24 * HOUR).subscribe(() => {
+      void clock.run('daily');
+      hookResume();
+    }),
+  );
   if (power) subs.add(o.lms.alerts$.subscribe((a) => void power.onAlert(a)));
-  if (o.timeSync !== false)
-    void logind().then(
-      (l) => l.onResume(() => void clock.run('resume')),
-      () => undefined, // no logind: no resume signal; the daily run still keeps the clock
-    );
+  hookResume();
 
   return {
     status: () => ({ hostFqdn: fqdn.report(), timeSync: clock.report(), powerOps: power?.report() ?? { enabled: false } }),

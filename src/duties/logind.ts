@@ -17,6 +17,8 @@ export interface Logind {
   hibernate(): Promise<void>;
   /** Runs `f` each time the host resumes from sleep (PrepareForSleep(false)). */
   onResume(f: () => void): void;
+  /** False once the bus connection ended (dbus restarted): the next user connects again. */
+  alive(): boolean;
   close(): void;
 }
 
@@ -47,7 +49,9 @@ export const connectLogind = async (): Promise<Logind> => {
   // A bus that is not there (no socket) says so as an error event: the connect fails at once. An
   // error later is a lost bus, not a crash: the next call fails and the duty says why.
   const failed = new Promise<never>((_, reject) => bus.connection.once('error', (err: Error) => reject(err)));
-  bus.connection.on('error', () => undefined);
+  let alive = true;
+  bus.connection.on('error', () => void (alive = false));
+  bus.connection.on('end', () => void (alive = false));
   failed.catch(() => undefined);
   const close = (): void => void bus.connection.stream?.destroy();
   try {
@@ -73,6 +77,7 @@ export const connectLogind = async (): Promise<Logind> => {
       suspend: () => call('Suspend', false).then(() => undefined),
       hibernate: () => call('Hibernate', false).then(() => undefined),
       onResume: (f) => manager.on('PrepareForSleep', (start) => !start && f()),
+      alive: () => alive,
       close,
     };
   } catch (err) {

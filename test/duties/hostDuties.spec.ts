@@ -226,6 +226,22 @@ describe('host duties', function () {
       });
     }
 
+    it('subscribes to the resume signal on a later occasion (forwarding up, daily) when logind was not there at start', async () => {
+      let first = true;
+      const lateLogind = () => {
+        if (!first) return connectLogind();
+        first = false;
+        return Promise.reject(new Error('logind not up yet'));
+      };
+      r = await rig({ clockSkewS: 300 }, { logind: lateLogind, powerOps: false, timeSyncIntervalMs: 150 });
+      const d = r.duties;
+      await until('a daily run', () => d.status().timeSync.occasion === 'daily');
+      await new Promise((res) => setTimeout(res, 300)); // the subscription made on that occasion is up
+      r.me.wsman.clockSkewMs = 120_000;
+      bus!.resume();
+      await until('a time sync on resume', () => d.status().timeSync.occasion === 'resume');
+    });
+
     it('sets the clock again after the host resumes from sleep (PrepareForSleep false)', async () => {
       r = await rig({ clockSkewS: 300 }, { ...withLogind(), powerOps: false });
       const d = r.duties;
