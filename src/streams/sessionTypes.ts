@@ -3,6 +3,7 @@
  * timer firings; outputs are effects for the I/O shell to carry out and events for observers.
  * The session itself does no I/O, so it runs the same under TestScheduler and in real time.
  */
+import { MAX_U32 } from '../codecs/brands.js';
 import type { ApfDecodeError } from '../codecs/errors.js';
 import type { ApfMessage } from '../codecs/messages.js';
 
@@ -141,7 +142,7 @@ export interface ReclaimPolicy {
 
 /** The range each numeric option may take; the CLI, the configuration file and startLms check them. */
 export const optionRanges = {
-  window: [1, 0xffff_ffff], // an APF window is a u32
+  window: [1, MAX_U32], // an APF window is a u32
   maxChannels: [1, 64], // the ME has 8 slots; more only queue at the ME's OPEN_FAILURE
   maxQueue: [0, 1_000_000],
   holdMs: [0, 86_400_000],
