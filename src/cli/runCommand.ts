@@ -4,7 +4,6 @@ import { pino } from 'pino';
 import type { SimulatedMe } from '../device/simulator/simulatedMe.js';
 import type { MeDevice } from '../device/transport.js';
 import { controlPathProblem, defaultControlSocket, serveControl } from '../service/controlSocket.js';
-import { MeClient } from '../codecs/mei.js';
 import { startHostDuties, type HostDuties } from '../duties/hostDuties.js';
 import { startLms, type LmsService } from '../service/lmsService.js';
 import { logDestination } from '../service/logFormat.js';
@@ -12,6 +11,7 @@ import { dropPrivileges, planDrop, type DropPlan } from '../service/privileges.j
 import { defaultReclaimPolicy } from '../streams/sessionTypes.js';
 import { reloadConfigFile } from './config.js';
 import { Exit, UsageError } from './exitCodes.js';
+import { meDevices } from './meDevices.js';
 import { parseRunArgs, RUN_HELP, type RunOptions } from './runArgs.js';
 
 const AMT_PORTS = [16992, 16993, 623, 664];
@@ -102,7 +102,7 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
   }
   const service: LmsService = lms;
   // The host duties reach AMT as any local client: AMTHI, and WS-Man through the forwarded port.
-  const amthi: MeDevice = simulated ? simulated.amthi() : new (await import('../device/meiDevice.js')).MeiDevice({ path: opts.device ?? '/dev/mei0', client: MeClient.Amthi, minProtocolVersion: 1 });
+  const amthi: MeDevice = simulated ? simulated.amthi() : (await meDevices({ device: opts.device ?? '/dev/mei0' })).amthi;
   duties = startHostDuties({
     lms: service,
     amthi,

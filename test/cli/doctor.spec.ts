@@ -9,7 +9,7 @@ import { hostView } from '../../src/doctor/hostView.js';
 import type { LmsStatus } from '../../src/service/lmsService.js';
 import { lms, startDaemon } from '../support/daemon.js';
 import { freePort } from '../support/harness.js';
-import { emulatorUnavailable, startEmulatedMei } from '../tools/meiEmulator.js';
+import { needEmulator, startEmulatedMei } from '../tools/meiEmulator.js';
 
 const LMS_GID = 4242;
 const MAC = '02:00:5e:10:00:01'; // the simulated AMT's wired MAC
@@ -210,11 +210,7 @@ describe('lms doctor, as a user runs it', function () {
   });
 
   it('on the emulated /dev/mei0: finds the node and the LME and AMTHI clients answering', async function () {
-    const why = emulatorUnavailable();
-    if (why) {
-      console.log(`      skipped: ${why}`);
-      return this.skip();
-    }
+    needEmulator(this);
     const me = new SimulatedMe();
     const emu = await startEmulatedMei(me);
     try {

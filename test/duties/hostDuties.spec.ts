@@ -11,7 +11,7 @@ import { startLms, type LmsService } from '../../src/service/lmsService.js';
 import type { Logger } from '../../src/service/logger.js';
 import { freePort } from '../support/harness.js';
 import { useLogindDouble, type LogindDouble } from '../support/logindDouble.js';
-import { emulatorUnavailable, startEmulatedMei } from '../tools/meiEmulator.js';
+import { needEmulator, startEmulatedMei } from '../tools/meiEmulator.js';
 
 const until = async (what: string, ok: () => boolean, ms = 8000): Promise<void> => {
   for (let t = 0; t < ms && !ok(); t += 20) await new Promise((r) => setTimeout(r, 20));
@@ -84,11 +84,7 @@ describe('host duties', function () {
     });
 
     it('is sent, the clock set and the power states advertised through the emulated /dev/mei0, as on the simulated ME', async function () {
-      const why = emulatorUnavailable();
-      if (why) {
-        console.log(`      skipped: ${why}`);
-        return this.skip();
-      }
+      needEmulator(this);
       const http = await freePort();
       let echo = await freePort();
       while (echo === http) echo = await freePort();

@@ -3,7 +3,7 @@
  * org.freedesktop.login1 on it: it records every call and powers nothing off. Tests point lms at
  * it with DBUS_SYSTEM_BUS_ADDRESS; the machine's own bus and logind are never touched.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,13 +35,8 @@ const CONFIG = (socket: string): string => `<!DOCTYPE busconfig PUBLIC "-//freed
 </busconfig>
 `;
 
-export const dbusDaemonAvailable = (): boolean => {
-  try {
-    return spawn('dbus-daemon', ['--version']).pid !== undefined;
-  } catch {
-    return false;
-  }
-};
+/** A dbus-daemon to run: a missing binary is an answer here, not an uncaught spawn error. */
+export const dbusDaemonAvailable = (): boolean => spawnSync('dbus-daemon', ['--version'], { stdio: 'ignore' }).status === 0;
 
 export const startLogindDouble = async (): Promise<LogindDouble> => {
   const dir = mkdtempSync(join(tmpdir(), 'lms-bus-'));

@@ -115,12 +115,11 @@ export const createChannels = (ctx: SessionContext, hooks: ChannelHooks): Channe
   };
 
   /** Our CLOSE, once: the channel turns closing. When we speak first (`timed`), a timer bounds the wait for the ME's. */
-  const close = (ch: OpenChannel, timed: boolean): ClosingChannel => {
+  const close = (ch: OpenChannel, timed: boolean): void => {
     closeOnce(ch.tx, ch.meId, ctx.send);
     const closing: ClosingChannel = { phase: 'closing', id: ch.id, client: ch.client, meId: ch.meId, tx: ch.tx, rx: ch.rx, timed };
     table.set(ch.id, closing);
     if (timed) ctx.emit({ kind: 'start-timer', key: CLOSE_PREFIX + ch.id, ms: ctx.options.closeTimeoutMs });
-    return closing;
   };
   const stopCloseTimer = (ch: ClosingChannel): void => {
     if (ch.timed) ctx.emit({ kind: 'cancel-timer', key: CLOSE_PREFIX + ch.id });
@@ -134,7 +133,7 @@ export const createChannels = (ctx: SessionContext, hooks: ChannelHooks): Channe
       ch.stalled = true;
       ctx.event({ type: 'channel-stalled', id: ch.id, buffered: c.tx.length });
     }
-    if ((c.ended || c.gone) && c.tx.length === 0) return void close(ch, true);
+    if ((c.ended || c.gone) && c.tx.length === 0) return close(ch, true);
     if (!c.gone && !c.ended) {
       const pause = c.tx.length > ctx.options.highWaterMark || (c.tx.length > 0 && ch.tx.window === 0);
       if (pause !== c.paused) {
