@@ -1,11 +1,12 @@
 /** The host duties as an administrator sees them: `lms run` on the simulated ME, `lms status`. */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lms, startDaemon, type Daemon } from '../support/daemon.js';
 import { freePort } from '../support/harness.js';
 import { useLogindDouble, type LogindDouble } from '../support/logindDouble.js';
+import { NO_SYSTEM_BUS } from '../support/noSystemBus.js';
 
 interface Status {
   duties: Record<'hostFqdn' | 'timeSync' | 'powerOps', { enabled: boolean; result?: string; error?: string; details?: Record<string, unknown> }>;
@@ -67,6 +68,17 @@ describe('host duties through lms run and lms status', function () {
     d = await startDaemon(['--simulate', '--sim-profile', 'tls', '--sim-ports', `${tls},${await freePort()}`, '--sim-clock-skew=-200']);
     const s = await until((x) => Boolean(x.duties?.timeSync.result ?? x.duties?.timeSync.error));
     assert.match(s.duties.timeSync.result ?? s.duties.timeSync.error ?? '', /^AMT's clock was -200 s from the host's: set to the host's$/);
+  });
+
+  it('gives lms no way to the machine\'s own system bus outside the double (what every test starts inherits)', async () => {
+    await restore?.();
+    restore = undefined;
+    d = await startDaemon(['--simulate', '--sim-ports', `${await freePort()},${await freePort()}`]);
+    await d.waitFor(/"msg":"lms ready"/);
+    const env = readFileSync(`/proc/${d.proc.pid}/environ`, 'utf8').split('\0');
+    assert.ok(env.includes(`DBUS_SYSTEM_BUS_ADDRESS=${NO_SYSTEM_BUS}`), 'the daemon inherits the bus that does not exist');
+    const s = await until((x) => Boolean(x.duties?.powerOps.result));
+    assert.deepStrictEqual(s.simulator.powerStatesSupported, [2, 8, 10, 12, 14], 'no logind: no sleep or hibernate advertised');
   });
 
   it('turns each duty off by flag and by the configuration file', async () => {

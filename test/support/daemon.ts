@@ -3,6 +3,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import './noSystemBus.js';
 
 /** The `lms` command as package.json's bin names it: the bundle users run, not tsc's module tree. */
 export const CLI = resolve((JSON.parse(readFileSync('package.json', 'utf8')) as { bin: { lms: string } }).bin.lms);

@@ -2,6 +2,7 @@
  * End-to-end harness: a simulated ME forwarding two free high ports (HTTP and echo) and the LMS
  * in front of it, plus real clients: curl, raw TCP sockets and http requests.
  */
+import './noSystemBus.js';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as net from 'node:net';

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventEmitter } from 'node:events';
 import dbus from '@homebridge/dbus-native';
+import './noSystemBus.js';
 
 export interface LogindDouble {
   /** The bus address to put in DBUS_SYSTEM_BUS_ADDRESS. */
