@@ -30,17 +30,17 @@ const WARN_LINES_PER_SECOND = 20;
 
 export interface EventLog {
   record(e: LmsEvent): void;
-  /** The session failed: its channels are gone without their events. */
-  forgetChannels(): void;
   counts(): Record<EventCounter, number>;
   readonly meVersion: { major: number; minor: number; uuid: string } | undefined;
 }
 
-export const createEventLog = (log: Logger): EventLog => {
+/**
+ * `openedAt` says when an open channel opened (the channel handles keep it): a channel whose open
+ * failed never had one, and is not counted closed. It is asked before the handle is dropped.
+ */
+export const createEventLog = (log: Logger, openedAt: (id: number) => number | undefined): EventLog => {
   const counts: Record<EventCounter, number> = { protocolErrors: 0, channelsOpened: 0, channelsClosed: 0, refused: 0, reclaimed: 0, notifications: 0, bytesToMe: 0, bytesFromMe: 0 };
   let meVersion: EventLog['meVersion'];
-  /** When each open channel opened: a channel whose open failed never had one, and is not counted closed. */
-  const openedAt = new Map<number, number>();
   const enabled = (level: string): boolean => log.isLevelEnabled?.(level) ?? true;
 
   /** One warning line per event up to the budget; past it, one summary line a second says how many were left out. */
@@ -65,14 +65,12 @@ export const createEventLog = (log: Logger): EventLog => {
         return log.info({ version: `${e.major}.${e.minor}`, uuid: e.uuid, trigger: e.triggerReason }, 'ME protocol version');
       case 'channel-opened':
         counts.channelsOpened++;
-        openedAt.set(e.id, Date.now());
         return log.info({ channel: e.id, meChannel: e.meId, port: e.local.port, peer: `${e.peer.address}:${e.peer.port}`, meWindow: e.meWindow }, 'channel open');
       case 'channel-stalled':
         if (enabled('debug')) log.debug({ channel: e.id, buffered: e.buffered }, 'channel waits for ME window');
         return;
       case 'channel-closed': {
-        const since = openedAt.get(e.id);
-        openedAt.delete(e.id);
+        const since = openedAt(e.id);
         if (since !== undefined) counts.channelsClosed++;
         counts.bytesToMe += e.bytesToMe;
         counts.bytesFromMe += e.bytesFromMe;
@@ -105,7 +103,6 @@ export const createEventLog = (log: Logger): EventLog => {
 
   return {
     record,
-    forgetChannels: () => openedAt.clear(),
     counts: () => ({ ...counts }),
     get meVersion() {
       return meVersion;

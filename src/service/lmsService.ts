@@ -98,8 +98,8 @@ export const startLms = (options: LmsOptions): LmsService => {
   const link = createDeviceLink({ device: options.device, reconnectMs, reconnectMaxMs, log, feed });
   const sockets = createSocketTable({ log, feed, graceMs: options.graceMs ?? 5_000 });
   const listeners = createListeners({ addresses: bindAddresses, log, feed, accept: sockets.accept });
-  const eventLog = createEventLog(log);
   const handles = createChannelHandles();
+  const eventLog = createEventLog(log, (id) => handles.get(id)?.openedAt);
   // Messages to the ME share slabs: a full CHANNEL_DATA is just over Node's own pool limit.
   const encode = slabEncoder();
   const enabled = (level: string): boolean => log.isLevelEnabled?.(level) ?? true;
@@ -113,7 +113,7 @@ export const startLms = (options: LmsOptions): LmsService => {
   };
 
   const onEvent = (e: LmsEvent): void => {
-    eventLog.record(e);
+    eventLog.record(e); // before the handles: it reads a closing channel's opening time from its handle
     handles.onEvent(e);
     if (e.type === 'session') phase$.next(e.phase);
     else if (e.type === 'notification') {
@@ -195,7 +195,6 @@ export const startLms = (options: LmsOptions): LmsService => {
       const c = last?.channels.find((ch) => ch.id === id);
       return { bytesToMe: c?.bytesToMe ?? 0, bytesFromMe: c?.bytesFromMe ?? 0 };
     });
-    eventLog.forgetChannels();
     phase$.next('disconnected');
     if (stopping) return;
     effectsSub = startSession();
