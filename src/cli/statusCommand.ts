@@ -23,8 +23,9 @@ const human = (s: LmsStatus & { simulator?: Record<string, unknown>; duties?: Re
     `session:         ${s.session.phase}`,
     `ME version:      ${s.meVersion ? `${s.meVersion.major}.${s.meVersion.minor}, UUID ${s.meVersion.uuid}` : 'not yet known'}`,
     `forwarded ports: ${s.session.forwards.join(', ') || 'none'}   listening: ${s.session.listening.join(', ') || 'none'}`,
+    ...s.partialForwards.map((f) => `forwarded in part: port ${f.port} is not bound on ${f.unbound.join(', ')} (another program may hold it there)`),
     `channels open:   ${s.channels.length}   waiting: ${s.session.queued}`,
-    `connects: ${s.counters.connects}   resets: ${s.counters.resets}   protocol errors: ${s.counters.protocolErrors}   refused: ${s.counters.refused}   reclaimed: ${s.counters.reclaimed ?? 0}   notifications: ${s.counters.notifications}${s.counters.sessionFailures ? `   session failures (bugs): ${s.counters.sessionFailures}` : ''}`,
+    `connects: ${s.counters.connects}   resets: ${s.counters.resets}   protocol errors: ${s.counters.protocolErrors}   refused: ${s.counters.refused}   reclaimed: ${s.counters.reclaimed ?? 0}   notifications: ${s.counters.notifications}${s.counters.goneBeforeAccept ? `   reset before accept: ${s.counters.goneBeforeAccept}` : ''}${s.counters.sessionFailures ? `   session failures (bugs): ${s.counters.sessionFailures}` : ''}`,
   ];
   for (const c of s.channels)
     lines.push(`  #${c.id} (ME ${c.meId}) ${c.peer.address}:${c.peer.port} -> ${c.local.port}  ${c.bytesToMe} B to ME, ${c.bytesFromMe} B from ME, ${(c.ageMs / 1000).toFixed(1)} s`);

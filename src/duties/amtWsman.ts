@@ -1,28 +1,32 @@
 /**
  * How a duty reaches AMT's WS-Man: the local system account from AMTHI (held for one run, in
- * memory only), and the loopback port lms forwards: the HTTP port, or the TLS one where the ME
- * forwards only that (AMT 19 and later).
+ * memory only), over lms's own in-process channel to the port the ME forwards (the HTTP port, or
+ * the TLS one where the ME forwards only that: AMT 19 and later). No TCP socket is involved, so
+ * no other local program can stand in for AMT and be handed the account's Digest answers.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { AmthiCommand, decodeLocalSystemAccount, localSystemAccountRequest, type LocalSystemAccount } from '../codecs/amthi.js';
 import type { MeDevice } from '../device/transport.js';
 import { callAmthi } from '../service/amtInfo.js';
-import { wsmanCall, type WsmanBody, type WsmanTarget } from '../wsman/client.js';
+import type { LmsService } from '../service/lmsService.js';
+import { CALL_MS, wsmanCall, type WsmanBody, type WsmanTarget } from '../wsman/client.js';
 
 export interface WsmanPorts {
   readonly http: number;
   readonly tls: number;
 }
 
-/** Calls WS-Man with AMT's own account; `forwarded` says which ports the session forwards now. */
+/** Calls WS-Man with AMT's own account, each call within its deadline and the run's signal. */
 export type AmtCall = (xml: string) => Promise<WsmanBody>;
 
-export const amtWsman = async (amthi: MeDevice, forwarded: readonly number[], ports: WsmanPorts): Promise<AmtCall> => {
-  const target: WsmanTarget | undefined = forwarded.includes(ports.http) ? { port: ports.http, tls: false } : forwarded.includes(ports.tls) ? { port: ports.tls, tls: true } : undefined;
-  if (!target) throw new Error(`the ME forwards neither ${ports.http} nor ${ports.tls}: no WS-Man to call`);
+export const amtWsman = async (amthi: MeDevice, lms: Pick<LmsService, 'status' | 'connect'>, ports: WsmanPorts, signal?: AbortSignal): Promise<AmtCall> => {
+  const forwarded = lms.status().session.forwards;
+  const port = forwarded.includes(ports.http) ? ports.http : forwarded.includes(ports.tls) ? ports.tls : undefined;
+  if (port === undefined) throw new Error(`the ME forwards neither ${ports.http} nor ${ports.tls}: no WS-Man to call`);
+  const target: WsmanTarget = { port, tls: port !== ports.http, connect: () => lms.connect(port) };
   const account = await callAmthi(amthi, localSystemAccountRequest(), AmthiCommand.GetLocalSystemAccount, decodeLocalSystemAccount);
   // The reason, never the account: a provisioned AMT answers it; one not provisioned refuses.
   if (E.isLeft(account)) throw new Error(`no local system account from AMTHI (is AMT provisioned?): ${account.left}`);
   const creds: LocalSystemAccount = account.right;
-  return (xml) => wsmanCall(target, creds, xml);
+  return (xml) => wsmanCall(target, creds, xml, { deadline: Date.now() + CALL_MS, ...(signal ? { signal } : {}) });
 };

@@ -33,9 +33,34 @@ export interface Outcome {
   readonly acted: boolean;
 }
 
-export const createDuty = (name: string, log: Logger, work: (occasion: string) => Promise<Outcome>): Duty => {
+/**
+ * How long one run may take, all its calls together. A run's calls have deadlines of their own
+ * (WS-Man 15 s, AMTHI 3 s, logind 5 s); this one also ends a run whose peer answers each call
+ * just in time, so that the next occasion always runs.
+ */
+export const RUN_MS = 30_000;
+
+/**
+ * A duty from its work. `work` is given a signal that aborts when the run passes `runMs`: its
+ * calls stop at once and free what they hold (the ME channel), and the run fails with that reason.
+ */
+export const createDuty = (name: string, log: Logger, work: (occasion: string, signal: AbortSignal) => Promise<Outcome>, runMs = RUN_MS): Duty => {
   let report: DutyReport = { enabled: true };
   let running: Promise<void> | undefined;
+  const bounded = (occasion: string): Promise<Outcome> => {
+    const stop = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const overrun = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const why = new Error(`the run did not finish within ${runMs / 1000} s and was stopped`);
+        stop.abort(why.message);
+        reject(why);
+      }, runMs);
+    });
+    const done = work(occasion, stop.signal);
+    done.catch(() => undefined); // after an overrun its own failure is no news
+    return Promise.race([done, overrun]).finally(() => clearTimeout(timer));
+  };
   return {
     name,
     report: () => report,
@@ -43,7 +68,7 @@ export const createDuty = (name: string, log: Logger, work: (occasion: string) =
       running ??= (async () => {
         const at = new Date().toISOString();
         try {
-          const o = await work(occasion);
+          const o = await bounded(occasion);
           if (report.error) log.info({ duty: name, occasion }, `${name}: works again: ${o.result}`);
           else if (o.acted) log.info({ duty: name, occasion, ...o.details }, `${name}: ${o.result}`);
           report = { enabled: true, lastRunAt: at, occasion, result: o.result, ...(o.details ? { details: o.details } : {}) };

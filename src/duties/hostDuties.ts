@@ -3,7 +3,7 @@
  * each switchable off: the host's FQDN to AMT (at start, then hourly), AMT's clock (once forwarding
  * is up, then daily and after every resume from sleep), and remote graceful power operations (the
  * states advertised whenever forwarding comes up, the requests carried out through logind). They
- * use the LMS only as any local client does: AMTHI, and WS-Man through the forwarded port.
+ * reach AMT over AMTHI, and WS-Man over an in-process channel of the LMS (no local TCP socket).
  */
 import { filter, interval, Subscription, timer } from 'rxjs';
 import type { MeDevice } from '../device/transport.js';
@@ -50,7 +50,7 @@ const HOUR = 3_600_000;
 
 export const startHostDuties = (o: HostDutiesOptions): HostDuties => {
   const ports = o.wsmanPorts ?? { http: 16992, tls: 16993 };
-  const connect = () => amtWsman(o.amthi, o.lms.status().session.forwards, ports);
+  const connect = (signal: AbortSignal) => amtWsman(o.amthi, o.lms, ports, signal);
   // One connection to logind, made when first needed, and again after it failed or ended.
   let bus: Promise<Logind> | undefined;
   let resumeHooked = false;

@@ -33,11 +33,11 @@ export interface PowerDuty extends Duty {
   onAlert(alert: AmtAlert): Promise<void>;
 }
 
-export const powerDuty = (connect: () => Promise<AmtCall>, logind: () => Promise<Logind>, log: Logger, now: () => number = Date.now): PowerDuty => {
+export const powerDuty = (connect: (signal: AbortSignal) => Promise<AmtCall>, logind: () => Promise<Logind>, log: Logger, now: () => number = Date.now): PowerDuty => {
   const wsman = new WSManMessageCreator(CIM);
   const requests: { at: string; request: string; done: string }[] = [];
-  const advertise = createDuty(POWER_DUTY, log, async () => {
-    const call = await connect();
+  const advertise = createDuty(POWER_DUTY, log, async (_occasion, signal) => {
+    const call = await connect(signal);
     const caps = (await call(wsman.createXml(wsman.createHeader(ACTION.get, CLASS as never), wsman.createCommonBody.Get())))[CLASS] as Record<string, unknown> | undefined;
     if (!caps) throw new Error(`AMT answered no ${CLASS}`);
     const current = ((caps['PowerStatesSupported'] as string[] | undefined) ?? []).map(Number);

@@ -15,10 +15,10 @@ export const MAX_OFFSET_S = 30;
 
 const field = (body: Record<string, unknown>, element: string, name: string): string => String(((body[element] ?? {}) as Record<string, unknown>)[name] ?? '');
 
-export const timeSyncDuty = (connect: () => Promise<AmtCall>, log: Logger, now: () => number = Date.now): Duty => {
+export const timeSyncDuty = (connect: (signal: AbortSignal) => Promise<AmtCall>, log: Logger, now: () => number = Date.now): Duty => {
   const messages = new AMT.Messages();
-  return createDuty(TIME_DUTY, log, async () => {
-    const call = await connect();
+  return createDuty(TIME_DUTY, log, async (_occasion, signal) => {
+    const call = await connect(signal);
     const setting = Number(field(await call(messages.TimeSynchronizationService.Get()), 'AMT_TimeSynchronizationService', 'LocalTimeSyncEnabled'));
     if (setting !== 0 && setting !== 1) throw new Error(`AMT does not let the OS set its clock (LocalTimeSyncEnabled ${setting})`);
     const ta0 = Number(field(await call(messages.TimeSynchronizationService.GetLowAccuracyTimeSynch()), 'GetLowAccuracyTimeSynch_OUTPUT', 'Ta0'));

@@ -16,20 +16,14 @@ export interface AmtAlert {
 // Namespace prefixes removed, text as written (a MessageID is never a number), entities decoded.
 const parser = new XMLParser({ removeNSPrefix: true, ignoreAttributes: true, parseTagValue: false, trimValues: true, isArray: (name) => name === 'MessageArguments' });
 
-/** The first element called `name` anywhere under `node`. */
-const find = (node: unknown, name: string): unknown => {
-  if (node === null || typeof node !== 'object') return undefined;
-  const o = node as Record<string, unknown>;
-  if (name in o) return o[name];
-  for (const v of Object.values(o)) {
-    const found = find(v, name);
-    if (found !== undefined) return found;
-  }
-  return undefined;
-};
+const record = (v: unknown): Record<string, unknown> | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
 const textOf = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined);
 
-/** The alert in an HTTP request AMT posted, or undefined when the request carries none. */
+/**
+ * The alert in an HTTP request AMT posted, or undefined when the request carries none. The fields
+ * are read from the body's CIM_AlertIndication only: the WS-Addressing header has a MessageID of
+ * its own (the delivery's `uuid:…`), which is not the alert's.
+ */
 export const parseAmtAlert = (request: Buffer, receivedAt = new Date()): AmtAlert | undefined => {
   const raw = request.toString('utf8');
   const bodyAt = raw.indexOf('\r\n\r\n');
@@ -39,11 +33,12 @@ export const parseAmtAlert = (request: Buffer, receivedAt = new Date()): AmtAler
   } catch {
     return undefined;
   }
-  const messageId = textOf(find(doc, 'MessageID'));
-  if (!messageId) return undefined;
-  const when = find(doc, 'IndicationTime');
-  const stamp = textOf(find(when, 'Datetime')) ?? textOf(when);
+  const indication = record(record(record(record(doc)?.['Envelope'])?.['Body'])?.['CIM_AlertIndication']);
+  const messageId = textOf(indication?.['MessageID']);
+  if (!indication || !messageId) return undefined;
+  const when = indication['IndicationTime'];
+  const stamp = textOf(record(when)?.['Datetime']) ?? textOf(when);
   const time = stamp && !Number.isNaN(Date.parse(stamp)) ? new Date(stamp) : receivedAt;
-  const args = (find(doc, 'MessageArguments') as unknown[] | undefined) ?? [];
+  const args = (indication['MessageArguments'] as unknown[] | undefined) ?? [];
   return { messageId, arguments: args.map((a) => textOf(a) ?? ''), time, receivedAt };
 };

@@ -18,12 +18,14 @@ export interface LmsCounters {
   readonly notifications: number;
   /** Times the session threw (a bug) and was started again. */
   readonly sessionFailures: number;
+  /** Connections their client reset before lms could accept them: dropped, not refused. */
+  readonly goneBeforeAccept: number;
   /** Bytes each way over the channels closed so far. */
   readonly bytesToMe: number;
   readonly bytesFromMe: number;
 }
 
-type EventCounter = Exclude<keyof LmsCounters, 'connects' | 'resets' | 'sessionFailures'>;
+type EventCounter = Exclude<keyof LmsCounters, 'connects' | 'resets' | 'sessionFailures' | 'goneBeforeAccept'>;
 
 /** A hostile ME, or a local flood of connections, can make events faster than a log should take them. */
 const WARN_LINES_PER_SECOND = 20;

@@ -6,6 +6,7 @@
  */
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { BehaviorSubject, Subject, filter, firstValueFrom, map, type Observable, type Subscription } from 'rxjs';
 import { slabEncoder } from '../codecs/encode.js';
 import type { DeviceError, MeDevice } from '../device/transport.js';
@@ -16,6 +17,7 @@ import { sessionOptionsProblem, type Endpoint, type LmsEvent, type SessionEffect
 import { parseAmtAlert, type AmtAlert } from './amtAlert.js';
 import { createChannelHandles, type ChannelHandle } from './channelHandles.js';
 import { createDeviceLink } from './deviceLink.js';
+import { duplexPair } from './duplexPair.js';
 import { createEventLog, type LmsCounters } from './eventLog.js';
 import { createListeners } from './listeners.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -48,6 +50,8 @@ export interface LmsStatus {
   readonly meVersion?: { major: number; minor: number; uuid: string };
   readonly counters: LmsCounters;
   readonly channels: readonly { id: number; meId: number; local: Endpoint; peer: Endpoint; ageMs: number; bytesToMe: number; bytesFromMe: number }[];
+  /** Forwarded ports bound on some loopback addresses but not on all: a program may hold the others. */
+  readonly partialForwards: readonly { readonly port: number; readonly unbound: readonly string[] }[];
   readonly lastDeviceError?: string;
 }
 
@@ -62,6 +66,12 @@ export interface LmsService {
   readonly notifications$: Observable<{ meId: number; request: Buffer }>;
   /** The same events, parsed: message id, arguments, time. */
   readonly alerts$: Observable<AmtAlert>;
+  /**
+   * A connection to the ME's `port` made inside this process: a duplex stream carried as an APF
+   * channel like any accepted socket, with no TCP socket another local program could stand in
+   * for. lms's own host duties reach AMT this way. Its peer shows as `127.0.0.1:0`.
+   */
+  connect(port: number): Duplex;
   /** Resolves once the session is up and `port` (default: any) is forwarded. Rejects on a permanent device error. */
   ready(port?: number): Promise<void>;
   /** Resolves with the error when the device fails for good (no device, no permission, no LME). */
@@ -72,6 +82,8 @@ export interface LmsService {
 }
 
 const LOOPBACK = ['127.0.0.1', '::1'] as const;
+/** The peer an in-process connection shows: this host, and a port no TCP peer can have. */
+const IN_PROCESS_PEER: Endpoint = { address: '127.0.0.1', port: 0 };
 
 /** Starts the LMS on a device: connects it, forwards what the ME asks for on loopback, and keeps going through ME resets until stopped. Throws at once on an option out of range or a non-loopback bind address. */
 export const startLms = (options: LmsOptions): LmsService => {
@@ -219,8 +231,9 @@ export const startLms = (options: LmsOptions): LmsService => {
       device: options.device.description,
       session,
       ...(meVersion ? { meVersion } : {}),
-      counters: { connects: link.connects, resets: link.resets, sessionFailures, ...eventLog.counts() },
+      counters: { connects: link.connects, resets: link.resets, sessionFailures, goneBeforeAccept: listeners.goneBeforeAccept, ...eventLog.counts() },
       channels,
+      partialForwards: listeners.partial(),
       ...(link.lastError ? { lastDeviceError: link.lastError } : {}),
     };
   };
@@ -236,6 +249,11 @@ export const startLms = (options: LmsOptions): LmsService => {
       map((e) => ({ meId: e.meId, request: e.request })),
     ),
     alerts$: alerts$.asObservable(),
+    connect(port) {
+      const [ours, theirs] = duplexPair();
+      sockets.accept(ours, { address: '127.0.0.1', port }, IN_PROCESS_PEER);
+      return theirs;
+    },
     async ready(port?: number) {
       const isReady = (): boolean => {
         const s = snapshot?.();

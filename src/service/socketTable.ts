@@ -4,8 +4,8 @@
  * the ME's messages arrive in batches of max_msg_length - 9 bytes, and a syscall, a callback and a
  * session step per message cost more than the forwarding itself.
  */
-import type * as net from 'node:net';
-import type { SessionInput, SocketId } from '../streams/sessionTypes.js';
+import type { Duplex } from 'node:stream';
+import type { Endpoint, SessionInput, SocketId } from '../streams/sessionTypes.js';
 import type { Logger } from './logger.js';
 
 export interface SocketTableOptions {
@@ -16,7 +16,8 @@ export interface SocketTableOptions {
 }
 
 export interface SocketTable {
-  accept(socket: net.Socket, address: string, port: number): void;
+  /** A connection to carry: a TCP socket from a listener, or one end of an in-process pair. */
+  accept(socket: Duplex, local: Endpoint, peer: Endpoint): void;
   write(socket: SocketId, data: Buffer): void;
   pause(socket: SocketId): void;
   resume(socket: SocketId): void;
@@ -29,14 +30,14 @@ export interface SocketTable {
 }
 
 interface TurnWrites {
-  readonly socket: net.Socket;
+  readonly socket: Duplex;
   readonly chunks: Buffer[];
   bytes: number;
 }
 
 export const createSocketTable = (o: SocketTableOptions): SocketTable => {
   const { log, feed } = o;
-  const sockets = new Map<SocketId, net.Socket>();
+  const sockets = new Map<SocketId, Duplex>();
   const turnWrites = new Map<SocketId, TurnWrites>();
   let nextSocket = 1;
 
@@ -60,10 +61,9 @@ export const createSocketTable = (o: SocketTableOptions): SocketTable => {
   };
 
   return {
-    accept(socket, address, port) {
+    accept(socket, local, peer) {
       const id = nextSocket++;
       sockets.set(id, socket);
-      socket.setNoDelay(true);
       socket.on('data', (data: Buffer) => feed({ kind: 'socket-data', socket: id, data }));
       socket.on('end', () => feed({ kind: 'socket-end', socket: id }));
       socket.on('error', (err) => log.debug({ socket: id, error: err.message }, 'socket error'));
@@ -71,7 +71,7 @@ export const createSocketTable = (o: SocketTableOptions): SocketTable => {
         sockets.delete(id);
         feed({ kind: 'socket-closed', socket: id });
       });
-      feed({ kind: 'accepted', socket: id, local: { address, port }, peer: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 } });
+      feed({ kind: 'accepted', socket: id, local, peer });
     },
     write(id, data) {
       const s = sockets.get(id);

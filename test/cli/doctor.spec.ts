@@ -43,8 +43,9 @@ const fakeHost = (): { root: string; put(path: string, text: string): void; link
 const READY: LmsStatus = {
   device: 'MEI device /dev/mei0',
   session: { phase: 'ready', forwards: [16992, 623], listening: [16992, 623], channels: [], queued: 0 },
-  counters: { connects: 1, resets: 0, protocolErrors: 0, channelsOpened: 0, channelsClosed: 0, refused: 0, reclaimed: 0, notifications: 0, sessionFailures: 0, bytesToMe: 0, bytesFromMe: 0 },
+  counters: { connects: 1, resets: 0, protocolErrors: 0, channelsOpened: 0, channelsClosed: 0, refused: 0, reclaimed: 0, notifications: 0, sessionFailures: 0, goneBeforeAccept: 0, bytesToMe: 0, bytesFromMe: 0 },
   channels: [],
+  partialForwards: [],
 };
 
 /** A process in the fake /proc: its name, command line and one open file. */

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import * as net from 'node:net';
 import { MeClient } from '../../src/codecs/mei.js';
 import { MeiDevice } from '../../src/device/meiDevice.js';
 import { SimulatedMe, type SimulatedMeOptions } from '../../src/device/simulator/simulatedMe.js';
@@ -248,6 +249,35 @@ describe('host duties', function () {
       await until('a time sync on resume', () => d.status().timeSync.occasion === 'resume');
       assert.equal(d.status().timeSync.details?.['corrected'], true);
     });
+  });
+});
+
+describe('host duties beside a program that holds the WS-Man port (issue #22, item 1)', function () {
+  this.timeout(30_000);
+  it("reach AMT over lms's own channel: a squatter on 127.0.0.1 gets no request and no Digest answer, and the forward is reported as partial", async () => {
+    const http = await freePort();
+    let echo = await freePort();
+    while (echo === http) echo = await freePort();
+    // The attacker listens on 127.0.0.1 first; lms can then bind only [::1].
+    const seen: Buffer[] = [];
+    const squatter = net.createServer((s) => s.on('data', (d: Buffer) => seen.push(d)));
+    await new Promise<void>((resolve) => squatter.listen(http, '127.0.0.1', resolve));
+    const me = new SimulatedMe({ ports: [http, echo], httpPorts: [http], clockSkewS: 300 });
+    const lms = startLms({ device: me, reconnectMs: 20 });
+    const duties = startHostDuties({ lms, amthi: me.amthi(), log: recording(), wsmanPorts: { http, tls: http }, hostFqdn: false, powerOps: false, logind: noLogind });
+    try {
+      await lms.ready(echo);
+      await until('a time sync', () => duties.status().timeSync.lastRunAt !== undefined);
+      assert.equal(duties.status().timeSync.error, undefined, duties.status().timeSync.error);
+      assert.equal(duties.status().timeSync.details?.['corrected'], true);
+      assert.equal(seen.length, 0, `the squatter was sent ${Buffer.concat(seen).toString('latin1').slice(0, 200)}`);
+      assert.deepStrictEqual(lms.status().partialForwards, [{ port: http, unbound: ['127.0.0.1'] }]);
+    } finally {
+      duties.stop();
+      await lms.stop();
+      me.close();
+      squatter.close();
+    }
   });
 });
 

@@ -181,7 +181,12 @@ export class SimulatedMe implements MeDevice {
 
   /** The ME opens a direct-tcpip channel to port 0 and posts an alert on it. */
   notify(messageId = 'iAMT0005', args: readonly string[] = []): void {
-    this.driver.run({ kind: 'notify', request: alertRequest(messageId, args, new Date()) });
+    this.postNotification(alertRequest(messageId, args, new Date()));
+  }
+
+  /** The ME opens a direct-tcpip channel to port 0 and posts `request` on it as given (a captured alert). */
+  postNotification(request: Buffer): void {
+    this.driver.run({ kind: 'notify', request });
   }
 
   // ---- state -----------------------------------------------------------------------------------
