@@ -29,7 +29,7 @@ export const median = (xs: readonly number[]): number => percentile(xs, 50);
  * Voluntary and involuntary context switches of every thread of `pid` so far: each is a wake-up,
  * the count `powertop` ranks by. A count, not a time, so it holds on a noisy host.
  */
-const contextSwitches = (pid: number): number =>
+export const contextSwitches = (pid: number): number =>
   readdirSync(`/proc/${pid}/task`).reduce((n, tid) => {
     try {
       const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');

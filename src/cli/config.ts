@@ -38,6 +38,7 @@ export const RunConfig = t.exact(
     logLevel: LogLevel,
     logFormat: LogFormat,
     controlSocket: t.string,
+    controlGroup: t.string,
     user: t.string,
     group: t.string,
     metricsPort: ranged('port'),

@@ -1,8 +1,7 @@
 /** `lms doctor`: what an administrator asks when AMT "does not work", one line per finding. */
 import { parseArgs } from 'node:util';
 import { healthy, runDoctor, type Finding } from '../doctor/doctor.js';
-import { defaultControlSocket, queryControl } from '../service/controlSocket.js';
-import type { LmsStatus } from '../service/lmsService.js';
+import { askDaemon } from '../service/controlClient.js';
 import { Exit, UsageError } from './exitCodes.js';
 import { ME_DEVICE_FLAGS, meDevices } from './meDevices.js';
 
@@ -16,7 +15,7 @@ ports, IPv6, AMT's provisioning, and the host NIC that shares its MAC with AMT (
   --simulate               check against the simulated ME (no driver or device node)
   --sim-unprovisioned      the simulated AMT is not provisioned yet
   --sim-no-amt             the simulated platform has no AMT
-  --control-socket <path>  the daemon's control socket (default as for lms run)
+  --control-socket <path>  the daemon's control socket (default as for lms status)
   --user <name>            the user the service runs as (default lms)
   --json                   one JSON object: {"healthy": ..., "findings": [...]}
 
@@ -41,8 +40,7 @@ export const doctorCommand = async (argv: readonly string[]): Promise<number> =>
     return Exit.Ok;
   }
   const { lme, amthi, path: devicePath } = await meDevices(v);
-  const socket = v['control-socket'] ?? defaultControlSocket();
-  const daemon = (): Promise<LmsStatus | undefined> => queryControl(socket, { command: 'status' }, 2000).then((s) => s as LmsStatus, () => undefined);
+  const daemon = () => askDaemon(v['control-socket'], 2000);
   const findings = await runDoctor({ lme, amthi, daemon, ...(devicePath ? { devicePath } : {}), ...(v.user ? { user: v.user } : {}) });
   const ok = healthy(findings);
   process.stdout.write(v.json ? `${JSON.stringify({ healthy: ok, findings }, null, 2)}\n` : `${findings.map(line).join('\n')}\n`);

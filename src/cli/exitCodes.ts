@@ -7,12 +7,14 @@ export const Exit = {
   Usage: 2,
   /** No usable ME: no device, no permission, no LME client, or an LME too old. */
   NoDevice: 3,
-  /** The daemon is not running or its control socket refused us (lms status). */
+  /** The daemon is not running, or does not answer (lms status). */
   NotRunning: 4,
   /** The probed host did not answer as AMT (lms probe). */
   NoAmt: 5,
   /** lms doctor: a finding warns or fails. */
   Findings: 6,
+  /** The daemon runs, but this user may not ask it (lms status). */
+  NotPermitted: 7,
 } as const;
 
 export class UsageError extends Error {}

@@ -17,7 +17,8 @@ Commands:
   doctor    check the driver, device, permissions, daemon, ports and AMT, and say what to do (lms doctor --help)
 
 Exit codes: 0 ok, 1 internal error, 2 usage error, 3 no usable ME device,
-            4 daemon not running (status), 5 no AMT answered (probe), 6 a finding (doctor).`;
+            4 daemon not running (status), 5 no AMT answered (probe), 6 a finding (doctor),
+            7 not permitted to ask the daemon (status).`;
 
 const commands: Record<string, (argv: readonly string[]) => Promise<number>> = { run: runCommand, status: statusCommand, probe: probeCommand, info: infoCommand, doctor: doctorCommand };
 

@@ -42,7 +42,7 @@ Channels:
 Service:
   --config <file>        JSON configuration; flags override it. Keys: device, simulate, bind,
                          reservePorts, window, maxChannels, reclaimIdleMs, reclaimAnswerMs,
-                         logLevel, logFormat, controlSocket, user, group, metricsPort, simProfile,
+                         logLevel, logFormat, controlSocket, controlGroup, user, group, metricsPort, simProfile,
                          hostFqdn, timeSync, powerOps
                          (a regular file of at most 64 KiB; SIGHUP re-reads it)
   --log-level <level>    fatal, error, warn, info (default), debug, trace (trace logs payload bytes)
@@ -51,6 +51,8 @@ Service:
                          systemd each line carries its syslog priority for journalctl -p
   --control-socket <p>   where \`lms status\` connects (default /run/lms/lms.sock as root,
                          else $XDG_RUNTIME_DIR/lms.sock or /tmp/lms-<uid>.sock)
+  --control-group <name> members of this group may run \`lms status\` too (socket mode 0660;
+                         the package uses lms-status); by default only the socket's owner may
   --user <name>          started as root: drop to this user after binding (default lms, if it exists)
   --group <name>         and this group (default: the user's group)
   --metrics-port <port>  serve Prometheus metrics on 127.0.0.1:<port> (off by default)
@@ -113,6 +115,7 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         'control-socket': { type: 'string' },
+        'control-group': { type: 'string' },
         user: { type: 'string' },
         group: { type: 'string' },
         'metrics-port': { type: 'string' },
@@ -163,6 +166,7 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
         logLevel: v['log-level'],
         logFormat: v['log-format'],
         controlSocket: v['control-socket'],
+        controlGroup: v['control-group'],
         user: v.user,
         group: v.group,
         metricsPort: ranged('--metrics-port', v['metrics-port'], 'port'),

@@ -7,7 +7,7 @@ import { controlPathProblem, defaultControlSocket, serveControl } from '../servi
 import { startHostDuties, type HostDuties } from '../duties/hostDuties.js';
 import { startLms, type LmsService } from '../service/lmsService.js';
 import { logDestination } from '../service/logFormat.js';
-import { dropPrivileges, planDrop, type DropPlan } from '../service/privileges.js';
+import { dropPrivileges, planControlGroup, planDrop, type DropPlan } from '../service/privileges.js';
 import { defaultReclaimPolicy } from '../streams/sessionTypes.js';
 import { reloadConfigFile } from './config.js';
 import { Exit, UsageError } from './exitCodes.js';
@@ -48,13 +48,15 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
   }
   // Names and paths are checked before anything starts: a wrong one is one line on stderr, exit 2.
   let plan: DropPlan;
+  let controlGroup: number | undefined;
   try {
     plan = planDrop(opts.user, opts.group);
+    controlGroup = planControlGroup(opts.controlGroup);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
   const controlPath = opts.controlSocket ?? defaultControlSocket();
-  const badPath = controlPathProblem(controlPath);
+  const badPath = controlPathProblem(controlPath, plan.kind === 'drop' ? plan.uid : undefined);
   if (badPath) throw new UsageError(`control socket: ${badPath}`);
   const log = pino({ level: opts.logLevel ?? 'info', base: { pid: process.pid } }, logDestination(opts.logFormat));
   // Each mode loads only its own device code: a daemon on hardware carries no simulator, and back.
@@ -81,7 +83,16 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
   };
   let lms: LmsService | undefined;
   let duties: HostDuties | undefined;
-  const control = await serveControl(controlPath, () => ({ ...lms?.status(), ...(duties ? { duties: duties.status() } : {}), ...(simulated ? { simulator: { ...simulated.stats, hostFqdns: simulated.amthiState.hostFqdns, clockSkewS: Math.round(simulated.wsman.clockSkewMs / 1000), powerStatesSupported: simulated.wsman.powerStatesSupported } } : {}) }), plan.kind === 'drop' ? plan : undefined).catch((err: Error) => {
+  const statusReply = (): unknown => ({
+    pid: process.pid,
+    ...lms?.status(),
+    ...(duties ? { duties: duties.status() } : {}),
+    ...(simulated
+      ? { simulator: { ...simulated.stats, hostFqdns: simulated.amthiState.hostFqdns, clockSkewS: Math.round(simulated.wsman.clockSkewMs / 1000), powerStatesSupported: simulated.wsman.powerStatesSupported } }
+      : {}),
+  });
+  const access = { ...(plan.kind === 'drop' ? { owner: plan } : {}), ...(controlGroup !== undefined ? { group: controlGroup } : {}) };
+  const control = await serveControl(controlPath, statusReply, access).catch((err: Error) => {
     simulated?.close();
     throw new UsageError(`control socket: ${err.message}`);
   });

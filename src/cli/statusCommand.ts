@@ -1,13 +1,17 @@
 /** `lms status`: asks the running daemon over its control socket. */
 import { parseArgs } from 'node:util';
-import { defaultControlSocket, queryControl } from '../service/controlSocket.js';
+import { askDaemon } from '../service/controlClient.js';
 import type { LmsStatus } from '../service/lmsService.js';
 import { Exit, UsageError } from './exitCodes.js';
 
 export const STATUS_HELP = `Usage: lms status [--json] [--control-socket <path>]
 
 Shows the running daemon's session state, the ME's protocol version and UUID, forwarded ports,
-open channels with bytes and age, queue length, resets and protocol errors.`;
+open channels with bytes and age, queue length, resets and protocol errors. Without
+--control-socket it asks the daemon this user started, else the system daemon (/run/lms/lms.sock,
+which root and members of group lms-status may ask).
+
+Exit codes: 0 ok, 2 usage error, 4 the daemon is not running, 7 this user may not ask it.`;
 
 type DutyReport = import('../duties/duty.js').DutyReport;
 const duty = (name: string, d: DutyReport | undefined): string | undefined => {
@@ -52,16 +56,11 @@ export const statusCommand = async (argv: readonly string[]): Promise<number> =>
     process.stdout.write(`${STATUS_HELP}\n`);
     return Exit.Ok;
   }
-  const path = v['control-socket'] ?? defaultControlSocket();
-  let reply: unknown;
-  try {
-    reply = await queryControl(path, { command: 'status' });
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? 'is lms running? (systemctl status lms)' : e.code === 'EACCES' ? 'the control socket belongs to another user' : e.message;
-    process.stderr.write(`lms status: no answer on ${path}: ${why}\n`);
-    return Exit.NotRunning;
+  const answer = await askDaemon(v['control-socket']);
+  if (answer.kind !== 'status') {
+    process.stderr.write(`lms status: no answer on ${answer.path}: ${answer.detail}\n`);
+    return answer.kind === 'denied' ? Exit.NotPermitted : Exit.NotRunning;
   }
-  process.stdout.write(v.json ? `${JSON.stringify(reply, null, 2)}\n` : `${human(reply as LmsStatus)}\n`);
+  process.stdout.write(v.json ? `${JSON.stringify(answer.status, null, 2)}\n` : `${human(answer.status)}\n`);
   return Exit.Ok;
 };

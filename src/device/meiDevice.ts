@@ -31,7 +31,7 @@ const openError = (path: string, err: NodeJS.ErrnoException): DeviceError => {
       return new DeviceError('ENOENT', `no MEI device at ${path}: is the mei_me kernel driver loaded (lsmod | grep mei; modprobe mei_me), and is this an Intel AMT platform? Use --simulate to run without one.`);
     case 'EACCES':
     case 'EPERM':
-      return new DeviceError('EACCES', `permission denied on ${path}: run lms as root, or give its group access with the udev rule packaging/udev/99-lms-mei.rules (KERNEL=="mei[0-9]*", GROUP="lms", MODE="0660")`);
+      return new DeviceError('EACCES', `permission denied on ${path}: run lms as root, or as user lms with the udev rule packaging/udev/99-lms-mei.rules (OWNER="lms", MODE="0600")`);
     case 'ENODEV':
     case 'ENXIO':
       return new DeviceError('ENODEV', `${path} is there but the ME is not answering (${err.code}): it may be resetting`);

@@ -5,7 +5,7 @@
  * do. Everything the host says is read through a HostView, so a test can hand it a host of its own.
  */
 import { readAmtInfo, type AmtInfo } from '../service/amtInfo.js';
-import type { LmsStatus } from '../service/lmsService.js';
+import type { DaemonAnswer, DaemonStatus } from '../service/controlClient.js';
 import { DeviceError, type MeDevice } from '../device/transport.js';
 import { groupName, hostView, listeningInodes, processesHolding, userAccount, type HostView } from './hostView.js';
 
@@ -26,8 +26,8 @@ export interface DoctorOptions {
   readonly amthi: MeDevice;
   /** The device node, for the driver, node, permission and holder checks; undefined on the simulated ME. */
   readonly devicePath?: string;
-  /** Asks the running daemon for its status; undefined when nothing answers. */
-  readonly daemon: () => Promise<LmsStatus | undefined>;
+  /** Asks the running daemon for its status (askDaemon), or says why it has none. */
+  readonly daemon: () => Promise<DaemonAnswer>;
   /** The user the service runs as (default lms). */
   readonly user?: string;
   /** The ports AMT uses (default 16992-16995, 623, 664). */
@@ -64,10 +64,13 @@ const deviceChecks = (host: HostView, path: string, user: string): Finding[] => 
     const mode = node.mode & 0o777;
     const may = (account.uid === node.uid && (mode & 0o600) === 0o600) || (account.groups.has(node.gid) && (mode & 0o060) === 0o060) || (mode & 0o006) === 0o006;
     const owner = `owner ${node.uid}, group ${groupName(host, node.gid)}, mode ${mode.toString(8).padStart(4, '0')}`;
+    const rule = 'install the udev rule (99-lms-mei.rules: owner lms, mode 0600) and run udevadm trigger --subsystem-match=mei';
     out.push(
-      may
-        ? is('ok', 'device-access', `user ${user} may open ${path} (${owner})`)
-        : is('fail', 'device-access', `user ${user} may not open ${path} (${owner})`, `install the udev rule (99-lms-mei.rules) and run udevadm trigger --subsystem-match=mei, so that group lms gets ${path}`),
+      !may
+        ? is('fail', 'device-access', `user ${user} may not open ${path} (${owner})`, rule)
+        : (mode & 0o066) !== 0
+          ? is('warn', 'device-access', `not only user ${user} may open ${path} (${owner}): whoever may can read AMT's local system account over AMTHI and administer AMT`, rule)
+          : is('ok', 'device-access', `only user ${user} may open ${path} (${owner})`),
     );
   }
   const rule = ['etc/udev/rules.d/99-lms-mei.rules', 'usr/lib/udev/rules.d/99-lms-mei.rules', 'lib/udev/rules.d/99-lms-mei.rules'].find((p) => host.exists(p));
@@ -81,7 +84,7 @@ const holders = (host: HostView, path: string | undefined): string => {
   return held.length === 0 ? 'no process here has it open (run lms doctor as root to see them all)' : held.map((p) => `pid ${p.pid} (${p.name}: ${p.command})`).join(', ');
 };
 
-const lmeCheck = async (o: DoctorOptions, host: HostView, status: LmsStatus | undefined): Promise<Finding> => {
+const lmeCheck = async (o: DoctorOptions, host: HostView, status: DaemonStatus | undefined): Promise<Finding> => {
   if (status) return is('ok', 'lme-client', 'the LME client is held by the running lms, as it should be');
   try {
     const c = await o.lme.connect();
@@ -94,16 +97,26 @@ const lmeCheck = async (o: DoctorOptions, host: HostView, status: LmsStatus | un
   }
 };
 
-const daemonCheck = (status: LmsStatus | undefined): Finding => {
-  if (!status) return is('warn', 'daemon', 'lms is not running (its control socket does not answer)', 'systemctl start lms; journalctl -u lms says why it stopped');
+const daemonCheck = (answer: DaemonAnswer): Finding => {
+  if (answer.kind !== 'status') {
+    if (answer.kind === 'not-running') return is('warn', 'daemon', `lms is not running (nothing answers on ${answer.path})`, 'systemctl start lms; journalctl -u lms says why it stopped');
+    if (answer.kind === 'denied') return is('warn', 'daemon', `lms may be running, but this user may not ask it: ${answer.detail}`, "run lms doctor as root, or as a member of the socket's group");
+    return is('warn', 'daemon', `lms did not answer on ${answer.path}: ${answer.detail}`, 'journalctl -u lms; lms status');
+  }
+  const status = answer.status;
   const s = status.session;
   if (s.phase === 'ready') return is('ok', 'daemon', `lms runs on ${status.device}; the session is ready, forwarding ${s.forwards.join(', ') || 'no port yet'}`);
   return is('warn', 'daemon', `lms runs on ${status.device} but its session is ${s.phase}${status.lastDeviceError ? ` (last device error: ${status.lastDeviceError})` : ''}`, 'journalctl -u lms; lms status');
 };
 
-/** Who listens on each AMT port: lms, another program, or nobody. */
-const portChecks = (host: HostView, ports: readonly number[]): Finding[] => {
+/**
+ * Who listens on each AMT port: lms, another program, or nobody. A holder is lms only when it is
+ * the process the control socket answered for: a name or a command line proves nothing.
+ */
+const portChecks = (host: HostView, ports: readonly number[], status: DaemonStatus | undefined): Finding[] => {
   const out: Finding[] = [];
+  const isLms = (p: { pid: number }): boolean => status?.pid !== undefined && p.pid === status.pid;
+  const named = (ps: readonly { pid: number; name: string; command: string }[]): string => ps.map((p) => `pid ${p.pid} (${p.name}: ${p.command})`).join(', ');
   for (const port of ports) {
     const inodes = new Set(listeningInodes(host, port));
     if (inodes.size === 0) continue;
@@ -111,12 +124,16 @@ const portChecks = (host: HostView, ports: readonly number[]): Finding[] => {
       const m = /^socket:\[(\d+)\]$/.exec(t);
       return m !== null && inodes.has(m[1]!);
     });
-    const others = owners.filter((p) => !/\blms(\.js)?\b/.test(p.command) && p.name !== 'lms');
+    const others = owners.filter((p) => !isLms(p));
     if (owners.length > 0 && others.length === 0) out.push(is('ok', 'amt-port', `port ${port}: lms listens (pid ${owners.map((p) => p.pid).join(', ')})`));
+    else if (others.length > 0 && !status)
+      out.push(is('warn', 'amt-port', `port ${port} is held by ${named(others)}, which the daemon did not confirm as lms (its control socket did not answer)`, `if that is not lms, stop it (ss -ltnp 'sport = :${port}')`));
     else if (others.length > 0)
-      out.push(is('fail', 'amt-port', `port ${port} is held by ${others.map((p) => `pid ${p.pid} (${p.name}: ${p.command})`).join(', ')}: lms cannot forward it`, `stop that program, or move it off the port (ss -ltnp 'sport = :${port}')`));
+      out.push(is('fail', 'amt-port', `port ${port} is held by ${named(others)}, not by lms (pid ${status!.pid ?? '?'}): lms cannot forward it there`, `stop that program, or move it off the port (ss -ltnp 'sport = :${port}')`));
     else out.push(is('warn', 'amt-port', `port ${port} is held by a process this user cannot see`, 'run lms doctor as root to name it'));
   }
+  for (const f of status?.partialForwards ?? [])
+    out.push(is('warn', 'amt-port', `port ${f.port} is forwarded in part: lms could not bind it on ${f.unbound.join(', ')}, so local programs there reach whatever holds it`, `find the holder (ss -ltnp 'sport = :${f.port}'), stop it, then systemctl restart lms`));
   if (out.length === 0) out.push(is('info', 'amt-port', `nothing listens on the AMT ports (${ports.join(', ')})`));
   return out;
 };
@@ -173,12 +190,13 @@ const amtChecks = (host: HostView, info: AmtInfo | undefined, why: string | unde
 export const runDoctor = async (o: DoctorOptions): Promise<Finding[]> => {
   const host = o.host ?? hostView();
   const ports = o.ports ?? AMT_PORTS;
-  const status = await o.daemon();
+  const answer = await o.daemon();
+  const status = answer.kind === 'status' ? answer.status : undefined;
   const findings = o.devicePath ? deviceChecks(host, o.devicePath, o.user ?? 'lms') : [is('info', 'device', 'the simulated ME: no driver, device node or udev rule to check')];
   // Without a node there is no ME to ask: the findings above already say what to do.
   const noNode = findings.some((f) => f.check === 'device' && f.level === 'fail');
   findings.push(noNode ? is('info', 'lme-client', 'not asked: no device node') : await lmeCheck(o, host, status));
-  findings.push(daemonCheck(status), ...portChecks(host, ports), ephemeralCheck(host, ports), ipv6Check(host));
+  findings.push(daemonCheck(answer), ...portChecks(host, ports, status), ephemeralCheck(host, ports), ipv6Check(host));
   if (noNode) findings.push(is('info', 'provisioning', 'AMT not asked: no device node'));
   else {
     let info: AmtInfo | undefined;

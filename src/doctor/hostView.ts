@@ -34,7 +34,20 @@ export const hostView = (root = '/'): HostView => {
   };
 };
 
-/** The processes whose open files include one `matches` accepts: pid, name and command line. */
+/**
+ * Text another process chose (its name, its command line), made safe to print to root's terminal
+ * and log: control characters (C0, DEL, C1: terminal escapes) and the Unicode controls that
+ * reorder or hide text become visible escapes, and it is cut at 200 characters.
+ */
+export const printable = (s: string): string => {
+  const safe = s.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+  return safe.length > 200 ? `${safe.slice(0, 200)}…` : safe;
+};
+
+/** The processes whose open files include one `matches` accepts: pid, name and command line (printable). */
 export const processesHolding = (host: HostView, matches: (target: string) => boolean): { pid: number; name: string; command: string }[] => {
   const found = [];
   for (const entry of host.list('proc')) {
@@ -45,8 +58,8 @@ export const processesHolding = (host: HostView, matches: (target: string) => bo
       return target !== undefined && matches(target);
     }))
       continue;
-    const name = host.read(`proc/${entry}/comm`)?.trim() ?? '?';
-    const command = host.read(`proc/${entry}/cmdline`)?.split('\0').filter(Boolean).join(' ') ?? name;
+    const name = printable(host.read(`proc/${entry}/comm`)?.replace(/\n$/, '') ?? '?');
+    const command = printable(host.read(`proc/${entry}/cmdline`)?.split('\0').filter(Boolean).join(' ') ?? name);
     found.push({ pid: Number(entry), name, command });
   }
   return found;

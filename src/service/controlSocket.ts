@@ -1,8 +1,13 @@
 /**
- * The daemon's local control socket: a Unix socket readable by its owner only (mode 0600), one
- * JSON request line in, one JSON reply line out. `lms status` is its client.
+ * The daemon's local control socket: a Unix socket for its owner only (mode 0600), or for its
+ * owner and one group named for the purpose (0660, `--control-group`, lms-status in the package),
+ * one JSON request line in, one JSON reply line out. `lms status` and `lms doctor` are its clients.
+ *
+ * The socket is made with its final mode, owner and group (umask, effective ids), never changed
+ * through its path afterwards: whoever can write the folder could swap the path for a link
+ * between bind and a chmod or chown, which would then land on the link's target.
  */
-import { accessSync, chmodSync, chownSync, constants, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { accessSync, chownSync, constants, existsSync, lchownSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import * as net from 'node:net';
 import { dirname, join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
@@ -13,8 +18,12 @@ export type ControlRequest = t.TypeOf<typeof ControlRequest>;
 
 const MAX_REQUEST = 4096;
 
+/** The system daemon's socket (lms.service; and any lms run as root). */
+export const SYSTEM_CONTROL_SOCKET = '/run/lms/lms.sock';
+
+/** Where a daemon started by this user puts its socket. */
 export const defaultControlSocket = (): string => {
-  if (process.getuid?.() === 0) return '/run/lms/lms.sock';
+  if (process.getuid?.() === 0) return SYSTEM_CONTROL_SOCKET;
   const runtime = process.env['XDG_RUNTIME_DIR'];
   return runtime ? join(runtime, 'lms.sock') : `/tmp/lms-${process.getuid?.() ?? 'user'}.sock`;
 };
@@ -25,16 +34,55 @@ const MAX_SOCKET_PATH = 107;
 const IDLE_MS = 5_000;
 const MAX_CONNECTIONS = 32;
 
+/**
+ * The socket `lms status` asks when given none: this user's own daemon's, when there is one;
+ * otherwise the system daemon's.
+ */
+export const controlSocketToAsk = (own = defaultControlSocket(), system = SYSTEM_CONTROL_SOCKET): string => {
+  const there = (p: string): boolean => {
+    try {
+      return lstatSync(p).isSocket();
+    } catch {
+      return false;
+    }
+  };
+  return there(own) || !there(system) ? own : system;
+};
+
 /** Who the socket is to belong to: the service user, when lms is about to drop to it. */
 export interface ControlOwner {
   readonly uid: number;
   readonly gid: number;
 }
 
+export interface ControlAccess {
+  /** The user lms drops to: the socket and the folder lms makes for it are theirs. */
+  readonly owner?: ControlOwner;
+  /** A group that may ask too (mode 0660); without one, the owner only (0600). */
+  readonly group?: number;
+}
+
 const uid = (): number => process.getuid?.() ?? -1;
 
+/**
+ * Why an existing folder is unsafe for the socket: a link, or writable by someone other than root,
+ * this user or the service user (who could swap the socket). A world-writable folder with the
+ * sticky bit owned by root (/tmp) is fine: no one may replace another's file there.
+ */
+const folderProblem = (dir: string, serviceUid: number | undefined): string | undefined => {
+  const st = lstatSync(dir);
+  if (st.isSymbolicLink()) return `${dir} is a symbolic link; name the real folder`;
+  if (!st.isDirectory()) return `${dir} is not a folder`;
+  const trusted = new Set([0, uid(), ...(serviceUid === undefined ? [] : [serviceUid])]);
+  if (!trusted.has(st.uid)) return `${dir} belongs to uid ${st.uid}, who could replace the socket; use a folder of root's or this user's`;
+  const sharedWrite = (st.mode & 0o022) !== 0;
+  const sticky = (st.mode & 0o1000) !== 0 && st.uid === 0;
+  if (sharedWrite && !sticky) return `${dir} is writable by others (mode ${(st.mode & 0o7777).toString(8)}), who could replace the socket; use a folder only its owner may write`;
+  return undefined;
+};
+
 /** Why `path` cannot be our control socket, checked before anything starts; undefined when it can. */
-export const controlPathProblem = (path: string): string | undefined => {
+export const controlPathProblem = (path: string, serviceUid?: number): string | undefined => {
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH) return `${path} is ${Buffer.byteLength(path)} bytes long; a Unix socket path holds at most ${MAX_SOCKET_PATH}`;
   let st;
   try {
@@ -46,6 +94,8 @@ export const controlPathProblem = (path: string): string | undefined => {
   if (st && st.uid !== uid() && uid() !== 0) return `${path} belongs to uid ${st.uid}, not to this user (${uid()}); remove it or choose another --control-socket`;
   let dir = dirname(path);
   while (!existsSync(dir)) dir = dirname(dir);
+  const unsafe = folderProblem(dir, serviceUid);
+  if (unsafe) return `cannot put the control socket in ${dir}: ${unsafe}`;
   try {
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch {
@@ -74,15 +124,56 @@ const clearStale = (path: string): Promise<void> =>
   });
 
 /**
- * Serves `answer` on `path`, owner-only (0600). With `owner`, the socket (and the folder it made
- * for it) is handed to the service user, so that after the drop it can still answer `lms status`
- * as that user and remove the socket at stop. Rejects with a one-line reason.
+ * Makes the socket file with its final ids and mode in one step: the umask gives the mode, and,
+ * as root, the effective ids give the owner and group (restored at once after the bind). An
+ * unprivileged lms cannot take another group's id, so it hands the fresh socket to its group with
+ * lchown, which never follows a link (and an unprivileged process can give away nothing of anyone
+ * else's).
  */
-export const serveControl = async (path: string, answer: (request: ControlRequest) => unknown, owner?: ControlOwner): Promise<net.Server> => {
-  const problem = controlPathProblem(path);
+const bindSocket = async (server: net.Server, path: string, access: ControlAccess): Promise<void> => {
+  const root = uid() === 0;
+  // The service user makes the socket in a folder of its own (so it can remove it at stop); in
+  // root's folder root makes it, in the service user's group, and a later start clears it if left.
+  const ownFolder = access.owner !== undefined && lstatSync(dirname(path)).uid === access.owner.uid;
+  const asUid = root && ownFolder ? access.owner?.uid : undefined;
+  const asGid = root ? (access.group ?? access.owner?.gid) : undefined;
+  const listening = new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.once('listening', () => {
+      server.removeListener('error', reject);
+      resolve();
+    });
+  });
+  const umask = process.umask(access.group === undefined ? 0o177 : 0o117);
+  try {
+    if (asGid !== undefined) process.setegid!(asGid);
+    if (asUid !== undefined) process.seteuid!(asUid);
+    server.listen(path); // a Unix socket is bound within this call: the ids are ours again right after
+  } finally {
+    if (asUid !== undefined) process.seteuid!(0);
+    if (asGid !== undefined) process.setegid!(0);
+    process.umask(umask);
+  }
+  try {
+    await listening;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new Error(e.message);
+  }
+  if (!root && access.group !== undefined && access.group !== process.getegid?.()) lchownSync(path, -1, access.group);
+};
+
+/**
+ * Serves `answer` on `path`. With `access.owner`, the socket (and the folder it made for it) is the
+ * service user's, so that after the drop it still answers `lms status` as that user and removes
+ * the socket at stop; with `access.group`, that group may ask too. Rejects with a one-line reason.
+ */
+export const serveControl = async (path: string, answer: (request: ControlRequest) => unknown, access: ControlAccess = {}): Promise<net.Server> => {
+  const problem = controlPathProblem(path, access.owner?.uid);
   if (problem) throw new Error(problem);
   const made = mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-  if (made !== undefined && owner) chownSync(dirname(path), owner.uid, owner.gid);
+  // A folder just made under a parent checked above: no one else could have put anything there.
+  if (made !== undefined && access.owner) chownSync(dirname(path), access.owner.uid, access.owner.gid);
   await clearStale(path);
   const server = net.createServer((socket) => {
     let buffered = '';
@@ -105,17 +196,7 @@ export const serveControl = async (path: string, answer: (request: ControlReques
     });
   });
   server.maxConnections = MAX_CONNECTIONS;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    // The umask makes the socket owner-only from its first moment; chmod makes sure of it.
-    const umask = process.umask(0o177);
-    server.listen(path, () => {
-      process.umask(umask);
-      resolve();
-    });
-  });
-  chmodSync(path, 0o600);
-  if (owner) chownSync(path, owner.uid, owner.gid);
+  await bindSocket(server, path, access);
   const ours = lstatSync(path).ino;
   server.on('close', () => {
     // Only the socket we made: another daemon may have replaced it since.

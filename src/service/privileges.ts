@@ -35,6 +35,16 @@ const lookupId = (cmd: string, args: string[], field: (out: string) => string | 
 const idOf = (args: string[]): number | undefined => lookupId('id', args, (o) => o.trim());
 const groupId = (name: string): number | undefined => lookupId('getent', ['group', name], (o) => o.split(':')[2]);
 
+/** Resolves --control-group: its gid, which this process must be able to give its socket to. */
+export const planControlGroup = (name: string | undefined): number | undefined => {
+  if (name === undefined) return undefined;
+  const gid = groupId(name);
+  if (gid === undefined) throw new Error(`--control-group ${name}: no such group`);
+  const mine = new Set([process.getegid?.(), ...(process.getgroups?.() ?? [])]);
+  if (process.getuid?.() !== 0 && !mine.has(gid)) throw new Error(`--control-group ${name}: lms (uid ${process.getuid?.()}) is not in that group, so it cannot give it the socket (SupplementaryGroups= in the unit)`);
+  return gid;
+};
+
 /** Resolves --user and --group; throws an Error that names the flag when they cannot be honoured. */
 export const planDrop = (user: string | undefined, group: string | undefined): DropPlan => {
   const uid = process.getuid?.() ?? -1;

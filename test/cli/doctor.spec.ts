@@ -6,12 +6,15 @@ import { SimulatedMe } from '../../src/device/simulator/simulatedMe.js';
 import type { AmthiProfile } from '../../src/device/simulator/amthiService.js';
 import { healthy, runDoctor, type Finding } from '../../src/doctor/doctor.js';
 import { hostView } from '../../src/doctor/hostView.js';
-import type { LmsStatus } from '../../src/service/lmsService.js';
+import type { DaemonAnswer, DaemonStatus } from '../../src/service/controlClient.js';
 import { lms, startDaemon } from '../support/daemon.js';
 import { freePort } from '../support/harness.js';
 import { needEmulator, startEmulatedMei } from '../tools/meiEmulator.js';
 
 const LMS_GID = 4242;
+const LMS_UID = 4243;
+/** The running daemon's process in the fake /proc. */
+const LMS_PID = 100;
 const MAC = '02:00:5e:10:00:01'; // the simulated AMT's wired MAC
 
 /** A host of its own under a temporary root, healthy until a test breaks one part of it. */
@@ -27,9 +30,9 @@ const fakeHost = (): { root: string; put(path: string, text: string): void; link
   };
   mkdirSync(join(root, 'sys/module/mei_me'), { recursive: true });
   put('dev/mei0', '');
-  put('etc/passwd', `root:x:0:0::/root:/bin/sh\nlms:x:4243:${LMS_GID}:lms:/nonexistent:/usr/sbin/nologin\n`);
+  put('etc/passwd', `root:x:0:0::/root:/bin/sh\nlms:x:${LMS_UID}:${LMS_GID}:lms:/nonexistent:/usr/sbin/nologin\n`);
   put('etc/group', `root:x:0:\nlms:x:${LMS_GID}:\n`);
-  put('etc/udev/rules.d/99-lms-mei.rules', 'KERNEL=="mei[0-9]*", GROUP="lms", MODE="0660"\n');
+  put('etc/udev/rules.d/99-lms-mei.rules', 'KERNEL=="mei[0-9]*", SUBSYSTEM=="mei", OWNER="lms", GROUP="root", MODE="0600"\n');
   put('proc/sys/net/ipv4/ip_local_port_range', '32768\t60999\n');
   put('proc/sys/net/ipv4/ip_local_reserved_ports', '\n');
   put('proc/sys/net/ipv6/conf/all/disable_ipv6', '0\n');
@@ -40,7 +43,8 @@ const fakeHost = (): { root: string; put(path: string, text: string): void; link
   return { root, put, link, drop: (path) => rmSync(join(root, path), { recursive: true, force: true }) };
 };
 
-const READY: LmsStatus = {
+const READY: DaemonStatus = {
+  pid: LMS_PID,
   device: 'MEI device /dev/mei0',
   session: { phase: 'ready', forwards: [16992, 623], listening: [16992, 623], channels: [], queued: 0 },
   counters: { connects: 1, resets: 0, protocolErrors: 0, channelsOpened: 0, channelsClosed: 0, refused: 0, reclaimed: 0, notifications: 0, sessionFailures: 0, goneBeforeAccept: 0, bytesToMe: 0, bytesFromMe: 0 },
@@ -62,20 +66,23 @@ describe('lms doctor', function () {
   this.timeout(30_000);
   let h: ReturnType<typeof fakeHost>;
   let me: SimulatedMe;
-  const doctor = (o: { amthi?: Partial<AmthiProfile> | false; status?: LmsStatus | undefined; me?: SimulatedMe } = {}): Promise<Finding[]> => {
+  const NOT_RUNNING: DaemonAnswer = { kind: 'not-running', path: '/run/lms/lms.sock', detail: 'is lms running?' };
+  const doctor = (o: { amthi?: Partial<AmthiProfile> | false; status?: DaemonStatus | DaemonAnswer | undefined; me?: SimulatedMe } = {}): Promise<Finding[]> => {
     const sim = o.me ?? new SimulatedMe({ amthi: o.amthi ?? {} });
-    return runDoctor({ lme: sim, amthi: sim.amthi(), devicePath: '/dev/mei0', daemon: () => Promise.resolve('status' in o ? o.status : READY), host: hostView(h.root) });
+    const given = 'status' in o ? o.status : READY;
+    const answer: DaemonAnswer = given === undefined ? NOT_RUNNING : 'kind' in given ? given : { kind: 'status', path: '/run/lms/lms.sock', status: given };
+    return runDoctor({ lme: sim, amthi: sim.amthi(), devicePath: '/dev/mei0', daemon: () => Promise.resolve(answer), host: hostView(h.root) });
   };
   const finding = (fs: Finding[], check: Finding['check']): Finding => fs.find((f) => f.check === check) ?? assert.fail(`no ${check} finding in ${JSON.stringify(fs)}`);
 
   beforeEach(function () {
     if (process.getuid?.() !== 0) {
-      console.log('      skipped: the fake /dev/mei0 must belong to group lms (chown needs root)');
+      console.log('      skipped: the fake /dev/mei0 must belong to user lms (chown needs root)');
       this.skip();
     }
     h = fakeHost();
-    chownSync(join(h.root, 'dev/mei0'), 0, LMS_GID);
-    chmodSync(join(h.root, 'dev/mei0'), 0o660);
+    chownSync(join(h.root, 'dev/mei0'), LMS_UID, 0);
+    chmodSync(join(h.root, 'dev/mei0'), 0o600);
   });
   afterEach(() => {
     if (h) rmSync(h.root, { recursive: true, force: true });
@@ -86,7 +93,16 @@ describe('lms doctor', function () {
     const fs = await doctor();
     assert.ok(healthy(fs), JSON.stringify(fs.filter((f) => f.level === 'warn' || f.level === 'fail')));
     assert.match(finding(fs, 'amt-nic').message, /^eth0 shares its MAC/);
-    assert.match(finding(fs, 'device-access').message, /user lms may open \/dev\/mei0 \(owner 0, group lms, mode 0660\)/);
+    assert.match(finding(fs, 'device-access').message, /only user lms may open \/dev\/mei0 \(owner 4243, group root, mode 0600\)/);
+  });
+
+  it('warns when a group may open the device too: its members could read AMT\'s local system account (issue #22, item 4)', async () => {
+    chownSync(join(h.root, 'dev/mei0'), 0, LMS_GID);
+    chmodSync(join(h.root, 'dev/mei0'), 0o660); // the udev rule before round three
+    const f = finding(await doctor(), 'device-access');
+    assert.equal(f.level, 'warn');
+    assert.match(f.message, /not only user lms may open \/dev\/mei0 \(owner 0, group lms, mode 0660\): whoever may can read AMT's local system account/);
+    assert.match(f.fix!, /owner lms, mode 0600/);
   });
 
   it('says the MEI driver is not loaded, and that there is no device node', async () => {
@@ -126,8 +142,11 @@ describe('lms doctor', function () {
     assert.match(f.message, /the LME client is busy: pid 4321 \(lms: \/usr\/sbin\/lms -f\)/);
   });
 
-  it('says when lms is not running, and when its session is not ready', async () => {
+  it('says when lms is not running, when this user may not ask it, and when its session is not ready', async () => {
     assert.equal(finding(await doctor({ status: undefined }), 'daemon').level, 'warn');
+    const denied = finding(await doctor({ status: { kind: 'denied', path: '/run/lms/lms.sock', detail: 'permission denied: only root and members of group lms-status may ask the daemon' } }), 'daemon');
+    assert.equal(denied.level, 'warn');
+    assert.match(denied.message, /^lms may be running, but this user may not ask it: permission denied/);
     const f = finding(await doctor({ status: { ...READY, session: { ...READY.session, phase: 'awaiting-version' }, lastDeviceError: 'ME reset' } }), 'daemon');
     assert.equal(f.level, 'warn');
     assert.match(f.message, /its session is awaiting-version \(last device error: ME reset\)/);
@@ -138,12 +157,37 @@ describe('lms doctor', function () {
     fakeProcess(h, 99, 'nginx', 'nginx: master process', 'socket:[777]');
     let f = finding(await doctor(), 'amt-port');
     assert.equal(f.level, 'fail');
-    assert.match(f.message, /port 16992 is held by pid 99 \(nginx: nginx: master process\): lms cannot forward it/);
+    assert.match(f.message, /port 16992 is held by pid 99 \(nginx: nginx: master process\), not by lms \(pid 100\): lms cannot forward it there/);
     h.drop('proc/99');
-    fakeProcess(h, 100, 'node', '/usr/bin/node /usr/lib/lms-rx/lms.js run', 'socket:[777]');
+    fakeProcess(h, LMS_PID, 'node', '/usr/bin/node /usr/lib/lms-rx/lms.js run', 'socket:[777]');
     f = finding(await doctor(), 'amt-port');
     assert.equal(f.level, 'ok');
     assert.match(f.message, /port 16992: lms listens \(pid 100\)/);
+  });
+
+  it('takes a holder for lms only when the daemon names its pid, not for "lms" in its command line (issue #22, item 6)', async () => {
+    fakeListener(h, 16992, 777);
+    fakeProcess(h, 555, 'python3', 'python3 /home/eve/lms.py', 'socket:[777]');
+    let f = finding(await doctor(), 'amt-port');
+    assert.equal(f.level, 'fail');
+    assert.match(f.message, /port 16992 is held by pid 555 \(python3: python3 \/home\/eve\/lms\.py\), not by lms \(pid 100\)/);
+    f = finding(await doctor({ status: undefined }), 'amt-port');
+    assert.equal(f.level, 'warn', 'unconfirmed without the daemon\'s answer');
+    assert.match(f.message, /which the daemon did not confirm as lms/);
+  });
+
+  it("prints another user's process name and command line with terminal escapes made visible, in text and JSON (issue #22, item 6)", async () => {
+    fakeListener(h, 16992, 777);
+    fakeProcess(h, 556, 'x\u001b]2;pwned\u0007', 'sh -c \u001b[2J\u009b31m\u202eevil', 'socket:[777]');
+    const f = finding(await doctor(), 'amt-port');
+    assert.match(f.message, /pid 556 \(x\\x1b\]2;pwned\\x07: sh -c \\x1b\[2J\\x9b31m\\u202eevil\)/);
+    assert.doesNotMatch(JSON.stringify(f) + f.message, /[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/);
+  });
+
+  it('warns when a forwarded port could be bound on only some loopback addresses (issue #22, item 1)', async () => {
+    const f = (await doctor({ status: { ...READY, partialForwards: [{ port: 16992, unbound: ['127.0.0.1'] }] } })).find((x) => /forwarded in part/.test(x.message));
+    assert.equal(f?.level, 'warn');
+    assert.match(f!.message, /port 16992 is forwarded in part: lms could not bind it on 127\.0\.0\.1/);
   });
 
   it('warns when the ephemeral port range takes in AMT ports that are not reserved, and not once they are', async () => {
@@ -195,7 +239,7 @@ describe('lms doctor, as a user runs it', function () {
     }
     const down = await lms(['doctor', '--simulate', '--control-socket', '/nonexistent/lms.sock']);
     assert.equal(down.code, 6);
-    assert.match(down.stdout, /^WARN {2}lms is not running/m);
+    assert.match(down.stdout, /^WARN {2}lms is not running \(nothing answers on \/nonexistent\/lms\.sock\)/m);
     assert.match(down.stdout, /^ {6}-> systemctl start lms/m);
   });
 

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,6 +163,72 @@ describe('lms run refuses what it cannot honour (issue #14)', function () {
       assert.equal((await daemon.stop('SIGTERM')).code, 0);
       daemon = undefined;
       assert.equal(existsSync(socket), false, 'the socket was left behind');
+    });
+
+    it('answers lms status for the --control-group (mode 0660) and tells anyone else it is a permission problem, not an absence (issue #22, item 4)', async function () {
+      if (!isRoot) {
+        console.log('      skipped: needs root to run lms status as another user');
+        return this.skip();
+      }
+      const dir = openDir();
+      const socket = join(dir, 'lms.sock');
+      daemon = await startDaemon([...(await simPorts()), '--control-socket', socket]);
+      await daemon.waitFor(/lms ready/);
+      // Owner-only by default: nobody may not ask, and is told why, with the group to join.
+      const denied = await lmsAsNobody(['status', '--control-socket', socket]);
+      assert.equal(denied.code, 7, denied.stderr);
+      assert.match(denied.stderr, /permission denied: only root and members of group root may ask the daemon/);
+      assert.doesNotMatch(denied.stderr, /is lms running/);
+      await daemon.stop('SIGTERM');
+      daemon = await startDaemon([...(await simPorts()), '--control-socket', socket, '--control-group', 'nogroup']);
+      await daemon.waitFor(/lms ready/);
+      const st = statSync(socket);
+      assert.deepStrictEqual([st.uid, st.gid, st.mode & 0o777], [0, NOBODY, 0o660]);
+      const allowed = await lmsAsNobody(['status', '--json', '--control-socket', socket]);
+      assert.equal(allowed.code, 0, allowed.stderr);
+      assert.equal((JSON.parse(allowed.stdout) as { session: { phase: string } }).session.phase, 'ready');
+    });
+
+    it('refuses a --control-group that does not exist, or that an unprivileged lms is not in', async function () {
+      refused(await lms(['run', ...(await simPorts()), '--control-group', 'no-such-group-here']), /--control-group no-such-group-here: no such group/);
+      if (!isRoot) return;
+      refused(await lmsAsNobody(['run', ...(await simPorts()), '--control-socket', join(openDir(), 'x', 'lms.sock'), '--control-group', 'root']), /--control-group root: lms \(uid 65534\) is not in that group/);
+    });
+
+    it('refuses a folder for the socket that others may write, or that is a link', async () => {
+      const shared = tmp();
+      chmodSync(shared, 0o777); // no sticky bit: anyone may replace a file in it
+      refused(await lms(['run', ...(await simPorts()), '--control-socket', join(shared, 'lms.sock')]), /is writable by others \(mode 777\), who could replace the socket/);
+      const link = join(tmp(), 'run');
+      symlinkSync(tmp(), link);
+      refused(await lms(['run', ...(await simPorts()), '--control-socket', join(link, 'lms.sock')]), /is a symbolic link; name the real folder/);
+    });
+
+    it("never lets the service user, who owns the socket's folder, redirect the socket's owner or mode onto another file (issue #22, item 3)", async function () {
+      this.timeout(60_000);
+      if (!isRoot) {
+        console.log('      skipped: needs root to start lms with --user and to run the attacker as that user');
+        return this.skip();
+      }
+      // A file of root's that the attacker wants: it must stay root's, with its mode, whatever lms does.
+      const secret = join(openDir(), 'secret');
+      writeFileSync(secret, 'root only', { mode: 0o640 });
+      for (let round = 0; round < 5; round++) {
+        const run = join(openDir(), 'run');
+        const socket = join(run, 'lms.sock');
+        mkdirSync(run);
+        chownSync(run, NOBODY, NOBODY); // as lms leaves it: a folder it made is handed to the service user
+        // The attacker (nobody, who owns run/) is woken by inotify when the socket appears and swaps it for a link to the secret.
+        const attack = `const fs = require('fs'); const run = ${JSON.stringify(run)}, sock = run + '/lms.sock'; let n = 0;
+          const swap = () => { try { if (!fs.lstatSync(sock).isSocket()) return; const l = sock + '.' + (n++); fs.symlinkSync(${JSON.stringify(secret)}, l); fs.renameSync(l, sock); } catch {} };
+          fs.watch(run, (e, f) => f === 'lms.sock' && swap()); setTimeout(() => process.exit(0), 3000);`;
+        const attacker = spawn(process.execPath, ['-e', attack], { uid: NOBODY, gid: NOBODY, stdio: 'ignore' });
+        // lms runs for 1.5 s: long enough to make its socket and serve; what it does then does not matter here.
+        spawnSync(process.execPath, [CLI, 'run', ...(await simPorts()), '--user', 'nobody', '--control-socket', socket, '--no-host-fqdn', '--no-time-sync', '--no-power-ops'], { timeout: 1500, stdio: 'ignore' });
+        attacker.kill('SIGKILL');
+        const st = statSync(secret);
+        assert.deepStrictEqual([st.uid, st.gid, st.mode & 0o777], [0, 0, 0o640], `round ${round}: the secret became ${st.uid}:${st.gid} ${(st.mode & 0o777).toString(8)}`);
+      }
     });
 
     it('closes control connections that send nothing, and holds at most a few dozen at once', async function () {

@@ -1,22 +1,26 @@
 /**
  * An idle daemon costs nothing (issue #16): with the device connected and no client, it neither
- * polls nor runs a timer. Counted, not timed: every thread's context switches over 5 s, from
- * /proc, so the test holds on a noisy machine. The poll reader this replaced made ~80 a second.
+ * polls nor runs a timer. Counted, not timed: every thread's context switches from /proc. The poll
+ * reader this replaced made ~80 a second.
+ *
+ * What the count must not depend on is the scheduler and V8: a GC after start-up, and the memory
+ * reducer's follow-ups a few seconds apart, wake a thread now and then (6-7 switches fell into one
+ * 5 s window on a loaded machine). A poll or a timer wakes the daemon in every window. So the test
+ * looks for one quiet window among several: a daemon that polls every second or faster has none.
  */
 import { strict as assert } from 'node:assert';
-import { idleCost } from '../../bench/procStats.js';
+import { contextSwitches } from '../../bench/procStats.js';
 import { SimulatedMe } from '../../src/device/simulator/simulatedMe.js';
 import { lms, startDaemon, type Daemon } from '../support/daemon.js';
 import { freePort, head, ok200 } from '../support/harness.js';
 import { needEmulator, startEmulatedMei, type EmulatedMei } from '../tools/meiEmulator.js';
 
-const IDLE_MS = 5_000;
-/** A handful: the odd GC or V8 platform task; a periodic timer of 1 s alone would make 5. */
-const MAX_SWITCHES = 4;
+/** A window: a timer of 1 s or faster makes at least 2 switches in it, however the windows fall. */
+const WINDOW_MS = 2_000;
+const QUIET = 1;
+/** The most windows looked at: 12 s, past the memory reducer's follow-ups (8 s apart in V8). */
+const WINDOWS = 6;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Idle starts this long after the last work: V8 finishes the GC of a burst within it (as bench/run.ts). */
-const SETTLE_MS = 2_000;
 
 /**
  * The host duties' first runs are start-up work, not idle cost: the FQDN at start, and the clock and
@@ -34,13 +38,19 @@ const dutiesStarted = async (daemon: Daemon, wsman: boolean): Promise<void> => {
   assert.fail(`the host duties ${duties.join(', ')} did not finish their first runs within 10 s`);
 };
 
-/** Switches during IDLE_MS, after a request has been served and the start-up work is done. */
-const idleSwitches = async (daemon: Daemon, httpPort: number, wsman: boolean): Promise<number> => {
+/** The fewest switches in one window, after a request has been served and the start-up work is done; stops at the first quiet one. */
+const quietestWindow = async (daemon: Daemon, httpPort: number, wsman: boolean): Promise<{ fewest: number; counts: number[] }> => {
   assert.ok(ok200(await head(httpPort)));
   await dutiesStarted(daemon, wsman);
-  await sleep(SETTLE_MS);
-  const { wakeupsPerSecond } = await idleCost(daemon.proc.pid!, IDLE_MS);
-  return Math.round((wakeupsPerSecond * IDLE_MS) / 1000);
+  const counts: number[] = [];
+  let before = contextSwitches(daemon.proc.pid!);
+  while (counts.length < WINDOWS && !counts.some((n) => n <= QUIET)) {
+    await sleep(WINDOW_MS);
+    const now = contextSwitches(daemon.proc.pid!);
+    counts.push(now - before);
+    before = now;
+  }
+  return { fewest: Math.min(...counts), counts };
 };
 
 describe('an idle daemon (issue #16)', function () {
@@ -51,12 +61,12 @@ describe('an idle daemon (issue #16)', function () {
     daemon = undefined;
   });
 
-  it(`context-switches at most ${MAX_SWITCHES} times in ${IDLE_MS / 1000} s on the simulated ME`, async () => {
+  it(`has a ${WINDOW_MS / 1000} s window with at most ${QUIET} context switch within ${(WINDOW_MS * WINDOWS) / 1000} s, on the simulated ME`, async () => {
     const httpPort = await freePort();
     daemon = await startDaemon(['--simulate', '--sim-ports', `${httpPort},${await freePort()}`]);
     await daemon.waitFor(/lms ready/);
-    const n = await idleSwitches(daemon, httpPort, true);
-    assert.ok(n <= MAX_SWITCHES, `${n} context switches in ${IDLE_MS} ms idle`);
+    const { fewest, counts } = await quietestWindow(daemon, httpPort, true);
+    assert.ok(fewest <= QUIET, `context switches in each ${WINDOW_MS} ms window: ${counts.join(', ')}`);
   });
 
   describe('on the emulated /dev/mei0', () => {
@@ -70,15 +80,15 @@ describe('an idle daemon (issue #16)', function () {
       me?.close();
     });
 
-    it(`context-switches at most ${MAX_SWITCHES} times in ${IDLE_MS / 1000} s with the device connected`, async () => {
+    it(`has a ${WINDOW_MS / 1000} s window with at most ${QUIET} context switch within ${(WINDOW_MS * WINDOWS) / 1000} s, with the device connected`, async () => {
       const httpPort = await freePort();
       const echoPort = await freePort();
       me = new SimulatedMe({ ports: [httpPort, echoPort], httpPorts: [httpPort] });
       emu = await startEmulatedMei(me);
       daemon = await startDaemon(['--device', emu.devicePath]);
       await daemon.waitFor(new RegExp(`"port":${echoPort},"ok":true`));
-      const n = await idleSwitches(daemon, httpPort, false);
-      assert.ok(n <= MAX_SWITCHES, `${n} context switches in ${IDLE_MS} ms idle`);
+      const { fewest, counts } = await quietestWindow(daemon, httpPort, false);
+      assert.ok(fewest <= QUIET, `context switches in each ${WINDOW_MS} ms window: ${counts.join(', ')}`);
     });
   });
 });

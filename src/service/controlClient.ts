@@ -1,0 +1,45 @@
+/**
+ * `lms status` and `lms doctor` ask the running daemon over its control socket; this says what
+ * they learnt: its status, or why there is none, telling a daemon that is not running from one the
+ * user may not ask (a permission problem is not an absence).
+ */
+import { execFileSync } from 'node:child_process';
+import { lstatSync } from 'node:fs';
+import { controlSocketToAsk, queryControl } from './controlSocket.js';
+import type { LmsStatus } from './lmsService.js';
+
+/** What the daemon's control socket answers: its LMS's status and the process that runs it. */
+export type DaemonStatus = LmsStatus & { readonly pid?: number };
+
+export type DaemonAnswer =
+  | { readonly kind: 'status'; readonly path: string; readonly status: DaemonStatus }
+  | { readonly kind: 'not-running' | 'denied' | 'failed'; readonly path: string; readonly detail: string };
+
+const groupOf = (path: string): string => {
+  let gid: number;
+  try {
+    gid = lstatSync(path).gid;
+  } catch {
+    return 'of the socket';
+  }
+  try {
+    return execFileSync('getent', ['group', String(gid)], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().split(':')[0] || String(gid);
+  } catch {
+    return String(gid);
+  }
+};
+
+/** Asks the daemon on `path` (default: this user's own daemon's socket, else the system daemon's). */
+export const askDaemon = async (path = controlSocketToAsk(), timeoutMs = 3000): Promise<DaemonAnswer> => {
+  try {
+    return { kind: 'status', path, status: (await queryControl(path, { command: 'status' }, timeoutMs)) as DaemonStatus };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') return { kind: 'not-running', path, detail: 'is lms running? (systemctl status lms)' };
+    if (e.code === 'EACCES' || e.code === 'EPERM') {
+      const group = groupOf(path);
+      return { kind: 'denied', path, detail: `permission denied: only root and members of group ${group} may ask the daemon (usermod -aG ${group} <user>, then log in again)` };
+    }
+    return { kind: 'failed', path, detail: e.message };
+  }
+};
