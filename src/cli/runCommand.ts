@@ -112,7 +112,7 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
     throw new UsageError((err as Error).message);
   }
   const service: LmsService = lms;
-  // The host duties reach AMT as any local client: AMTHI, and WS-Man through the forwarded port.
+  // The host duties reach AMT over AMTHI, and WS-Man over the LMS's own in-process channel.
   const amthi: MeDevice = simulated ? simulated.amthi() : (await meDevices({ device: opts.device ?? '/dev/mei0' })).amthi;
   duties = startHostDuties({
     lms: service,

@@ -23,6 +23,8 @@ export interface Duty {
   report(): DutyReport;
   /** Runs once for `occasion`; a run already under way is not doubled. */
   run(occasion: string): Promise<void>;
+  /** Ends a run under way (its calls stop and free what they hold) without a word; no run starts after. */
+  stop(): void;
 }
 
 /** A run's outcome: a sentence (logged when something was done) and the figures for status. */
@@ -47,8 +49,11 @@ export const RUN_MS = 30_000;
 export const createDuty = (name: string, log: Logger, work: (occasion: string, signal: AbortSignal) => Promise<Outcome>, runMs = RUN_MS): Duty => {
   let report: DutyReport = { enabled: true };
   let running: Promise<void> | undefined;
+  let current: AbortController | undefined;
+  let stopped = false;
   const bounded = (occasion: string): Promise<Outcome> => {
     const stop = new AbortController();
+    current = stop;
     let timer: NodeJS.Timeout | undefined;
     const overrun = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -65,26 +70,34 @@ export const createDuty = (name: string, log: Logger, work: (occasion: string, s
     name,
     report: () => report,
     run(occasion) {
+      if (stopped) return Promise.resolve();
       running ??= (async () => {
         const at = new Date().toISOString();
         try {
           const o = await bounded(occasion);
+          if (stopped) return;
           if (report.error) log.info({ duty: name, occasion }, `${name}: works again: ${o.result}`);
           else if (o.acted) log.info({ duty: name, occasion, ...o.details }, `${name}: ${o.result}`);
           report = { enabled: true, lastRunAt: at, occasion, result: o.result, ...(o.details ? { details: o.details } : {}) };
         } catch (err) {
+          if (stopped) return; // the service is stopping: a call cut short is no failure
           const error = err instanceof Error ? err.message : String(err);
           // Said once: the same failure on the next occasion is only counted in status.
           if (error !== report.error) log.warn({ duty: name, occasion }, `${name}: ${error}; tried again on its next occasion`);
           report = { ...report, enabled: true, lastRunAt: at, occasion, error };
         } finally {
           running = undefined;
+          current = undefined;
         }
       })();
       return running;
+    },
+    stop() {
+      stopped = true;
+      current?.abort('the service is stopping');
     },
   };
 };
 
 /** A duty turned off: its report says so, and it never runs. */
-export const disabledDuty = (name: string): Duty => ({ name, report: () => ({ enabled: false }), run: () => Promise.resolve() });
+export const disabledDuty = (name: string): Duty => ({ name, report: () => ({ enabled: false }), run: () => Promise.resolve(), stop: () => undefined });

@@ -106,6 +106,7 @@ export const startHostDuties = (o: HostDutiesOptions): HostDuties => {
     status: () => ({ hostFqdn: fqdn.report(), timeSync: clock.report(), powerOps: power?.report() ?? { enabled: false } }),
     stop() {
       subs.unsubscribe();
+      for (const d of [fqdn, clock, power]) d?.stop();
       void bus?.then((l) => l.close(), () => undefined);
     },
   };

@@ -69,6 +69,7 @@ export const powerDuty = (connect: (signal: AbortSignal) => Promise<AmtCall>, lo
   return {
     name: POWER_DUTY,
     run: (occasion) => advertise.run(occasion),
+    stop: () => advertise.stop(),
     report: (): DutyReport => ({ ...advertise.report(), ...(requests.length ? { details: { ...advertise.report().details, requests: [...requests] } } : {}) }),
     async onAlert(alert) {
       if (alert.messageId !== GRACEFUL_ALERT) return;

@@ -15,12 +15,13 @@ export type DaemonAnswer =
   | { readonly kind: 'status'; readonly path: string; readonly status: DaemonStatus }
   | { readonly kind: 'not-running' | 'denied' | 'failed'; readonly path: string; readonly detail: string };
 
-const groupOf = (path: string): string => {
+/** The name of the group of the socket at `path`; undefined when this user cannot see the socket. */
+const groupOf = (path: string): string | undefined => {
   let gid: number;
   try {
     gid = lstatSync(path).gid;
   } catch {
-    return 'of the socket';
+    return undefined;
   }
   try {
     return execFileSync('getent', ['group', String(gid)], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().split(':')[0] || String(gid);
@@ -38,7 +39,10 @@ export const askDaemon = async (path = controlSocketToAsk(), timeoutMs = 3000): 
     if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') return { kind: 'not-running', path, detail: 'is lms running? (systemctl status lms)' };
     if (e.code === 'EACCES' || e.code === 'EPERM') {
       const group = groupOf(path);
-      return { kind: 'denied', path, detail: `permission denied: only root and members of group ${group} may ask the daemon (usermod -aG ${group} <user>, then log in again)` };
+      const detail = group
+        ? `permission denied: only root and members of group ${group} may ask the daemon (usermod -aG ${group} <user>, then log in again)`
+        : `permission denied: this user may not reach ${path} (its folder forbids it); ask as root`;
+      return { kind: 'denied', path, detail };
     }
     return { kind: 'failed', path, detail: e.message };
   }

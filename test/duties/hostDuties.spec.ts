@@ -10,14 +10,10 @@ import { connectLogind } from '../../src/duties/logind.js';
 import { SHUTDOWN_DELAY_MS, WALL } from '../../src/duties/powerDuty.js';
 import { startLms, type LmsService } from '../../src/service/lmsService.js';
 import type { Logger } from '../../src/service/logger.js';
-import { freePort } from '../support/harness.js';
+import { freePort, until } from '../support/harness.js';
 import { useLogindDouble, type LogindDouble } from '../support/logindDouble.js';
 import { needEmulator, startEmulatedMei } from '../tools/meiEmulator.js';
 
-const until = async (what: string, ok: () => boolean, ms = 8000): Promise<void> => {
-  for (let t = 0; t < ms && !ok(); t += 20) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(ok(), `${what} within ${ms} ms`);
-};
 
 /**
  * The host resumes until `ok`: a signal sent before lms's subscription reached the bus is lost, as

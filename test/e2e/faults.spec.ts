@@ -144,7 +144,7 @@ describe('simulated ME through the LMS', function () {
       const note = firstValueFrom(pair.lms.notifications$.pipe(timeout(5000)));
       pair.me.notify('iAMT0005', ['admin']);
       const { request } = await note;
-      assert.match(request.toString(), /<c:MessageID>iAMT0005<\/c:MessageID>/);
+      assert.match(request.toString(), /<g:MessageID>iAMT0005<\/g:MessageID>/);
       for (let i = 0; i < 50 && pair.me.stats.notificationsAcknowledged === 0; i++) await new Promise((r) => setTimeout(r, 10));
       assert.equal(pair.me.stats.notificationsAcknowledged, 1);
     });

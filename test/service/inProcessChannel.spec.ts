@@ -5,12 +5,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
-import { startPair, type Pair } from '../support/harness.js';
+import { startPair, until, type Pair } from '../support/harness.js';
 
-const until = async (what: string, ok: () => boolean, ms = 5000): Promise<void> => {
-  for (let t = 0; t < ms && !ok(); t += 10) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(ok(), `${what} within ${ms} ms`);
-};
 
 describe('an in-process channel (lms.connect)', () => {
   let pair: Pair;

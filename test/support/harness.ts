@@ -11,6 +11,12 @@ import { SimulatedMe, type SimulatedMeOptions } from '../../src/device/simulator
 import { startLms, type LmsOptions, type LmsService } from '../../src/service/lmsService.js';
 import { type LmsEvent } from '../../src/streams/sessionTypes.js';
 
+/** Waits, checking every 20 ms, until `ok` holds; fails naming `what` after `ms`. A bound, not a timing. */
+export const until = async (what: string, ok: () => boolean, ms = 8000): Promise<void> => {
+  for (let t = 0; t < ms && !ok(); t += 20) await new Promise((r) => setTimeout(r, 20));
+  if (!ok()) throw new Error(`${what} within ${ms} ms`);
+};
+
 /** A port free on both 127.0.0.1 and ::1 right now. */
 export const freePort = async (): Promise<number> => {
   for (;;) {

@@ -12,6 +12,7 @@ import { createDuty } from '../../src/duties/duty.js';
 import { duplexPair } from '../../src/service/duplexPair.js';
 import type { Logger } from '../../src/service/logger.js';
 import { MAX_ANSWER_BYTES, wsmanCall, type WsmanTarget } from '../../src/wsman/client.js';
+import { until } from '../support/harness.js';
 
 const ACCOUNT = { user: '$$OsAdmin', password: 'p' };
 const XML = '<Envelope/>';
@@ -41,10 +42,6 @@ const hostile = (serve: (req: http.IncomingMessage, res: http.ServerResponse) =>
   return { target, peers, close: () => server.close() };
 };
 
-const until = async (what: string, ok: () => boolean, ms = 5000): Promise<void> => {
-  for (let t = 0; t < ms && !ok(); t += 10) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(ok(), `${what} within ${ms} ms`);
-};
 
 describe('WS-Man calls to a hostile peer (issue #22, item 2)', function () {
   this.timeout(20_000);
@@ -127,5 +124,20 @@ describe('a duty run past its deadline (issue #22, item 2)', () => {
     await duty.run('resume');
     assert.equal(runs, 3, 'each later occasion ran');
     assert.equal(log.lines.filter((l) => /did not finish/.test(l)).length, 1, 'said once');
+  });
+
+  it('ends a run under way without a word when the service stops, and starts none after', async () => {
+    const log = recording();
+    let runs = 0;
+    const duty = createDuty('stuck', log, (_occasion, signal) => {
+      runs++;
+      return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error(`stopped: ${String(signal.reason)}`))));
+    });
+    const run = duty.run('start');
+    duty.stop();
+    await run;
+    await duty.run('daily');
+    assert.equal(runs, 1);
+    assert.deepStrictEqual(log.lines, []);
   });
 });
