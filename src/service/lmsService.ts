@@ -251,7 +251,8 @@ export const startLms = (options: LmsOptions): LmsService => {
     alerts$: alerts$.asObservable(),
     connect(port) {
       const [ours, theirs] = duplexPair();
-      sockets.accept(ours, { address: '127.0.0.1', port }, IN_PROCESS_PEER);
+      if (stopping) theirs.destroy(new Error('the LMS is stopped'));
+      else sockets.accept(ours, { address: '127.0.0.1', port }, IN_PROCESS_PEER);
       return theirs;
     },
     async ready(port?: number) {
