@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
+import { Subject } from 'rxjs';
+import { AmthiCommand, encodeAmthiResponse } from '../../src/codecs/amthi.js';
 import { MeClient } from '../../src/codecs/mei.js';
 import { MeiDevice } from '../../src/device/meiDevice.js';
 import { SimulatedMe, type SimulatedMeOptions } from '../../src/device/simulator/simulatedMe.js';
@@ -91,6 +93,37 @@ describe('host duties', function () {
       assert.deepStrictEqual(me.amthiState.hostFqdns, ['a.example.org', 'b.example.org']);
       assert.deepStrictEqual(r.duties.status().hostFqdn.details, { fqdn: 'b.example.org' });
       assert.equal(r.log.lines.filter((l) => /^host FQDN: sent/.test(l.message)).length, 2, 'one line per FQDN sent');
+    });
+
+    it('is sent again on the next occasion when AMT refused it, not counted as sent (issue #23, item 6)', async () => {
+      // AMT's AMTHI client answers the first SET_HOST_FQDN with an error status (1, internal error).
+      let refusals = 1;
+      const refusingOnce = (me: SimulatedMe): MeDevice => ({
+        description: 'AMTHI refusing the first SET_HOST_FQDN',
+        async connect() {
+          const c = await me.amthi().connect();
+          const replies = new Subject<Buffer>();
+          c.messages$.subscribe({ next: (m) => replies.next(m), error: (e: unknown) => replies.error(e) });
+          return {
+            ...c,
+            messages$: replies,
+            close: () => c.close(),
+            write(m: Buffer) {
+              if (m.readUInt32LE(4) === AmthiCommand.SetHostFqdn && refusals > 0) {
+                refusals--;
+                setImmediate(() => replies.next(encodeAmthiResponse(AmthiCommand.SetHostFqdn, 1)));
+                return Promise.resolve();
+              }
+              return c.write(m);
+            },
+          };
+        },
+      });
+      r = await rig({}, { fqdnIntervalMs: 100 }, refusingOnce);
+      const me = r.me;
+      await until('the FQDN sent after the refusal', () => me.amthiState.hostFqdns.length === 1);
+      assert.match(r.log.lines.find((l) => l.level === 'warn')?.message ?? '', /^host FQDN: SET_HOST_FQDN host\.example\.org: /);
+      assert.deepStrictEqual(r.duties.status().hostFqdn.details, { fqdn: 'host.example.org' });
     });
 
     it('is sent, the clock set and the power states advertised through the emulated /dev/mei0, as on the simulated ME', async function () {

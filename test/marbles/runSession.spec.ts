@@ -121,6 +121,22 @@ describe('runSession', () => {
       });
     });
 
+    it('should pause a socket past the high-water mark while the ME window is open but too small to spend (issue #23, item 6)', () => {
+      testScheduler.run(({ expectObservable }) => {
+        // ME window 20: 15 bytes go at once; the 5 left are a sliver not spent while credit is owed, so 40 more stay
+        // buffered with the window open, and only the high-water mark (32) pauses the socket.
+        const values = { ...input, k: fromMe(openConfirmation(1, 0, 20)), d: socketData(1, bytesOf(15)), e: socketData(1, bytesOf(40)) };
+        expectObservable(wire(`${HS_IN}akde`, values)).toBe(`${HS_OUT}O-DP`, { ...effect, D: toMe(channelData(0, bytesOf(15))) });
+      });
+    });
+
+    it('should pause a socket past the high-water mark while it waits for its channel to open (issue #23, item 6)', () => {
+      testScheduler.run(({ expectObservable }) => {
+        const values = { ...input, d: socketData(1, bytesOf(20)), e: socketData(1, bytesOf(20)) };
+        expectObservable(wire(`${HS_IN}ade`, values)).toBe(`${HS_OUT}O-P`, effect);
+      });
+    });
+
     it('should cut CHANNEL_DATA at the MTU minus the 9-byte header', () => {
       testScheduler.run(({ expectObservable }) => {
         const values = { ...input, k: fromMe(openConfirmation(1, 0, 1000)), d: socketData(1, bytesOf(120)) };

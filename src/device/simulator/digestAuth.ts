@@ -12,12 +12,17 @@ export interface DigestVerifier {
   verify(method: string, authorization: string | undefined): boolean;
 }
 
-/** Accepts any of `accounts` (AMT's admin and its local system account). */
-export const createDigestVerifier = (accounts: readonly { readonly user: string; readonly password: string }[], realm: string, maxNonces = 1024): DigestVerifier => {
+/** Accepts any of `accounts` (AMT's admin and its local system account); `newNonce` makes each challenge's nonce. */
+export const createDigestVerifier = (
+  accounts: readonly { readonly user: string; readonly password: string }[],
+  realm: string,
+  maxNonces = 1024,
+  newNonce = (): string => randomBytes(16).toString('hex'),
+): DigestVerifier => {
   const nonces = new Set<string>();
   return {
     challenge() {
-      const nonce = randomBytes(16).toString('hex');
+      const nonce = newNonce();
       nonces.add(nonce);
       if (nonces.size > maxNonces) nonces.delete(nonces.values().next().value!);
       return `Digest realm="${realm}", nonce="${nonce}", stale="false", qop="auth"`;
