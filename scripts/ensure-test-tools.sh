@@ -3,7 +3,8 @@
 # clients), systemd-analyze (unit checks), man (the man page's check), dbus-daemon (a private
 # system bus for the logind double) and, for the emulated
 # /dev/mei0, FUSE 3 with its headers
-# and a C compiler. As root it installs them with apt-get; otherwise it prints the command to run.
+# and a C compiler. As root it installs them with apt-get, saying so first; otherwise, or with
+# LMS_NO_INSTALL=1, it prints the command to run and the tests that need them say why they skip.
 set -eu
 missing=""
 command -v curl >/dev/null 2>&1 || missing="$missing curl"
@@ -15,8 +16,8 @@ command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
 command -v man >/dev/null 2>&1 || missing="$missing man-db"
 command -v dbus-daemon >/dev/null 2>&1 || missing="$missing dbus-daemon"
 [ -z "$missing" ] && exit 0
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "ensure-test-tools: installing$missing" >&2
+if [ "${LMS_NO_INSTALL:-}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "ensure-test-tools: installing system packages with apt-get:$missing (LMS_NO_INSTALL=1 skips this)" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null 2>&1 || true
   apt-get install -y -qq $missing >/dev/null
