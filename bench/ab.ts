@@ -102,7 +102,13 @@ const startDaemon = async (bundle: string, target: Target): Promise<Daemon> => {
   const args = ['run', ...device, '--log-level', 'warn', '--control-socket', join(dir, 'lms.sock')];
   const proc = spawn(process.execPath, [join(bundle, 'lms.js'), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   for (let i = 0; i < 100; i++) {
-    if (await headLatency(port).then(() => true, () => false)) return { proc, port, dir, ...(emulated ? { emulated } : {}) };
+    if (
+      await headLatency(port).then(
+        () => true,
+        () => false,
+      )
+    )
+      return { proc, port, dir, ...(emulated ? { emulated } : {}) };
     await sleep(50);
   }
   proc.kill();
@@ -147,10 +153,7 @@ const round = async (w: Workload, ds: readonly Daemon[]): Promise<Sample[]> => {
 };
 
 /** Runs `work` on each daemon in turn, each taking its CPU per unit (times `scale`) from schedstat. */
-const sequential = async (
-  ds: readonly Daemon[],
-  work: (d: Daemon) => Promise<{ units: number; scale: number; figure: number }>,
-): Promise<Sample[]> => {
+const sequential = async (ds: readonly Daemon[], work: (d: Daemon) => Promise<{ units: number; scale: number; figure: number }>): Promise<Sample[]> => {
   const out: Sample[] = [];
   for (const d of ds) {
     const c0 = cpuSeconds(d.proc.pid!);
@@ -165,7 +168,8 @@ const main = async (): Promise<void> => {
     allowPositionals: true,
     options: { workload: { type: 'string', multiple: true }, rounds: { type: 'string' }, target: { type: 'string' } },
   });
-  if (positionals.length !== 2) throw new Error('usage: npm run bench:ab -- <A> <B> [--target simulate|device] [--workload head|upload|download|idle] [--rounds n]');
+  if (positionals.length !== 2)
+    throw new Error('usage: npm run bench:ab -- <A> <B> [--target simulate|device] [--workload head|upload|download|idle] [--rounds n]');
   const target = (values.target ?? 'simulate') as Target;
   if (target !== 'simulate' && target !== 'device') throw new Error(`--target ${values.target}: simulate or device`);
   const why = target === 'device' ? emulatorUnavailable() : undefined;
@@ -180,7 +184,9 @@ const main = async (): Promise<void> => {
     for (const spec of positionals) builds.push(resolveBuild(spec));
     for (const b of builds) daemons.push(await startDaemon(b.bundle, target));
     const results: Record<string, unknown> = {};
-    console.log(`\nA = ${builds[0]!.label}, B = ${builds[1]!.label}, on ${target === 'device' ? 'emulated /dev/mei0 devices' : 'the simulated ME'}; ${rounds} rounds; ratios: median of per-round B/A [quartiles]\n`);
+    console.log(
+      `\nA = ${builds[0]!.label}, B = ${builds[1]!.label}, on ${target === 'device' ? 'emulated /dev/mei0 devices' : 'the simulated ME'}; ${rounds} rounds; ratios: median of per-round B/A [quartiles]\n`,
+    );
     for (const w of workloads) {
       if (w === 'idle') {
         const series: Sample[][] = [];
@@ -208,7 +214,9 @@ const main = async (): Promise<void> => {
       /** One measure's line: each daemon's median, then the median B/A ratio and its quartiles. */
       const report = (label: string, key: 'cpu' | 'figure' | 'p99', r: { median: number; quartiles: [number, number] }, first = false): void => {
         const at = (k: 0 | 1): string => median(series.map((s) => s[k]![key]!)).toFixed(key === 'cpu' && w !== 'head' ? 2 : 0);
-        console.log(`${(first ? w : '').padEnd(9)} ${label}: A ${at(0)}, B ${at(1)}, B/A ${r.median.toFixed(3)} [${r.quartiles.map((q) => q.toFixed(3)).join('-')}]`);
+        console.log(
+          `${(first ? w : '').padEnd(9)} ${label}: A ${at(0)}, B ${at(1)}, B/A ${r.median.toFixed(3)} [${r.quartiles.map((q) => q.toFixed(3)).join('-')}]`,
+        );
       };
       report(unit, 'cpu', cpu, true);
       report(figureName, 'figure', figure);

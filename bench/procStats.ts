@@ -14,7 +14,8 @@ export const cpuSeconds = (pid: number): number =>
     }
   }, 0);
 
-export const memKb = (pid: number, field: 'VmRSS' | 'VmHWM'): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+export const memKb = (pid: number, field: 'VmRSS' | 'VmHWM'): number =>
+  Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 
 /** This process's CPU seconds (the benchmark client's share). */
 export const selfCpu = (): number => {
@@ -22,7 +23,8 @@ export const selfCpu = (): number => {
   return (u.user + u.system) / 1e6;
 };
 
-export const percentile = (xs: readonly number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
+export const percentile = (xs: readonly number[], p: number): number =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
 export const median = (xs: readonly number[]): number => percentile(xs, 50);
 
 /**

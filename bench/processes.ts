@@ -98,4 +98,3 @@ export const timed = async (serverPid: number, bytes: number, transfer: () => Pr
   const cpu = used() - c0;
   return { mbps: bytes / MB / seconds, cpuPerMb: cpu / (bytes / MB) };
 };
-

@@ -36,7 +36,9 @@ export const printRows = (title: string, rows: readonly Row[]): void => {
     const ratio = r.ratio !== undefined ? r.ratio.toFixed(2) : r.baseline ? (r.lms / r.baseline).toFixed(2) : '';
     const verdict = r.met === undefined ? '' : r.met ? 'met' : r.unreachable ? 'MISSED (out of reach here: see upload bound)' : 'MISSED';
     const spread = r.spread ? `[${r.spread[0].toFixed(2)}-${r.spread[1].toFixed(2)}]` : '';
-    console.log(`${r.name.padEnd(30)} ${fmt(r.lms).padStart(10)} ${fmt(r.baseline).padStart(10)} ${ratio.padStart(7)} ${spread.padEnd(11)} ${r.unit.padEnd(6)} ${r.target ?? ''} ${verdict}`);
+    console.log(
+      `${r.name.padEnd(30)} ${fmt(r.lms).padStart(10)} ${fmt(r.baseline).padStart(10)} ${ratio.padStart(7)} ${spread.padEnd(11)} ${r.unit.padEnd(6)} ${r.target ?? ''} ${verdict}`,
+    );
   }
 };
 

@@ -70,8 +70,12 @@ const throughput = async (b: Bench): Promise<{ down: Series; up: Series }> => {
   // (JIT tiers, heap sizing): measured 250 -> 780 MB/s through lms and 750 -> 1500 on the bare
   // socket over ten 50 MB transfers. All get the same warm-up, both ways, before the clock runs.
   for (let i = 0; i < WARMUPS; i++) {
-    for (const port of [directPort, lmsPort]) await httpGet(port, `/data/${SIZE}`), await httpPost(port, SIZE);
-    await rawExchange(rawPort, 'GET', SIZE), await rawExchange(rawPort, 'PUT', SIZE);
+    for (const port of [directPort, lmsPort]) {
+      await httpGet(port, `/data/${SIZE}`);
+      await httpPost(port, SIZE);
+    }
+    await rawExchange(rawPort, 'GET', SIZE);
+    await rawExchange(rawPort, 'PUT', SIZE);
     await alone.measure(SIZE);
   }
   const down = series();
@@ -89,19 +93,65 @@ const throughput = async (b: Bench): Promise<{ down: Series; up: Series }> => {
   // No LMS can do better on this test bed than the service alone, so a target past it is out of reach here, not missed by lms.
   const bound = { mbps: pairedRatio(up.alone, up.direct), cpu: pairedRatio(up.aloneCpu, up.directCpu) };
   extra['uploadBound'] = { ratio: bound.mbps, cpuRatio: bound.cpu };
-  for (const [dir, d] of [['download', down], ['upload', up]] as const) {
+  for (const [dir, d] of [
+    ['download', down],
+    ['upload', up],
+  ] as const) {
     const ratio = pairedRatio(d.lms, d.direct);
-    rows.push({ name: `${dir} MB/s (1 channel)`, lms: median(d.lms), baseline: median(d.direct), ratio, spread: quartiles(d.lms, d.direct), unit: 'MB/s', target: '>= 60% of raw', met: ratio >= 0.6, unreachable: dir === 'upload' && bound.mbps < 0.6 });
+    rows.push({
+      name: `${dir} MB/s (1 channel)`,
+      lms: median(d.lms),
+      baseline: median(d.direct),
+      ratio,
+      spread: quartiles(d.lms, d.direct),
+      unit: 'MB/s',
+      target: '>= 60% of raw',
+      met: ratio >= 0.6,
+      unreachable: dir === 'upload' && bound.mbps < 0.6,
+    });
     const cpuRatio = pairedRatio(d.lmsCpu, d.directCpu);
-    rows.push({ name: `${dir} CPU s/MB`, lms: median(d.lmsCpu), baseline: median(d.directCpu), ratio: cpuRatio, spread: quartiles(d.lmsCpu, d.directCpu), unit: 's/MB', target: '<= 2x raw', met: cpuRatio <= 2, unreachable: dir === 'upload' && bound.cpu > 2 });
+    rows.push({
+      name: `${dir} CPU s/MB`,
+      lms: median(d.lmsCpu),
+      baseline: median(d.directCpu),
+      ratio: cpuRatio,
+      spread: quartiles(d.lmsCpu, d.directCpu),
+      unit: 's/MB',
+      target: '<= 2x raw',
+      met: cpuRatio <= 2,
+      unreachable: dir === 'upload' && bound.cpu > 2,
+    });
   }
   extra['throughputRuns'] = { download: down, upload: up };
-  for (const [dir, d] of [['download', down], ['upload', up]] as const) {
+  for (const [dir, d] of [
+    ['download', down],
+    ['upload', up],
+  ] as const) {
     rows.push({ name: `  bare socket ${dir} MB/s`, lms: median(d.lms), baseline: median(d.bare), ratio: pairedRatio(d.lms, d.bare), unit: 'MB/s' });
-    rows.push({ name: `  bare socket ${dir} CPU s/MB`, lms: median(d.lmsCpu), baseline: median(d.bareCpu), ratio: pairedRatio(d.lmsCpu, d.bareCpu), unit: 's/MB' });
+    rows.push({
+      name: `  bare socket ${dir} CPU s/MB`,
+      lms: median(d.lmsCpu),
+      baseline: median(d.bareCpu),
+      ratio: pairedRatio(d.lmsCpu, d.bareCpu),
+      unit: 's/MB',
+    });
   }
-  rows.push({ name: '  upload bound: service alone', lms: median(up.alone), baseline: median(up.direct), ratio: bound.mbps, spread: quartiles(up.alone, up.direct), unit: 'MB/s' });
-  rows.push({ name: '  upload bound: its CPU', lms: median(up.aloneCpu), baseline: median(up.directCpu), ratio: bound.cpu, spread: quartiles(up.aloneCpu, up.directCpu), unit: 's/MB' });
+  rows.push({
+    name: '  upload bound: service alone',
+    lms: median(up.alone),
+    baseline: median(up.direct),
+    ratio: bound.mbps,
+    spread: quartiles(up.alone, up.direct),
+    unit: 'MB/s',
+  });
+  rows.push({
+    name: '  upload bound: its CPU',
+    lms: median(up.aloneCpu),
+    baseline: median(up.directCpu),
+    ratio: bound.cpu,
+    spread: quartiles(up.aloneCpu, up.directCpu),
+    unit: 's/MB',
+  });
   rows.push({ name: '  upload: lms / service alone', lms: median(up.lms), baseline: median(up.alone), ratio: pairedRatio(up.lms, up.alone), unit: 'MB/s' });
   return { down, up };
 };
@@ -109,7 +159,11 @@ const throughput = async (b: Bench): Promise<{ down: Series; up: Series }> => {
 /** HEAD latency: a fresh connection per request, as curl -I and AMT discovery do. */
 const latency = async (b: Bench): Promise<number[]> => {
   const lat = { lms: [] as number[], direct: [] as number[] };
-  for (let i = 0; i < 50; i++) await headLatency(b.lmsPort), await headLatency(b.directPort); // warm up
+  // warm up
+  for (let i = 0; i < 50; i++) {
+    await headLatency(b.lmsPort);
+    await headLatency(b.directPort);
+  }
   // 2,000 each: p99 is then the 20th worst, not the 5th, and moves less with the machine's noise.
   for (let i = 0; i < 2000; i++) {
     lat.direct.push(await headLatency(b.directPort));
@@ -117,15 +171,36 @@ const latency = async (b: Bench): Promise<number[]> => {
   }
   const p50 = percentile(lat.lms, 50) - percentile(lat.direct, 50);
   const p99 = percentile(lat.lms, 99) - percentile(lat.direct, 99);
-  b.rows.push({ name: 'HEAD p50 µs', lms: percentile(lat.lms, 50), baseline: percentile(lat.direct, 50), unit: 'µs', target: '<= direct + 150 µs', met: p50 <= 150 });
-  b.rows.push({ name: 'HEAD p99 µs', lms: percentile(lat.lms, 99), baseline: percentile(lat.direct, 99), unit: 'µs', target: '<= direct + 1000 µs', met: p99 <= 1000 });
+  b.rows.push({
+    name: 'HEAD p50 µs',
+    lms: percentile(lat.lms, 50),
+    baseline: percentile(lat.direct, 50),
+    unit: 'µs',
+    target: '<= direct + 150 µs',
+    met: p50 <= 150,
+  });
+  b.rows.push({
+    name: 'HEAD p99 µs',
+    lms: percentile(lat.lms, 99),
+    baseline: percentile(lat.direct, 99),
+    unit: 'µs',
+    target: '<= direct + 1000 µs',
+    met: p99 <= 1000,
+  });
   return lat.direct;
 };
 
 /** 1,000 clients at once over 8 slots; then the daemon's memory, and its cost when left alone. */
 const crowdAndFootprint = async (b: Bench, idleRssMb: number): Promise<void> => {
   const t0 = performance.now();
-  const waits = await Promise.all(Array.from({ length: 1000 }, () => headLatency(b.lmsPort).then((us) => us / 1000, () => -1)));
+  const waits = await Promise.all(
+    Array.from({ length: 1000 }, () =>
+      headLatency(b.lmsPort).then(
+        (us) => us / 1000,
+        () => -1,
+      ),
+    ),
+  );
   const served = waits.filter((w) => w >= 0).length;
   const peakRssMb = memKb(b.daemon.proc.pid!, 'VmHWM') / 1024;
   b.extra['concurrency'] = { clients: 1000, served, longestWaitMs: Math.max(...waits), totalMs: performance.now() - t0 };
@@ -152,7 +227,11 @@ const startup = async (b: Bench): Promise<void> => {
 };
 
 /** MB/s of a 20 MB transfer (after one unmeasured, for JIT and buffers) through a daemon started with `flag <window>`, per window. */
-const windowSweep = async (flag: string, windows: readonly number[], transfer: (port: number, bytes: number) => Promise<unknown>): Promise<Record<string, number>> => {
+const windowSweep = async (
+  flag: string,
+  windows: readonly number[],
+  transfer: (port: number, bytes: number) => Promise<unknown>,
+): Promise<Record<string, number>> => {
   const found: Record<string, number> = {};
   for (const w of windows) {
     const port = await freePort();
@@ -169,7 +248,10 @@ const windowSweep = async (flag: string, windows: readonly number[], transfer: (
 /** The emulated device path, where it can run (root, FUSE). */
 const devicePath = async (b: Bench, t: { down: Series; up: Series }, directHead: number[]): Promise<void> => {
   const why = emulatorUnavailable();
-  if (why) return void (b.extra['device'] = { skipped: why });
+  if (why) {
+    b.extra['device'] = { skipped: why };
+    return;
+  }
   const port = await freePort();
   const me = new SimulatedMe({ ports: [port, await freePort()], httpPorts: [port] });
   const emu = await startEmulatedMei(me);
@@ -199,7 +281,18 @@ const devicePath = async (b: Bench, t: { down: Series; up: Series }, directHead:
   // The same HTTP service direct after as long a rest: what a cold request costs without lms.
   await sleep(IDLE_MS);
   const directAfterIdle = await headLatency(b.directPort);
-  b.extra['device'] = { downloadMBps: median(xs!), downloadCpuMsPerMb: median(downCpu!), uploadMBps: median(ups!), uploadCpuMsPerMb: median(upCpu!), headP50us: percentile(lats, 50), headP99us: percentile(lats, 99), headCpuUs, headAfterIdleUs: afterIdle, directHeadAfterIdleUs: directAfterIdle, idle };
+  b.extra['device'] = {
+    downloadMBps: median(xs!),
+    downloadCpuMsPerMb: median(downCpu!),
+    uploadMBps: median(ups!),
+    uploadCpuMsPerMb: median(upCpu!),
+    headP50us: percentile(lats, 50),
+    headP99us: percentile(lats, 99),
+    headCpuUs,
+    headAfterIdleUs: afterIdle,
+    directHeadAfterIdleUs: directAfterIdle,
+    idle,
+  };
   b.rows.push({ name: 'emulated /dev/mei0 download', lms: median(xs!), baseline: median(t.down.direct), unit: 'MB/s' });
   b.rows.push({ name: '  CPU per MB down (lms alone)', lms: median(downCpu!), unit: 'ms' });
   b.rows.push({ name: 'emulated /dev/mei0 upload', lms: median(ups!), baseline: median(t.up.direct), unit: 'MB/s' });
@@ -207,7 +300,13 @@ const devicePath = async (b: Bench, t: { down: Series; up: Series }, directHead:
   b.rows.push({ name: 'emulated /dev/mei0 HEAD p50', lms: percentile(lats, 50), baseline: percentile(directHead, 50), unit: 'µs' });
   b.rows.push({ name: '  HEAD p99', lms: percentile(lats, 99), baseline: percentile(directHead, 99), unit: 'µs' });
   b.rows.push({ name: '  CPU per HEAD (lms alone)', lms: headCpuUs, unit: 'µs' });
-  b.rows.push({ name: `  HEAD after ${IDLE_MS / 1000} s idle, then 2 s`, lms: median(afterIdle), baseline: percentile(lats, 50), unit: 'µs', target: 'as back to back' });
+  b.rows.push({
+    name: `  HEAD after ${IDLE_MS / 1000} s idle, then 2 s`,
+    lms: median(afterIdle),
+    baseline: percentile(lats, 50),
+    unit: 'µs',
+    target: 'as back to back',
+  });
   b.rows.push({ name: `  direct HEAD after ${IDLE_MS / 1000} s idle`, lms: directAfterIdle, baseline: percentile(directHead, 50), unit: 'µs' });
   b.rows.push({ name: '  idle wake-ups (device up)', lms: idle.wakeupsPerSecond, unit: '/s', target: '<= 1', met: idle.wakeupsPerSecond <= 1 });
   b.rows.push({ name: '  idle CPU (device up)', lms: idle.cpuMsPerSecond, unit: 'ms/s', target: '<= 0.1', met: idle.cpuMsPerSecond <= 0.1 });

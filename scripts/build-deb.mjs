@@ -114,13 +114,19 @@ const packageOf = (path) => {
   const parts = path.split('node_modules/').pop().split('/');
   return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
 };
-const bundled = new Set(JSON.parse(readFileSync('dist/bundle-inputs.json', 'utf8')).filter((p) => p.includes('node_modules/')).map(packageOf));
+const bundled = new Set(
+  JSON.parse(readFileSync('dist/bundle-inputs.json', 'utf8'))
+    .filter((p) => p.includes('node_modules/'))
+    .map(packageOf),
+);
 const carried = new Map([...bundled].map((name) => [name, resolveFrom(name, process.cwd())]));
 for (const [dir, rel] of modules) carried.set(packageOf(`node_modules/${rel}`), dir);
 // A package that declares MIT or ISC in package.json without shipping the text gets the standard one.
 const STANDARD = {
-  MIT: (who) => `Copyright (c) ${who}\n\nPermission is hereby granted, free of charge, to any person obtaining a copy of this software and associated documentation files (the "Software"), to deal in the Software without restriction, including without limitation the rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the Software, and to permit persons to whom the Software is furnished to do so, subject to the following conditions:\n\nThe above copyright notice and this permission notice shall be included in all copies or substantial portions of the Software.\n\nTHE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.`,
-  ISC: (who) => `Copyright (c) ${who}\n\nPermission to use, copy, modify, and/or distribute this software for any purpose with or without fee is hereby granted, provided that the above copyright notice and this permission notice appear in all copies.\n\nTHE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.`,
+  MIT: (who) =>
+    `Copyright (c) ${who}\n\nPermission is hereby granted, free of charge, to any person obtaining a copy of this software and associated documentation files (the "Software"), to deal in the Software without restriction, including without limitation the rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the Software, and to permit persons to whom the Software is furnished to do so, subject to the following conditions:\n\nThe above copyright notice and this permission notice shall be included in all copies or substantial portions of the Software.\n\nTHE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.`,
+  ISC: (who) =>
+    `Copyright (c) ${who}\n\nPermission to use, copy, modify, and/or distribute this software for any purpose with or without fee is hereby granted, provided that the above copyright notice and this permission notice appear in all copies.\n\nTHE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.`,
 };
 const licenseText = (dir, license, author) => {
   // Of several (LICENSE.MIT and LICENSE.APACHE2), the one of the license package.json declares.
@@ -143,10 +149,15 @@ for (const [name, dir] of [...carried].sort(([a], [b]) => a.localeCompare(b))) {
   const text = apache ? undefined : found;
   if (!text && license !== 'Apache-2.0' && !found) throw new Error(`${name} ships no license text, and ${license} has no standard one here`);
   const body = text
-    ? text.split('\n').map((l) => (l.trim() === '' ? ' .' : ` ${l}`)).join('\n')
+    ? text
+        .split('\n')
+        .map((l) => (l.trim() === '' ? ' .' : ` ${l}`))
+        .join('\n')
     : ' On Debian systems, the full text of the Apache License 2.0 is in\n /usr/share/common-licenses/Apache-2.0.';
   const where = bundled.has(name) ? 'usr/lib/lms-rx/*.js' : `usr/lib/lms-rx/node_modules/${name}/*`;
-  stanzas.push(`Comment: ${name} ${p.version}${bundled.has(name) ? ', bundled into lms.js' : ''}\nFiles: ${where}\nCopyright: ${author}\nLicense: ${apache ? 'Apache-2.0' : license}\n${body}\n`);
+  stanzas.push(
+    `Comment: ${name} ${p.version}${bundled.has(name) ? ', bundled into lms.js' : ''}\nFiles: ${where}\nCopyright: ${author}\nLicense: ${apache ? 'Apache-2.0' : license}\n${body}\n`,
+  );
 }
 write(`${root}/usr/share/doc/lms-rx/copyright`, stanzas.join('\n'));
 
@@ -154,10 +165,18 @@ write(`${root}/usr/share/doc/lms-rx/copyright`, stanzas.join('\n'));
 // dpkg-shlibdeps wants a debian/control beside it: it runs in a scratch tree.
 const scratch = 'dist/deb/shlibs';
 write(`${scratch}/debian/control`, 'Source: lms-rx\n\nPackage: lms-rx\nArchitecture: any\n');
-const shlibs = execFileSync('dpkg-shlibdeps', ['-O', '--warnings=0', ...addons.map((a) => relative(scratch, a))], { cwd: scratch, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+const shlibs = execFileSync('dpkg-shlibdeps', ['-O', '--warnings=0', ...addons.map((a) => relative(scratch, a))], {
+  cwd: scratch,
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'ignore'],
+})
   .trim()
   .replace(/^shlibs:Depends=/, '');
-const sizeKb = (dir) => readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? sizeKb(join(dir, e.name)) : Math.ceil(statSync(join(dir, e.name)).size / 1024)), 0);
+const sizeKb = (dir) =>
+  readdirSync(dir, { withFileTypes: true }).reduce(
+    (n, e) => n + (e.isDirectory() ? sizeKb(join(dir, e.name)) : Math.ceil(statSync(join(dir, e.name)).size / 1024)),
+    0,
+  );
 const control = readFileSync('packaging/debian/control.in', 'utf8')
   .replace('@VERSION@', pkg.version)
   .replace('@ARCH@', arch)

@@ -8,7 +8,15 @@
  */
 
 /** Run the LMS on a device: forwarding, its events, its status. */
-export { startLms, type LmsOptions, type LmsService, type LmsStatus, type LmsCounters, type ChannelHandle, type ChannelActivity } from './service/lmsService.js';
+export {
+  startLms,
+  type LmsOptions,
+  type LmsService,
+  type LmsStatus,
+  type LmsCounters,
+  type ChannelHandle,
+  type ChannelActivity,
+} from './service/lmsService.js';
 /** What `startLms` reports: session events and the types they carry. */
 export type { LmsEvent, SessionPhase, Endpoint, SocketId, ChannelCloseReason, ProtocolViolation } from './streams/sessionTypes.js';
 /** The session's tunables (each range-checked by `startLms`), and their defaults. */

@@ -5,6 +5,15 @@
  */
 export { SimulatedMe, type SimulatedMeOptions } from './device/simulator/simulatedMe.js';
 export { createMeEngine, type MeEngine } from './device/simulator/meEngine.js';
-export { defaultMeEngineOptions, emptyStats, PROFILE_PORTS, type MeEngineOptions, type MeEffect, type MeInput, type MeStats, type PortProfile } from './device/simulator/meTypes.js';
+export {
+  defaultMeEngineOptions,
+  emptyStats,
+  PROFILE_PORTS,
+  type MeEngineOptions,
+  type MeEffect,
+  type MeInput,
+  type MeStats,
+  type PortProfile,
+} from './device/simulator/meTypes.js';
 export { runMe } from './device/simulator/runMe.js';
 export type { AmthiProfile } from './device/simulator/amthiService.js';

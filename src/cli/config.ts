@@ -20,7 +20,11 @@ const intIn = (min: number, max: number): t.Type<number> => {
   return new t.Type<number>(`a whole number from ${min} to ${max}`, is, (u, c) => (is(u) ? t.success(u) : t.failure(u, c)), t.identity);
 };
 const ranged = (name: RangedOption): t.Type<number> => intIn(optionRanges[name][0], optionRanges[name][1]);
-const LoopbackAddress = t.brand(t.string, (s): s is t.Branded<string, { readonly LoopbackAddress: unique symbol }> => bindAddressProblem(s) === undefined, 'LoopbackAddress');
+const LoopbackAddress = t.brand(
+  t.string,
+  (s): s is t.Branded<string, { readonly LoopbackAddress: unique symbol }> => bindAddressProblem(s) === undefined,
+  'LoopbackAddress',
+);
 export const LogLevel = t.keyof({ fatal: null, error: null, warn: null, info: null, debug: null, trace: null, silent: null });
 export type LogLevel = t.TypeOf<typeof LogLevel>;
 export const LogFormat = t.keyof({ text: null, json: null, auto: null });
@@ -54,7 +58,10 @@ export type RunConfig = t.TypeOf<typeof RunConfig>;
 const describeErrors = (errors: t.Errors): string =>
   errors
     .map((e) => {
-      const path = e.context.map((c) => c.key).filter(Boolean).join('.');
+      const path = e.context
+        .map((c) => c.key)
+        .filter(Boolean)
+        .join('.');
       const expected = e.context[e.context.length - 1]?.type.name ?? 'a valid value';
       return `${path || '(root)'}: ${JSON.stringify(e.value)} is not ${expected}`;
     })

@@ -29,7 +29,10 @@ const text = (i: AmtInfo): string => {
   row('DNS suffix:', i.dnsSuffix === '' ? '(none)' : i.dnsSuffix);
   if (i.wiredLan) {
     const l = i.wiredLan;
-    row('wired LAN:', `${l.enabled ? 'enabled' : 'disabled'}, link ${l.linkUp ? 'up' : 'down'}, MAC ${l.mac}, IPv4 ${l.ipv4}, DHCP ${l.dhcpEnabled ? `on (${l.dhcpMode === 2 ? 'active' : 'passive'})` : 'off'}`);
+    row(
+      'wired LAN:',
+      `${l.enabled ? 'enabled' : 'disabled'}, link ${l.linkUp ? 'up' : 'down'}, MAC ${l.mac}, IPv4 ${l.ipv4}, DHCP ${l.dhcpEnabled ? `on (${l.dhcpMode === 2 ? 'active' : 'passive'})` : 'off'}`,
+    );
   }
   if (i.provisioningState?.code === 0) lines.push('note: AMT is not provisioned: its ports (16992/16993) answer only after provisioning (activation).');
   for (const e of i.errors) lines.push(`not available: ${e.query}: ${e.error}`);

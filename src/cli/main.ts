@@ -20,7 +20,13 @@ Exit codes: 0 ok, 1 internal error, 2 usage error, 3 no usable ME device,
             4 daemon not running (status), 5 no AMT answered (probe), 6 a finding (doctor),
             7 not permitted to ask the daemon (status).`;
 
-const commands: Record<string, (argv: readonly string[]) => Promise<number>> = { run: runCommand, status: statusCommand, probe: probeCommand, info: infoCommand, doctor: doctorCommand };
+const commands: Record<string, (argv: readonly string[]) => Promise<number>> = {
+  run: runCommand,
+  status: statusCommand,
+  probe: probeCommand,
+  info: infoCommand,
+  doctor: doctorCommand,
+};
 
 const main = async (argv: readonly string[]): Promise<number> => {
   const [name, ...rest] = argv;

@@ -76,12 +76,27 @@ export interface RunOptions extends RunConfig {
   readonly simNoTimeSync?: boolean;
 }
 
-const FAULTS = new Set(['reset', 'stale-close', 'open-failure-4', 'open-failure-1', 'open-failure-2', 'slow-window', 'notify', 'malformed', 'disconnect', 'graceful-shutdown', 'graceful-reboot', 'graceful-sleep', 'graceful-hibernate']);
+const FAULTS = new Set([
+  'reset',
+  'stale-close',
+  'open-failure-4',
+  'open-failure-1',
+  'open-failure-2',
+  'slow-window',
+  'notify',
+  'malformed',
+  'disconnect',
+  'graceful-shutdown',
+  'graceful-reboot',
+  'graceful-sleep',
+  'graceful-hibernate',
+]);
 
 /** A whole number in [min, max], or a usage error that names the flag and the range. */
 const intIn = (flag: string, v: string | undefined, min: number, max: number): number | undefined => {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new UsageError(`${flag} needs a whole number from ${min} to ${max}, not ${JSON.stringify(v)}`);
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max)
+    throw new UsageError(`${flag} needs a whole number from ${min} to ${max}, not ${JSON.stringify(v)}`);
   return Number(v);
 };
 const ranged = (flag: string, v: string | undefined, name: RangedOption): number | undefined => intIn(flag, v, optionRanges[name][0], optionRanges[name][1]);
@@ -133,13 +148,22 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
     if (problem) throw new UsageError(`--bind ${a}: ${problem}; lms listens on literal loopback addresses only (127.x.x.x, ::1)`);
   }
   if (v['log-format'] !== undefined && !LogFormat.is(v['log-format'])) throw new UsageError(`--log-format ${v['log-format']}: use text, json or auto`);
-  if (v['log-level'] !== undefined && !LogLevel.is(v['log-level'])) throw new UsageError(`--log-level ${v['log-level']}: use one of ${Object.keys(LogLevel.keys).join(', ')}`);
+  if (v['log-level'] !== undefined && !LogLevel.is(v['log-level']))
+    throw new UsageError(`--log-level ${v['log-level']}: use one of ${Object.keys(LogLevel.keys).join(', ')}`);
   const faults = (v['sim-fault'] ?? []).map((f) => {
     const m = /^([a-z0-9-]+)(?:@(\d+(?:\.\d+)?))?$/.exec(f);
     if (!m || !FAULTS.has(m[1]!)) throw new UsageError(`--sim-fault ${f}: use <fault>[@seconds] with one of ${[...FAULTS].join(', ')}`);
     return { name: m[1]!, atMs: Math.round(Number(m[2] ?? '0') * 1000) };
   });
-  if (v.device !== undefined && (faults.length > 0 || v['sim-ports'] !== undefined || v['sim-profile'] !== undefined || v['sim-window'] !== undefined || v['sim-clock-skew'] !== undefined || v['sim-no-time-sync']))
+  if (
+    v.device !== undefined &&
+    (faults.length > 0 ||
+      v['sim-ports'] !== undefined ||
+      v['sim-profile'] !== undefined ||
+      v['sim-window'] !== undefined ||
+      v['sim-clock-skew'] !== undefined ||
+      v['sim-no-time-sync'])
+  )
     throw new UsageError('the --sim-* options need the simulated ME, not --device');
   const skew = v['sim-clock-skew'];
   if (skew !== undefined && !/^-?\d+$/.test(skew)) throw new UsageError(`--sim-clock-skew ${skew}: a whole number of seconds`);
@@ -181,5 +205,13 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
   if (flags.device !== undefined) delete (merged as { simulate?: boolean }).simulate;
   if (flags.simulate) delete (merged as { device?: string }).device;
   if (merged.device !== undefined && merged.simulate) throw new UsageError('the configuration names both a device and simulate');
-  return { ...merged, ...(v.config !== undefined ? { configPath: v.config } : {}), ...(simPorts ? { simPorts } : {}), ...(simWindow ? { simWindow } : {}), ...(simClockSkewS !== undefined ? { simClockSkewS } : {}), ...(v['sim-no-time-sync'] ? { simNoTimeSync: true } : {}), faults };
+  return {
+    ...merged,
+    ...(v.config !== undefined ? { configPath: v.config } : {}),
+    ...(simPorts ? { simPorts } : {}),
+    ...(simWindow ? { simWindow } : {}),
+    ...(simClockSkewS !== undefined ? { simClockSkewS } : {}),
+    ...(v['sim-no-time-sync'] ? { simNoTimeSync: true } : {}),
+    faults,
+  };
 };

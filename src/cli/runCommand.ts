@@ -28,7 +28,8 @@ const scheduleFaults = (me: SimulatedMe, faults: RunOptions['faults'], log: pino
       else if (name === 'notify') me.notify();
       else if (name === 'malformed') me.sendMalformed();
       else if (name === 'disconnect') me.disconnect();
-      else if (name.startsWith('graceful-')) me.notify('iAMT0067', [String(['shutdown', 'reboot', 'sleep', 'hibernate'].indexOf(name.slice('graceful-'.length)))]);
+      else if (name.startsWith('graceful-'))
+        me.notify('iAMT0067', [String(['shutdown', 'reboot', 'sleep', 'hibernate'].indexOf(name.slice('graceful-'.length)))]);
     }, atMs),
   );
 
@@ -64,13 +65,16 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
     ? new (await import('../device/simulator/simulatedMe.js')).SimulatedMe({
         profile: opts.simProfile ?? 'plain',
         // With --sim-ports the first serves HTTP, over TLS in the tls profile.
-        ...(opts.simPorts ? { ports: opts.simPorts, httpPorts: opts.simPorts.slice(0, 1), tlsPorts: opts.simProfile === 'tls' ? opts.simPorts.slice(0, 1) : [] } : {}),
+        ...(opts.simPorts
+          ? { ports: opts.simPorts, httpPorts: opts.simPorts.slice(0, 1), tlsPorts: opts.simProfile === 'tls' ? opts.simPorts.slice(0, 1) : [] }
+          : {}),
         ...(opts.simWindow ? { window: opts.simWindow } : {}),
         ...(opts.simClockSkewS !== undefined ? { clockSkewS: opts.simClockSkewS } : {}),
         ...(opts.simNoTimeSync ? { localTimeSyncEnabled: 2 as const } : {}),
       })
     : undefined;
-  const device: MeDevice = simulated ?? new (await import('../device/meiDevice.js')).MeiDevice({ path: opts.device ?? '/dev/mei0', onNote: (note) => log.debug({}, note) });
+  const device: MeDevice =
+    simulated ?? new (await import('../device/meiDevice.js')).MeiDevice({ path: opts.device ?? '/dev/mei0', onNote: (note) => log.debug({}, note) });
   log.info({ device: device.description, bind: opts.bind ?? ['127.0.0.1', '::1'] }, 'lms starting');
 
   // Started as root with a user to become, the ports are bound now: after the drop they cannot be.
@@ -88,7 +92,14 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
     ...lms?.status(),
     ...(duties ? { duties: duties.status() } : {}),
     ...(simulated
-      ? { simulator: { ...simulated.stats, hostFqdns: simulated.amthiState.hostFqdns, clockSkewS: Math.round(simulated.wsman.clockSkewMs / 1000), powerStatesSupported: simulated.wsman.powerStatesSupported } }
+      ? {
+          simulator: {
+            ...simulated.stats,
+            hostFqdns: simulated.amthiState.hostFqdns,
+            clockSkewS: Math.round(simulated.wsman.clockSkewMs / 1000),
+            powerStatesSupported: simulated.wsman.powerStatesSupported,
+          },
+        }
       : {}),
   });
   const access = { ...(plan.kind === 'drop' ? { owner: plan } : {}), ...(controlGroup !== undefined ? { group: controlGroup } : {}) };
@@ -122,7 +133,9 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
     ...(opts.timeSync === false ? { timeSync: false } : {}),
     ...(opts.powerOps === false ? { powerOps: false } : {}),
     // The simulated ME's WS-Man port with --sim-ports: its first, plain or (tls profile) TLS.
-    ...(opts.simPorts ? { wsmanPorts: opts.simProfile === 'tls' ? { http: 16992, tls: opts.simPorts[0]! } : { http: opts.simPorts[0]!, tls: opts.simPorts[0]! } } : {}),
+    ...(opts.simPorts
+      ? { wsmanPorts: opts.simProfile === 'tls' ? { http: 16992, tls: opts.simPorts[0]! } : { http: opts.simPorts[0]!, tls: opts.simPorts[0]! } }
+      : {}),
   });
 
   // prom-client is loaded only when metrics are asked for: it is most of an idle daemon's memory otherwise.
@@ -168,29 +181,34 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
       if (!opts.configPath) return log.info({}, 'SIGHUP: no configuration file to reload');
       if (reloading) return log.info({}, 'SIGHUP: a reload is already under way');
       reloading = true;
-      reloadConfigFile(opts.configPath).then(
-        (fresh) => {
-          if (fresh.logLevel) log.level = fresh.logLevel;
-          log.info({ config: opts.configPath, logLevel: log.level }, 'configuration reloaded (log level applied; other settings take effect on restart)');
-        },
-        (err: Error) => log.error({ config: opts.configPath }, `SIGHUP: ${err.message}; keeping the running configuration`),
-      ).finally(() => (reloading = false));
+      reloadConfigFile(opts.configPath)
+        .then(
+          (fresh) => {
+            if (fresh.logLevel) log.level = fresh.logLevel;
+            log.info({ config: opts.configPath, logLevel: log.level }, 'configuration reloaded (log level applied; other settings take effect on restart)');
+          },
+          (err: Error) => log.error({ config: opts.configPath }, `SIGHUP: ${err.message}; keeping the running configuration`),
+        )
+        .finally(() => (reloading = false));
     });
     void service.failure().then((err) => {
       log.fatal({ code: err.code }, err.message);
       void stop(`device: ${err.code}`, Exit.NoDevice).then(resolve);
     });
-    void service.ready().then(async () => {
-      // Drop only once every reserved port is bound (or has failed for good).
-      for (let i = 0; i < 100 && reserve && service.status().session.listening.length < reserve.length; i++) await new Promise((r) => setTimeout(r, 20));
-      try {
-        const dropped = dropPrivileges(plan, log);
-        log.info({ status: controlPath, ...dropped }, 'lms ready');
-        notifyReady(log);
-      } catch (err) {
-        log.fatal({}, (err as Error).message);
-        void stop('privileges', Exit.Usage).then(resolve);
-      }
-    }, () => undefined);
+    void service.ready().then(
+      async () => {
+        // Drop only once every reserved port is bound (or has failed for good).
+        for (let i = 0; i < 100 && reserve && service.status().session.listening.length < reserve.length; i++) await new Promise((r) => setTimeout(r, 20));
+        try {
+          const dropped = dropPrivileges(plan, log);
+          log.info({ status: controlPath, ...dropped }, 'lms ready');
+          notifyReady(log);
+        } catch (err) {
+          log.fatal({}, (err as Error).message);
+          void stop('privileges', Exit.Usage).then(resolve);
+        }
+      },
+      () => undefined,
+    );
   });
 };

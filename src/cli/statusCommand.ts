@@ -32,10 +32,16 @@ const human = (s: LmsStatus & { simulator?: Record<string, unknown>; duties?: Re
     `connects: ${s.counters.connects}   resets: ${s.counters.resets}   protocol errors: ${s.counters.protocolErrors}   refused: ${s.counters.refused}   reclaimed: ${s.counters.reclaimed ?? 0}   notifications: ${s.counters.notifications}${s.counters.goneBeforeAccept ? `   reset before accept: ${s.counters.goneBeforeAccept}` : ''}${s.counters.sessionFailures ? `   session failures (bugs): ${s.counters.sessionFailures}` : ''}`,
   ];
   for (const c of s.channels)
-    lines.push(`  #${c.id} (ME ${c.meId}) ${c.peer.address}:${c.peer.port} -> ${c.local.port}  ${c.bytesToMe} B to ME, ${c.bytesFromMe} B from ME, ${(c.ageMs / 1000).toFixed(1)} s`);
+    lines.push(
+      `  #${c.id} (ME ${c.meId}) ${c.peer.address}:${c.peer.port} -> ${c.local.port}  ${c.bytesToMe} B to ME, ${c.bytesFromMe} B from ME, ${(c.ageMs / 1000).toFixed(1)} s`,
+    );
   if (s.lastDeviceError) lines.push(`last device error: ${s.lastDeviceError}`);
   if (s.duties) {
-    for (const [name, d] of [['host FQDN:', s.duties.hostFqdn], ['AMT clock:', s.duties.timeSync], ['graceful power:', s.duties.powerOps]] as const) {
+    for (const [name, d] of [
+      ['host FQDN:', s.duties.hostFqdn],
+      ['AMT clock:', s.duties.timeSync],
+      ['graceful power:', s.duties.powerOps],
+    ] as const) {
       const line = duty(name, d);
       if (line) lines.push(line);
     }
@@ -48,7 +54,11 @@ const human = (s: LmsStatus & { simulator?: Record<string, unknown>; duties?: Re
 export const statusCommand = async (argv: readonly string[]): Promise<number> => {
   let v;
   try {
-    v = parseArgs({ args: [...argv], strict: true, options: { json: { type: 'boolean' }, 'control-socket': { type: 'string' }, help: { type: 'boolean', short: 'h' } } }).values;
+    v = parseArgs({
+      args: [...argv],
+      strict: true,
+      options: { json: { type: 'boolean' }, 'control-socket': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }).values;
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

@@ -96,7 +96,9 @@ export interface LocalSystemAccount {
 }
 /** User name [33] and password [33], each NUL-padded. */
 export const decodeLocalSystemAccount = (body: Buffer): E.Either<AmthiError, LocalSystemAccount> =>
-  E.map((b: Buffer) => ({ user: nulTrim(b.subarray(0, ACCOUNT_FIELD)), password: nulTrim(b.subarray(ACCOUNT_FIELD, 2 * ACCOUNT_FIELD)) }))(need(body, 2 * ACCOUNT_FIELD));
+  E.map((b: Buffer) => ({ user: nulTrim(b.subarray(0, ACCOUNT_FIELD)), password: nulTrim(b.subarray(ACCOUNT_FIELD, 2 * ACCOUNT_FIELD)) }))(
+    need(body, 2 * ACCOUNT_FIELD),
+  );
 /** The body of a GET_LOCAL_SYSTEM_ACCOUNT response (the simulated ME answers with it). */
 export const encodeLocalSystemAccount = (a: LocalSystemAccount): Buffer => {
   const b = Buffer.alloc(2 * ACCOUNT_FIELD);
@@ -117,7 +119,7 @@ export const decodeAmthiResponse = (bytes: Uint8Array, request: AmthiCommand): E
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (b.length < HEADER + 4) return E.left({ kind: 'truncated', needed: HEADER + 4, available: b.length });
   const command = b.readUInt32LE(4);
-  if (command !== ((request | RESPONSE_BIT) >>> 0)) return E.left({ kind: 'wrong-response', expected: (request | RESPONSE_BIT) >>> 0, actual: command });
+  if (command !== (request | RESPONSE_BIT) >>> 0) return E.left({ kind: 'wrong-response', expected: (request | RESPONSE_BIT) >>> 0, actual: command });
   const length = b.readUInt32LE(8);
   if (length !== b.length - HEADER) return E.left({ kind: 'bad-length', declared: length, actual: b.length - HEADER });
   const status = b.readUInt32LE(12);
@@ -134,7 +136,8 @@ export const encodeAmthiResponse = (request: number, status: number, body: Buffe
 
 // ---- bodies ------------------------------------------------------------------------------------
 
-const need = (b: Buffer, n: number): E.Either<AmthiError, Buffer> => (b.length >= n ? E.right(b) : E.left({ kind: 'truncated', needed: n, available: b.length }));
+const need = (b: Buffer, n: number): E.Either<AmthiError, Buffer> =>
+  b.length >= n ? E.right(b) : E.left({ kind: 'truncated', needed: n, available: b.length });
 const nulTrim = (b: Buffer): string => {
   const end = b.indexOf(0);
   return b.subarray(0, end < 0 ? b.length : end).toString('latin1');
@@ -172,7 +175,10 @@ export const encodeCodeVersions = (v: CodeVersions): Buffer => {
   b.writeUInt32LE(v.versions.length, BIOS_LEN);
   v.versions.forEach((e, i) => {
     const at = BIOS_LEN + 4 + i * ENTRY;
-    for (const [off, s] of [[0, e.description], [2 + UNICODE_LEN, e.version]] as const) {
+    for (const [off, s] of [
+      [0, e.description],
+      [2 + UNICODE_LEN, e.version],
+    ] as const) {
       const t = s.slice(0, UNICODE_LEN);
       b.writeUInt16LE(t.length, at + off);
       b.write(t, at + off + 2, 'latin1');
@@ -236,7 +242,10 @@ export const decodeLanSettings = (body: Buffer): E.Either<AmthiError, LanSetting
 export const encodeLanSettings = (l: LanSettings): Buffer => {
   const b = Buffer.alloc(20);
   b.writeUInt32LE(l.enabled ? 1 : 0, 0);
-  b.writeUInt32LE(l.ipv4.split('.').reduce((acc, octet) => (acc * 256 + Number(octet)) >>> 0, 0), 4);
+  b.writeUInt32LE(
+    l.ipv4.split('.').reduce((acc, octet) => (acc * 256 + Number(octet)) >>> 0, 0),
+    4,
+  );
   b.writeUInt32LE(l.dhcpEnabled ? 1 : 0, 8);
   b[12] = l.dhcpMode;
   b[13] = l.linkUp ? 1 : 0;

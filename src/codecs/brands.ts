@@ -13,11 +13,7 @@ export interface Uint32Brand {
 export const MAX_U32 = 0xffff_ffff;
 
 /** An io-ts codec (and type) for a whole number that fits the wire's u32. */
-export const Uint32 = t.brand(
-  t.number,
-  (n): n is t.Branded<number, Uint32Brand> => Number.isInteger(n) && n >= 0 && n <= MAX_U32,
-  'Uint32',
-);
+export const Uint32 = t.brand(t.number, (n): n is t.Branded<number, Uint32Brand> => Number.isInteger(n) && n >= 0 && n <= MAX_U32, 'Uint32');
 export type Uint32 = t.TypeOf<typeof Uint32>;
 
 /** A channel number, as chosen by the side that allocated it (host or ME). */

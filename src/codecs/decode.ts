@@ -33,8 +33,7 @@ const decodeUserauthRequest: Decoder = (r) => {
 };
 
 // USERAUTH_FAILURE 51: S(method list), u8 partial success (14 bytes for "password")
-const decodeUserauthFailure: Decoder = (r) =>
-  r.finish({ type: 'userauth-failure', methods: r.string('methods'), partialSuccess: r.bool('partial success') });
+const decodeUserauthFailure: Decoder = (r) => r.finish({ type: 'userauth-failure', methods: r.string('methods'), partialSuccess: r.bool('partial success') });
 
 // GLOBAL_REQUEST 80: S(name), u8 want_reply, then per name:
 //   tcpip-forward / cancel-tcpip-forward: S(address), port u32
@@ -114,8 +113,7 @@ const decodeOpenFailure: Decoder = (r) =>
   });
 
 // CHANNEL_WINDOW_ADJUST 93: recipient, bytes to add (9 bytes). Consumes no window.
-const decodeWindowAdjust: Decoder = (r) =>
-  r.finish({ type: 'channel-window-adjust', recipient: r.u32('recipient'), bytesToAdd: r.u32('bytes to add') });
+const decodeWindowAdjust: Decoder = (r) => r.finish({ type: 'channel-window-adjust', recipient: r.u32('recipient'), bytesToAdd: r.u32('bytes to add') });
 
 // CHANNEL_DATA 94: recipient, S(data) (9 + n bytes). `data` is a view: no copy on the hot path.
 const decodeChannelData: Decoder = (r) => r.finish({ type: 'channel-data', recipient: r.u32('recipient'), data: r.lengthPrefixed('data') });
@@ -139,10 +137,8 @@ const decodeKeepaliveRequest: Decoder = (r) => r.finish({ type: 'keepalive-reque
 const decodeKeepaliveReply: Decoder = (r) => r.finish({ type: 'keepalive-reply', cookie: r.u32('cookie') });
 
 // KEEPALIVE_OPTIONS_REQUEST 210 / REPLY 211: interval, timeout in seconds (9 bytes)
-const decodeKeepaliveOptionsRequest: Decoder = (r) =>
-  r.finish({ type: 'keepalive-options-request', interval: r.u32('interval'), timeout: r.u32('timeout') });
-const decodeKeepaliveOptionsReply: Decoder = (r) =>
-  r.finish({ type: 'keepalive-options-reply', interval: r.u32('interval'), timeout: r.u32('timeout') });
+const decodeKeepaliveOptionsRequest: Decoder = (r) => r.finish({ type: 'keepalive-options-request', interval: r.u32('interval'), timeout: r.u32('timeout') });
+const decodeKeepaliveOptionsReply: Decoder = (r) => r.finish({ type: 'keepalive-options-reply', interval: r.u32('interval'), timeout: r.u32('timeout') });
 
 const decoders: ReadonlyMap<number, readonly [name: string, decoder: Decoder]> = new Map([
   [Opcode.Disconnect, ['DISCONNECT', decodeDisconnect]],

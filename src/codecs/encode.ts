@@ -113,13 +113,23 @@ export const encodeInto = (m: ApfMessage, out: Buffer, at: number): number => {
       if (m.method === 'password') return w.string('password').u8(0).string(m.password).at;
       return w.string(m.name).raw(m.data).at;
     case 'userauth-failure':
-      return w.u8(Opcode.UserauthFailure).string(m.methods).u8(m.partialSuccess ? 1 : 0).at;
+      return w
+        .u8(Opcode.UserauthFailure)
+        .string(m.methods)
+        .u8(m.partialSuccess ? 1 : 0).at;
     case 'userauth-success':
       return w.u8(Opcode.UserauthSuccess).at;
     case 'global-request':
       w.u8(Opcode.GlobalRequest);
-      if (m.request === 'unknown') return w.string(m.name).u8(m.wantReply ? 1 : 0).raw(m.data).at;
-      w.string(m.request).u8(m.wantReply ? 1 : 0).string(m.address).u32(m.port);
+      if (m.request === 'unknown')
+        return w
+          .string(m.name)
+          .u8(m.wantReply ? 1 : 0)
+          .raw(m.data).at;
+      w.string(m.request)
+        .u8(m.wantReply ? 1 : 0)
+        .string(m.address)
+        .u32(m.port);
       if (m.request === 'udp-send-to@amt.intel.com') return w.string(m.originatorAddress).u32(m.originatorPort).bytes(m.data).at;
       return w.at;
     case 'request-success':
@@ -128,7 +138,11 @@ export const encodeInto = (m: ApfMessage, out: Buffer, at: number): number => {
     case 'request-failure':
       return w.u8(Opcode.RequestFailure).at;
     case 'channel-open':
-      w.u8(Opcode.ChannelOpen).string(m.channelType === 'unknown' ? m.name : m.channelType).u32(m.sender).u32(m.window).u32(m.reserved);
+      w.u8(Opcode.ChannelOpen)
+        .string(m.channelType === 'unknown' ? m.name : m.channelType)
+        .u32(m.sender)
+        .u32(m.window)
+        .u32(m.reserved);
       if (m.channelType === 'unknown') return w.raw(m.data).at;
       return w.string(m.address).u32(m.port).string(m.originatorAddress).u32(m.originatorPort).at;
     case 'channel-open-confirmation':

@@ -1,6 +1,13 @@
 /** Typed decode errors: values, never exceptions. `message` names the APF message being decoded. */
 export type ApfDecodeError =
-  | { readonly kind: 'truncated'; readonly message: string; readonly field: string; readonly offset: number; readonly needed: number; readonly available: number }
+  | {
+      readonly kind: 'truncated';
+      readonly message: string;
+      readonly field: string;
+      readonly offset: number;
+      readonly needed: number;
+      readonly available: number;
+    }
   | { readonly kind: 'unknown-type'; readonly code: number }
   | { readonly kind: 'trailing-bytes'; readonly message: string; readonly expected: number; readonly actual: number }
   | { readonly kind: 'out-of-range'; readonly message: string; readonly field: string; readonly value: number; readonly limit: string };

@@ -8,13 +8,27 @@ import { ChannelType, RequestName, RESERVED_MAX_PACKET, Service } from './opcode
 import { NIL_GUID } from './guid.js';
 
 /** DISCONNECT (1): the session ends; a DisconnectReason. */
-export interface Disconnect { readonly type: 'disconnect'; readonly reason: Uint32; readonly reserved: number }
+export interface Disconnect {
+  readonly type: 'disconnect';
+  readonly reason: Uint32;
+  readonly reserved: number;
+}
 /** SERVICE_REQUEST (5): the ME asks for pfwd@amt.intel.com (or auth@). */
-export interface ServiceRequest { readonly type: 'service-request'; readonly service: string }
+export interface ServiceRequest {
+  readonly type: 'service-request';
+  readonly service: string;
+}
 /** SERVICE_ACCEPT (6): the service asked for is available. */
-export interface ServiceAccept { readonly type: 'service-accept'; readonly service: string }
+export interface ServiceAccept {
+  readonly type: 'service-accept';
+  readonly service: string;
+}
 
-interface UserauthCommon { readonly type: 'userauth-request'; readonly user: string; readonly service: string }
+interface UserauthCommon {
+  readonly type: 'userauth-request';
+  readonly user: string;
+  readonly service: string;
+}
 /** USERAUTH_REQUEST (50): none or password (or a method we do not know). */
 export type UserauthRequest =
   | (UserauthCommon & { readonly method: 'none' })
@@ -22,11 +36,20 @@ export type UserauthRequest =
   /** A method we do not know: its name and the bytes after it, kept raw. */
   | (UserauthCommon & { readonly method: 'unknown'; readonly name: string; readonly data: Buffer });
 /** USERAUTH_FAILURE (51): the methods that may continue. */
-export interface UserauthFailure { readonly type: 'userauth-failure'; readonly methods: string; readonly partialSuccess: boolean }
+export interface UserauthFailure {
+  readonly type: 'userauth-failure';
+  readonly methods: string;
+  readonly partialSuccess: boolean;
+}
 /** USERAUTH_SUCCESS (52). */
-export interface UserauthSuccess { readonly type: 'userauth-success' }
+export interface UserauthSuccess {
+  readonly type: 'userauth-success';
+}
 
-interface GlobalCommon { readonly type: 'global-request'; readonly wantReply: boolean }
+interface GlobalCommon {
+  readonly type: 'global-request';
+  readonly wantReply: boolean;
+}
 /** tcpip-forward or cancel-tcpip-forward: the ME asks the host to listen on `port`, or to stop. */
 export type TcpipForwardRequest = GlobalCommon & {
   readonly request: 'tcpip-forward' | 'cancel-tcpip-forward';
@@ -48,9 +71,14 @@ export type UnknownGlobalRequest = GlobalCommon & { readonly request: 'unknown';
 export type GlobalRequest = TcpipForwardRequest | UdpSendToRequest | UnknownGlobalRequest;
 
 /** REQUEST_SUCCESS is 5 bytes (with the bound port) after tcpip-forward, 1 byte otherwise. */
-export interface RequestSuccess { readonly type: 'request-success'; readonly port?: Uint32 }
+export interface RequestSuccess {
+  readonly type: 'request-success';
+  readonly port?: Uint32;
+}
 /** REQUEST_FAILURE (82): a GLOBAL_REQUEST refused. */
-export interface RequestFailure { readonly type: 'request-failure' }
+export interface RequestFailure {
+  readonly type: 'request-failure';
+}
 
 interface ChannelOpenCommon {
   readonly type: 'channel-open';
@@ -88,11 +116,22 @@ export interface ChannelOpenFailure {
   readonly reserved2: Uint32;
 }
 /** CHANNEL_WINDOW_ADJUST (93): the recipient may send `bytesToAdd` more. */
-export interface ChannelWindowAdjust { readonly type: 'channel-window-adjust'; readonly recipient: ChannelId; readonly bytesToAdd: Uint32 }
+export interface ChannelWindowAdjust {
+  readonly type: 'channel-window-adjust';
+  readonly recipient: ChannelId;
+  readonly bytesToAdd: Uint32;
+}
 /** `data` is a view into the received message, never a copy. */
-export interface ChannelData { readonly type: 'channel-data'; readonly recipient: ChannelId; readonly data: Buffer }
+export interface ChannelData {
+  readonly type: 'channel-data';
+  readonly recipient: ChannelId;
+  readonly data: Buffer;
+}
 /** CHANNEL_CLOSE (97): each side sends one per channel; the id is free once both are exchanged. */
-export interface ChannelClose { readonly type: 'channel-close'; readonly recipient: ChannelId }
+export interface ChannelClose {
+  readonly type: 'channel-close';
+  readonly recipient: ChannelId;
+}
 /** PROTOCOLVERSION (192): major, minor, the trigger reason and the platform UUID. */
 export interface ProtocolVersion {
   readonly type: 'protocol-version';
@@ -105,13 +144,27 @@ export interface ProtocolVersion {
   readonly reserved: Buffer;
 }
 /** KEEPALIVE_REQUEST (208), with a cookie to echo. */
-export interface KeepaliveRequest { readonly type: 'keepalive-request'; readonly cookie: Uint32 }
+export interface KeepaliveRequest {
+  readonly type: 'keepalive-request';
+  readonly cookie: Uint32;
+}
 /** KEEPALIVE_REPLY (209): the request's cookie, echoed. */
-export interface KeepaliveReply { readonly type: 'keepalive-reply'; readonly cookie: Uint32 }
+export interface KeepaliveReply {
+  readonly type: 'keepalive-reply';
+  readonly cookie: Uint32;
+}
 /** KEEPALIVE_OPTIONS_REQUEST (210): the ME proposes an interval and timeout. */
-export interface KeepaliveOptionsRequest { readonly type: 'keepalive-options-request'; readonly interval: Uint32; readonly timeout: Uint32 }
+export interface KeepaliveOptionsRequest {
+  readonly type: 'keepalive-options-request';
+  readonly interval: Uint32;
+  readonly timeout: Uint32;
+}
 /** KEEPALIVE_OPTIONS_REPLY (211): the interval and timeout accepted. */
-export interface KeepaliveOptionsReply { readonly type: 'keepalive-options-reply'; readonly interval: Uint32; readonly timeout: Uint32 }
+export interface KeepaliveOptionsReply {
+  readonly type: 'keepalive-options-reply';
+  readonly interval: Uint32;
+  readonly timeout: Uint32;
+}
 
 /** Every APF message, discriminated on `type`. */
 export type ApfMessage =

@@ -63,8 +63,7 @@ export const TriggerReason = {
   LmeRequest: 254,
 } as const;
 
-const invert = (table: Record<string, number>): Map<number, string> =>
-  new Map(Object.entries(table).map(([k, v]) => [v, k]));
+const invert = (table: Record<string, number>): Map<number, string> => new Map(Object.entries(table).map(([k, v]) => [v, k]));
 const disconnectNames = invert(DisconnectReason);
 const openFailureNames = invert(OpenFailureReason);
 const triggerNames = invert(TriggerReason);

@@ -95,8 +95,7 @@ export class Reader {
 
   finish<T>(value: T): E.Either<ApfDecodeError, T> {
     if (this.failure) return E.left(this.failure);
-    if (this.pos !== this.buf.length)
-      return E.left({ kind: 'trailing-bytes', message: this.message, expected: this.pos, actual: this.buf.length });
+    if (this.pos !== this.buf.length) return E.left({ kind: 'trailing-bytes', message: this.message, expected: this.pos, actual: this.buf.length });
     return E.right(value);
   }
 }

@@ -23,15 +23,31 @@ export interface MeiDeviceOptions {
   readonly onNote?: (note: string) => void;
 }
 
-const ERRNO: Record<number, string> = { 2: 'ENOENT', 4: 'EINTR', 13: 'EACCES', 16: 'EBUSY', 19: 'ENODEV', 22: 'EINVAL', 25: 'ENOTTY', 27: 'EFBIG', 95: 'EOPNOTSUPP' };
+const ERRNO: Record<number, string> = {
+  2: 'ENOENT',
+  4: 'EINTR',
+  13: 'EACCES',
+  16: 'EBUSY',
+  19: 'ENODEV',
+  22: 'EINVAL',
+  25: 'ENOTTY',
+  27: 'EFBIG',
+  95: 'EOPNOTSUPP',
+};
 
 const openError = (path: string, err: NodeJS.ErrnoException): DeviceError => {
   switch (err.code) {
     case 'ENOENT':
-      return new DeviceError('ENOENT', `no MEI device at ${path}: is the mei_me kernel driver loaded (lsmod | grep mei; modprobe mei_me), and is this an Intel AMT platform? Use --simulate to run without one.`);
+      return new DeviceError(
+        'ENOENT',
+        `no MEI device at ${path}: is the mei_me kernel driver loaded (lsmod | grep mei; modprobe mei_me), and is this an Intel AMT platform? Use --simulate to run without one.`,
+      );
     case 'EACCES':
     case 'EPERM':
-      return new DeviceError('EACCES', `permission denied on ${path}: run lms as root, or as user lms with the udev rule packaging/udev/99-lms-mei.rules (OWNER="lms", MODE="0600")`);
+      return new DeviceError(
+        'EACCES',
+        `permission denied on ${path}: run lms as root, or as user lms with the udev rule packaging/udev/99-lms-mei.rules (OWNER="lms", MODE="0600")`,
+      );
     case 'ENODEV':
     case 'ENXIO':
       return new DeviceError('ENODEV', `${path} is there but the ME is not answering (${err.code}): it may be resetting`);
@@ -46,7 +62,10 @@ const connectError = (path: string, errno: number, client: string): DeviceError 
   const code = ERRNO[errno] ?? `errno ${errno}`;
   switch (code) {
     case 'ENOTTY':
-      return new DeviceError('ENOTTY', `${path}: the ME has no ${CLIENT_NAMES[client] ?? client} client (AMT absent or disabled in the BIOS), or ${path} is not an MEI device (ioctl answered ENOTTY)`);
+      return new DeviceError(
+        'ENOTTY',
+        `${path}: the ME has no ${CLIENT_NAMES[client] ?? client} client (AMT absent or disabled in the BIOS), or ${path} is not an MEI device (ioctl answered ENOTTY)`,
+      );
     case 'EBUSY':
       return new DeviceError('EBUSY', `${path}: the LME client is busy (another LMS may hold it: systemctl status lms)`);
     case 'ENODEV':
@@ -88,7 +107,10 @@ export class MeiDevice implements MeDevice {
       if (E.isLeft(reply)) throw new DeviceError('EPROTO', `${path}: ${reply.left}`);
       const min = this.options.minProtocolVersion ?? MIN_LME_PROTOCOL_VERSION;
       if (reply.right.protocolVersion < min)
-        throw new DeviceError('EPROTO', `${path}: the ${CLIENT_NAMES[client] ?? client} client speaks protocol version ${reply.right.protocolVersion}; lms needs ${min} or later (a firmware update is required)`);
+        throw new DeviceError(
+          'EPROTO',
+          `${path}: the ${CLIENT_NAMES[client] ?? client} client speaks protocol version ${reply.right.protocolVersion}; lms needs ${min} or later (a firmware update is required)`,
+        );
       return new MeiConnection(fd, path, reply.right.maxMsgLength, reply.right.protocolVersion);
     } catch (err) {
       closeSync(fd);
@@ -147,7 +169,11 @@ class MeiConnection implements MeConnection {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return;
         if (code === 'EINTR') continue;
-        return this.fail(code === 'ENODEV' ? new DeviceError('ENODEV', `${this.path}: ME reset or link reset (read: ENODEV)`) : new DeviceError('ENODEV', `${this.path}: read failed: ${(e as Error).message}`));
+        return this.fail(
+          code === 'ENODEV'
+            ? new DeviceError('ENODEV', `${this.path}: ME reset or link reset (read: ENODEV)`)
+            : new DeviceError('ENODEV', `${this.path}: read failed: ${(e as Error).message}`),
+        );
       }
       if (n === 0) return this.fail(new DeviceError('ENODEV', `${this.path}: read failed: end of file`));
       this.messages$.next(Buffer.from(this.buf.subarray(0, n))); // the buffer is read into again

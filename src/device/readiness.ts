@@ -54,7 +54,11 @@ export const watchFd = (fd: number, onReady: (r: Readiness, err?: Error) => void
   const poller = new Epoll((err, _fd, events) => {
     if (closed) return;
     if (err) return onReady({ readable: false, writable: false, broken: true }, err);
-    onReady({ readable: (events & Epoll.EPOLLIN) !== 0, writable: (events & Epoll.EPOLLOUT) !== 0, broken: (events & (Epoll.EPOLLERR | Epoll.EPOLLHUP)) !== 0 });
+    onReady({
+      readable: (events & Epoll.EPOLLIN) !== 0,
+      writable: (events & Epoll.EPOLLOUT) !== 0,
+      broken: (events & (Epoll.EPOLLERR | Epoll.EPOLLHUP)) !== 0,
+    });
   });
   poller.add(fd, WATCH);
   let writable = false;

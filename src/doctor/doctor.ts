@@ -13,7 +13,18 @@ export type FindingLevel = 'ok' | 'info' | 'warn' | 'fail';
 
 /** One answer: which check, how it went, what was found, and what to do about it. */
 export interface Finding {
-  readonly check: 'mei-driver' | 'device' | 'device-access' | 'udev-rule' | 'lme-client' | 'daemon' | 'amt-port' | 'ephemeral-ports' | 'ipv6' | 'provisioning' | 'amt-nic';
+  readonly check:
+    | 'mei-driver'
+    | 'device'
+    | 'device-access'
+    | 'udev-rule'
+    | 'lme-client'
+    | 'daemon'
+    | 'amt-port'
+    | 'ephemeral-ports'
+    | 'ipv6'
+    | 'provisioning'
+    | 'amt-nic';
   readonly level: FindingLevel;
   readonly message: string;
   readonly fix?: string;
@@ -41,7 +52,8 @@ export const AMT_PORTS = [16992, 16993, 16994, 16995, 623, 664] as const;
 /** All is well when nothing warns or fails. */
 export const healthy = (findings: readonly Finding[]): boolean => findings.every((f) => f.level === 'ok' || f.level === 'info');
 
-const is = (level: FindingLevel, check: Finding['check'], message: string, fix?: string): Finding => (fix === undefined ? { check, level, message } : { check, level, message, fix });
+const is = (level: FindingLevel, check: Finding['check'], message: string, fix?: string): Finding =>
+  fix === undefined ? { check, level, message } : { check, level, message, fix };
 
 /** The driver, the node and who may open it. */
 const deviceChecks = (host: HostView, path: string, user: string): Finding[] => {
@@ -50,38 +62,68 @@ const deviceChecks = (host: HostView, path: string, user: string): Finding[] => 
   out.push(
     driver
       ? is('ok', 'mei-driver', `the MEI driver is loaded (${driver.replace(/^sys\//, '/sys/')})`)
-      : is('fail', 'mei-driver', 'the MEI driver is not loaded', 'modprobe mei_me; if it does not load, the platform has no Intel ME, or it is disabled in the BIOS'),
+      : is(
+          'fail',
+          'mei-driver',
+          'the MEI driver is not loaded',
+          'modprobe mei_me; if it does not load, the platform has no Intel ME, or it is disabled in the BIOS',
+        ),
   );
   const node = host.stat(path.replace(/^\//, ''));
   if (!node) {
-    out.push(is('fail', 'device', `no device node at ${path}`, driver ? 'the driver is loaded but made no node: check dmesg for mei_me errors' : 'load the driver first (above)'));
+    out.push(
+      is(
+        'fail',
+        'device',
+        `no device node at ${path}`,
+        driver ? 'the driver is loaded but made no node: check dmesg for mei_me errors' : 'load the driver first (above)',
+      ),
+    );
     return out;
   }
   out.push(is('ok', 'device', `${path} is there${node.isCharacterDevice() ? '' : ' (not a character device: an emulated device?)'}`));
   const account = userAccount(host, user);
-  if (!account) out.push(is('fail', 'device-access', `there is no user ${user} to run the service`, 'install the sysusers file: systemd-sysusers (the package does it)'));
+  if (!account)
+    out.push(is('fail', 'device-access', `there is no user ${user} to run the service`, 'install the sysusers file: systemd-sysusers (the package does it)'));
   else {
     const mode = node.mode & 0o777;
-    const may = (account.uid === node.uid && (mode & 0o600) === 0o600) || (account.groups.has(node.gid) && (mode & 0o060) === 0o060) || (mode & 0o006) === 0o006;
+    const may =
+      (account.uid === node.uid && (mode & 0o600) === 0o600) || (account.groups.has(node.gid) && (mode & 0o060) === 0o060) || (mode & 0o006) === 0o006;
     const owner = `owner ${node.uid}, group ${groupName(host, node.gid)}, mode ${mode.toString(8).padStart(4, '0')}`;
     const rule = 'install the udev rule (99-lms-mei.rules: owner lms, mode 0600) and run udevadm trigger --subsystem-match=mei';
     out.push(
       !may
         ? is('fail', 'device-access', `user ${user} may not open ${path} (${owner})`, rule)
         : (mode & 0o066) !== 0
-          ? is('warn', 'device-access', `not only user ${user} may open ${path} (${owner}): whoever may can read AMT's local system account over AMTHI and administer AMT`, rule)
+          ? is(
+              'warn',
+              'device-access',
+              `not only user ${user} may open ${path} (${owner}): whoever may can read AMT's local system account over AMTHI and administer AMT`,
+              rule,
+            )
           : is('ok', 'device-access', `only user ${user} may open ${path} (${owner})`),
     );
   }
   const rule = ['etc/udev/rules.d/99-lms-mei.rules', 'usr/lib/udev/rules.d/99-lms-mei.rules', 'lib/udev/rules.d/99-lms-mei.rules'].find((p) => host.exists(p));
-  out.push(rule ? is('ok', 'udev-rule', `the udev rule is installed (/${rule})`) : is('warn', 'udev-rule', 'the udev rule 99-lms-mei.rules is not installed: /dev/mei* stays root-only after a reboot', 'install packaging/udev/99-lms-mei.rules in /etc/udev/rules.d/ (the package does it)'));
+  out.push(
+    rule
+      ? is('ok', 'udev-rule', `the udev rule is installed (/${rule})`)
+      : is(
+          'warn',
+          'udev-rule',
+          'the udev rule 99-lms-mei.rules is not installed: /dev/mei* stays root-only after a reboot',
+          'install packaging/udev/99-lms-mei.rules in /etc/udev/rules.d/ (the package does it)',
+        ),
+  );
   return out;
 };
 
 /** Who holds the LME, when it is busy: the processes with /dev/mei* open. */
 const holders = (host: HostView, path: string | undefined): string => {
   const held = processesHolding(host, (t) => t === path || /^\/dev\/mei\d+$/.test(t));
-  return held.length === 0 ? 'no process here has it open (run lms doctor as root to see them all)' : held.map((p) => `pid ${p.pid} (${p.name}: ${p.command})`).join(', ');
+  return held.length === 0
+    ? 'no process here has it open (run lms doctor as root to see them all)'
+    : held.map((p) => `pid ${p.pid} (${p.name}: ${p.command})`).join(', ');
 };
 
 const lmeCheck = async (o: DoctorOptions, host: HostView, status: DaemonStatus | undefined): Promise<Finding> => {
@@ -92,21 +134,40 @@ const lmeCheck = async (o: DoctorOptions, host: HostView, status: DaemonStatus |
     return is('ok', 'lme-client', `the LME client answers (max_msg_length ${c.maxMsgLength}, protocol version ${c.protocolVersion})`);
   } catch (err) {
     const e = err instanceof DeviceError ? err : new DeviceError('ENODEV', String(err));
-    if (e.code === 'EBUSY') return is('fail', 'lme-client', `the LME client is busy: ${holders(host, o.devicePath)}`, 'another LMS holds it (Intel LMS: systemctl stop lms; or an lms run by hand): stop it, then start lms');
+    if (e.code === 'EBUSY')
+      return is(
+        'fail',
+        'lme-client',
+        `the LME client is busy: ${holders(host, o.devicePath)}`,
+        'another LMS holds it (Intel LMS: systemctl stop lms; or an lms run by hand): stop it, then start lms',
+      );
     return is('fail', 'lme-client', e.message);
   }
 };
 
 const daemonCheck = (answer: DaemonAnswer): Finding => {
   if (answer.kind !== 'status') {
-    if (answer.kind === 'not-running') return is('warn', 'daemon', `lms is not running (nothing answers on ${answer.path})`, 'systemctl start lms; journalctl -u lms says why it stopped');
-    if (answer.kind === 'denied') return is('warn', 'daemon', `lms may be running, but this user may not ask it: ${answer.detail}`, "run lms doctor as root, or as a member of the socket's group");
+    if (answer.kind === 'not-running')
+      return is('warn', 'daemon', `lms is not running (nothing answers on ${answer.path})`, 'systemctl start lms; journalctl -u lms says why it stopped');
+    if (answer.kind === 'denied')
+      return is(
+        'warn',
+        'daemon',
+        `lms may be running, but this user may not ask it: ${answer.detail}`,
+        "run lms doctor as root, or as a member of the socket's group",
+      );
     return is('warn', 'daemon', `lms did not answer on ${answer.path}: ${answer.detail}`, 'journalctl -u lms; lms status');
   }
   const status = answer.status;
   const s = status.session;
-  if (s.phase === 'ready') return is('ok', 'daemon', `lms runs on ${status.device}; the session is ready, forwarding ${s.forwards.join(', ') || 'no port yet'}`);
-  return is('warn', 'daemon', `lms runs on ${status.device} but its session is ${s.phase}${status.lastDeviceError ? ` (last device error: ${status.lastDeviceError})` : ''}`, 'journalctl -u lms; lms status');
+  if (s.phase === 'ready')
+    return is('ok', 'daemon', `lms runs on ${status.device}; the session is ready, forwarding ${s.forwards.join(', ') || 'no port yet'}`);
+  return is(
+    'warn',
+    'daemon',
+    `lms runs on ${status.device} but its session is ${s.phase}${status.lastDeviceError ? ` (last device error: ${status.lastDeviceError})` : ''}`,
+    'journalctl -u lms; lms status',
+  );
 };
 
 /**
@@ -127,13 +188,34 @@ const portChecks = (host: HostView, ports: readonly number[], status: DaemonStat
     const others = owners.filter((p) => !isLms(p));
     if (owners.length > 0 && others.length === 0) out.push(is('ok', 'amt-port', `port ${port}: lms listens (pid ${owners.map((p) => p.pid).join(', ')})`));
     else if (others.length > 0 && !status)
-      out.push(is('warn', 'amt-port', `port ${port} is held by ${named(others)}, which the daemon did not confirm as lms (its control socket did not answer)`, `if that is not lms, stop it (ss -ltnp 'sport = :${port}')`));
+      out.push(
+        is(
+          'warn',
+          'amt-port',
+          `port ${port} is held by ${named(others)}, which the daemon did not confirm as lms (its control socket did not answer)`,
+          `if that is not lms, stop it (ss -ltnp 'sport = :${port}')`,
+        ),
+      );
     else if (others.length > 0)
-      out.push(is('fail', 'amt-port', `port ${port} is held by ${named(others)}, not by lms (pid ${status!.pid ?? '?'}): lms cannot forward it there`, `stop that program, or move it off the port (ss -ltnp 'sport = :${port}')`));
+      out.push(
+        is(
+          'fail',
+          'amt-port',
+          `port ${port} is held by ${named(others)}, not by lms (pid ${status!.pid ?? '?'}): lms cannot forward it there`,
+          `stop that program, or move it off the port (ss -ltnp 'sport = :${port}')`,
+        ),
+      );
     else out.push(is('warn', 'amt-port', `port ${port} is held by a process this user cannot see`, 'run lms doctor as root to name it'));
   }
   for (const f of status?.partialForwards ?? [])
-    out.push(is('warn', 'amt-port', `port ${f.port} is forwarded in part: lms could not bind it on ${f.unbound.join(', ')}, so local programs there reach whatever holds it`, `find the holder (ss -ltnp 'sport = :${f.port}'), stop it, then systemctl restart lms`));
+    out.push(
+      is(
+        'warn',
+        'amt-port',
+        `port ${f.port} is forwarded in part: lms could not bind it on ${f.unbound.join(', ')}, so local programs there reach whatever holds it`,
+        `find the holder (ss -ltnp 'sport = :${f.port}'), stop it, then systemctl restart lms`,
+      ),
+    );
   if (out.length === 0) out.push(is('info', 'amt-port', `nothing listens on the AMT ports (${ports.join(', ')})`));
   return out;
 };
@@ -141,7 +223,7 @@ const portChecks = (host: HostView, ports: readonly number[], status: DaemonStat
 /** Ports in the kernel's ephemeral range that are not reserved: the host may take one for an outgoing connection. */
 const ephemeralCheck = (host: HostView, ports: readonly number[]): Finding => {
   const range = host.read('proc/sys/net/ipv4/ip_local_port_range')?.trim().split(/\s+/).map(Number);
-  if (!range || range.length !== 2) return is('info', 'ephemeral-ports', 'the ephemeral port range could not be read');
+  if (range?.length !== 2) return is('info', 'ephemeral-ports', 'the ephemeral port range could not be read');
   const [lo, hi] = range as [number, number];
   const reserved = new Set<number>();
   for (const part of (host.read('proc/sys/net/ipv4/ip_local_reserved_ports') ?? '').trim().split(',').filter(Boolean)) {
@@ -149,7 +231,12 @@ const ephemeralCheck = (host: HostView, ports: readonly number[]): Finding => {
     for (let p = a; p <= b!; p++) reserved.add(p);
   }
   const exposed = ports.filter((p) => p >= lo && p <= hi && !reserved.has(p));
-  if (exposed.length === 0) return is('ok', 'ephemeral-ports', `no AMT port is open to outgoing connections (ephemeral range ${lo}-${hi}${reserved.size ? ', AMT ports reserved' : ''})`);
+  if (exposed.length === 0)
+    return is(
+      'ok',
+      'ephemeral-ports',
+      `no AMT port is open to outgoing connections (ephemeral range ${lo}-${hi}${reserved.size ? ', AMT ports reserved' : ''})`,
+    );
   return is(
     'warn',
     'ephemeral-ports',
@@ -160,7 +247,9 @@ const ephemeralCheck = (host: HostView, ports: readonly number[]): Finding => {
 
 const ipv6Check = (host: HostView): Finding => {
   const off = host.read('proc/sys/net/ipv6/conf/all/disable_ipv6')?.trim() === '1' || !host.exists('proc/net/if_inet6');
-  return off ? is('info', 'ipv6', 'IPv6 is disabled in the kernel: lms serves 127.0.0.1 only, not ::1') : is('ok', 'ipv6', 'IPv6 is on: lms serves 127.0.0.1 and ::1');
+  return off
+    ? is('info', 'ipv6', 'IPv6 is disabled in the kernel: lms serves 127.0.0.1 only, not ::1')
+    : is('ok', 'ipv6', 'IPv6 is on: lms serves 127.0.0.1 and ::1');
 };
 
 /** AMT's own facts: provisioned or not, and the host interface whose MAC AMT's wired LAN shares. */
@@ -170,7 +259,10 @@ const amtChecks = (host: HostView, info: AmtInfo | undefined, why: string | unde
   const p = info.provisioningState;
   if (!p) out.push(is('warn', 'provisioning', 'AMT did not say whether it is provisioned'));
   else if (p.code === 2) out.push(is('ok', 'provisioning', `AMT is provisioned (${info.controlMode?.name ?? 'control mode unknown'})`));
-  else out.push(is('warn', 'provisioning', `AMT is not provisioned (${p.name}): its ports answer only after activation`, 'activate it (rpc-go activate, or in MEBx)'));
+  else
+    out.push(
+      is('warn', 'provisioning', `AMT is not provisioned (${p.name}): its ports answer only after activation`, 'activate it (rpc-go activate, or in MEBx)'),
+    );
   const mac = info.wiredLan?.mac?.toLowerCase();
   if (!mac) return out;
   const nic = host.list('sys/class/net').find((n) => host.read(`sys/class/net/${n}/address`)?.trim().toLowerCase() === mac);
@@ -181,7 +273,12 @@ const amtChecks = (host: HostView, info: AmtInfo | undefined, why: string | unde
   const master = host.link(`sys/class/net/${nic}/master`)?.split('/').pop();
   out.push(
     master
-      ? is('warn', 'amt-nic', `${nic} shares its MAC ${mac} with AMT's wired LAN and is enslaved to ${master}: AMT traffic on a NIC in a bond or team is lost to the aggregation`, `take ${nic} out of ${master}, or give AMT a NIC of its own`)
+      ? is(
+          'warn',
+          'amt-nic',
+          `${nic} shares its MAC ${mac} with AMT's wired LAN and is enslaved to ${master}: AMT traffic on a NIC in a bond or team is lost to the aggregation`,
+          `take ${nic} out of ${master}, or give AMT a NIC of its own`,
+        )
       : is('ok', 'amt-nic', `${nic} shares its MAC ${mac} with AMT's wired LAN`),
   );
   return out;
@@ -192,7 +289,9 @@ export const runDoctor = async (o: DoctorOptions): Promise<Finding[]> => {
   const ports = o.ports ?? AMT_PORTS;
   const answer = await o.daemon();
   const status = answer.kind === 'status' ? answer.status : undefined;
-  const findings = o.devicePath ? deviceChecks(host, o.devicePath, o.user ?? 'lms') : [is('info', 'device', 'the simulated ME: no driver, device node or udev rule to check')];
+  const findings = o.devicePath
+    ? deviceChecks(host, o.devicePath, o.user ?? 'lms')
+    : [is('info', 'device', 'the simulated ME: no driver, device node or udev rule to check')];
   // Without a node there is no ME to ask: the findings above already say what to do.
   const noNode = findings.some((f) => f.check === 'device' && f.level === 'fail');
   findings.push(noNode ? is('info', 'lme-client', 'not asked: no device node') : await lmeCheck(o, host, status));

@@ -40,6 +40,7 @@ export const hostView = (root = '/'): HostView => {
  * reorder or hide text become visible escapes, and it is cut at 200 characters.
  */
 export const printable = (s: string): string => {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   const safe = s.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, (c) => {
     const code = c.charCodeAt(0);
     return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
@@ -53,10 +54,12 @@ export const processesHolding = (host: HostView, matches: (target: string) => bo
   for (const entry of host.list('proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const fds = host.list(`proc/${entry}/fd`);
-    if (!fds.some((fd) => {
-      const target = host.link(`proc/${entry}/fd/${fd}`);
-      return target !== undefined && matches(target);
-    }))
+    if (
+      !fds.some((fd) => {
+        const target = host.link(`proc/${entry}/fd/${fd}`);
+        return target !== undefined && matches(target);
+      })
+    )
       continue;
     const name = printable(host.read(`proc/${entry}/comm`)?.replace(/\n$/, '') ?? '?');
     const command = printable(host.read(`proc/${entry}/cmdline`)?.split('\0').filter(Boolean).join(' ') ?? name);
@@ -81,7 +84,10 @@ export const listeningInodes = (host: HostView, port: number): string[] => {
 
 /** A user's uid, primary gid and the groups that list it as a member, from /etc/passwd and /etc/group. */
 export const userAccount = (host: HostView, name: string): { uid: number; gid: number; groups: Set<number> } | undefined => {
-  const entry = (host.read('etc/passwd') ?? '').split('\n').map((l) => l.split(':')).find((f) => f[0] === name);
+  const entry = (host.read('etc/passwd') ?? '')
+    .split('\n')
+    .map((l) => l.split(':'))
+    .find((f) => f[0] === name);
   if (!entry) return undefined;
   const gid = Number(entry[3]);
   const groups = new Set([gid]);
@@ -89,4 +95,8 @@ export const userAccount = (host: HostView, name: string): { uid: number; gid: n
   return { uid: Number(entry[2]), gid, groups };
 };
 
-export const groupName = (host: HostView, gid: number): string => (host.read('etc/group') ?? '').split('\n').map((l) => l.split(':')).find((f) => Number(f[2]) === gid)?.[0] ?? String(gid);
+export const groupName = (host: HostView, gid: number): string =>
+  (host.read('etc/group') ?? '')
+    .split('\n')
+    .map((l) => l.split(':'))
+    .find((f) => Number(f[2]) === gid)?.[0] ?? String(gid);

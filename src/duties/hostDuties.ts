@@ -11,11 +11,11 @@ import type { LmsService } from '../service/lmsService.js';
 import type { Logger } from '../service/logger.js';
 import { amtWsman, type WsmanPorts } from './amtWsman.js';
 import { disabledDuty, type Duty, type DutyReport } from './duty.js';
-import { fqdnDuty } from './fqdnDuty.js';
+import { FQDN_DUTY, fqdnDuty } from './fqdnDuty.js';
 import { hostFqdn } from './hostFqdn.js';
 import { connectLogind, type Logind } from './logind.js';
 import { powerDuty } from './powerDuty.js';
-import { timeSyncDuty } from './timeSyncDuty.js';
+import { TIME_DUTY, timeSyncDuty } from './timeSyncDuty.js';
 
 export interface HostDutiesOptions {
   readonly lms: LmsService;
@@ -79,8 +79,8 @@ export const startHostDuties = (o: HostDutiesOptions): HostDuties => {
       () => undefined, // no logind now: the daily run still keeps the clock
     );
   };
-  const fqdn: Duty = o.hostFqdn === false ? disabledDuty('host FQDN') : fqdnDuty(o.amthi, o.resolveFqdn ?? (() => hostFqdn()), o.log);
-  const clock: Duty = o.timeSync === false ? disabledDuty('AMT clock') : timeSyncDuty(connect, o.log);
+  const fqdn: Duty = o.hostFqdn === false ? disabledDuty(FQDN_DUTY) : fqdnDuty(o.amthi, o.resolveFqdn ?? (() => hostFqdn()), o.log);
+  const clock: Duty = o.timeSync === false ? disabledDuty(TIME_DUTY) : timeSyncDuty(connect, o.log);
   const power = o.powerOps === false ? undefined : powerDuty(connect, logind, o.log);
 
   const subs = new Subscription();
@@ -107,7 +107,10 @@ export const startHostDuties = (o: HostDutiesOptions): HostDuties => {
     stop() {
       subs.unsubscribe();
       for (const d of [fqdn, clock, power]) d?.stop();
-      void bus?.then((l) => l.close(), () => undefined);
+      void bus?.then(
+        (l) => l.close(),
+        () => undefined,
+      );
     },
   };
 };

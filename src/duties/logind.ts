@@ -50,13 +50,20 @@ export const connectLogind = async (): Promise<Logind> => {
   // error later is a lost bus, not a crash: the next call fails and the duty says why.
   const failed = new Promise<never>((_, reject) => bus.connection.once('error', (err: Error) => reject(err)));
   let alive = true;
-  bus.connection.on('error', () => void (alive = false));
-  bus.connection.on('end', () => void (alive = false));
+  const gone = (): void => {
+    alive = false;
+  };
+  bus.connection.on('error', gone);
+  bus.connection.on('end', gone);
   failed.catch(() => undefined);
   const close = (): void => void bus.connection.stream?.destroy();
   try {
     const found = new Promise<Manager>((resolve, reject) =>
-      bus.getService(NAME).getInterface(PATH, `${NAME}.Manager`, (err, iface) => (err || !iface ? reject(busError(err ?? 'no such interface')) : resolve(iface as unknown as Manager))),
+      bus
+        .getService(NAME)
+        .getInterface(PATH, `${NAME}.Manager`, (err, iface) =>
+          err || !iface ? reject(busError(err ?? 'no such interface')) : resolve(iface as unknown as Manager),
+        ),
     );
     const manager = await bounded(Promise.race([found, failed]), 'the system bus');
     const call = (method: string, ...args: unknown[]): Promise<unknown> =>

@@ -33,12 +33,19 @@ export interface PowerDuty extends Duty {
   onAlert(alert: AmtAlert): Promise<void>;
 }
 
-export const powerDuty = (connect: (signal: AbortSignal) => Promise<AmtCall>, logind: () => Promise<Logind>, log: Logger, now: () => number = Date.now): PowerDuty => {
+export const powerDuty = (
+  connect: (signal: AbortSignal) => Promise<AmtCall>,
+  logind: () => Promise<Logind>,
+  log: Logger,
+  now: () => number = Date.now,
+): PowerDuty => {
   const wsman = new WSManMessageCreator(CIM);
   const requests: { at: string; request: string; done: string }[] = [];
   const advertise = createDuty(POWER_DUTY, log, async (_occasion, signal) => {
     const call = await connect(signal);
-    const caps = (await call(wsman.createXml(wsman.createHeader(ACTION.get, CLASS as never), wsman.createCommonBody.Get())))[CLASS] as Record<string, unknown> | undefined;
+    const caps = (await call(wsman.createXml(wsman.createHeader(ACTION.get, CLASS as never), wsman.createCommonBody.Get())))[CLASS] as
+      | Record<string, unknown>
+      | undefined;
     if (!caps) throw new Error(`AMT answered no ${CLASS}`);
     const current = ((caps['PowerStatesSupported'] as string[] | undefined) ?? []).map(Number);
     let can = { suspend: false, hibernate: false };
@@ -76,7 +83,10 @@ export const powerDuty = (connect: (signal: AbortSignal) => Promise<AmtCall>, lo
       const request = REQUESTS[Number(alert.arguments[0])];
       const at = new Date().toISOString();
       if (!request) {
-        log.warn({ duty: POWER_DUTY, arguments: alert.arguments }, `${POWER_DUTY}: ${GRACEFUL_ALERT} with argument ${alert.arguments[0] ?? 'none'}, which names no request (ignored)`);
+        log.warn(
+          { duty: POWER_DUTY, arguments: alert.arguments },
+          `${POWER_DUTY}: ${GRACEFUL_ALERT} with argument ${alert.arguments[0] ?? 'none'}, which names no request (ignored)`,
+        );
         return;
       }
       let done: string;

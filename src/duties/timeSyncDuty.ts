@@ -25,7 +25,8 @@ export const timeSyncDuty = (connect: (signal: AbortSignal) => Promise<AmtCall>,
     if (!Number.isFinite(ta0)) throw new Error('GetLowAccuracyTimeSynch returned no Ta0');
     const host = Math.floor(now() / 1000);
     const offsetS = ta0 - host;
-    if (Math.abs(offsetS) <= MAX_OFFSET_S) return { result: `AMT's clock is ${offsetS} s from the host's: left alone`, details: { offsetS, corrected: false }, acted: false };
+    if (Math.abs(offsetS) <= MAX_OFFSET_S)
+      return { result: `AMT's clock is ${offsetS} s from the host's: left alone`, details: { offsetS, corrected: false }, acted: false };
     const t = Math.floor(now() / 1000);
     const rv = field(await call(messages.TimeSynchronizationService.SetHighAccuracyTimeSynch(ta0, t, t)), 'SetHighAccuracyTimeSynch_OUTPUT', 'ReturnValue');
     if (rv !== '0') throw new Error(`SetHighAccuracyTimeSynch returned ${rv || 'nothing'}`);

@@ -42,7 +42,13 @@ export interface AmtInfo {
 }
 
 /** One AMTHI request on an open connection, and its decoded answer (or why there is none). */
-export const askAmthi = async <A>(c: MeConnection, request: Buffer, command: AmthiCommand, decode: (body: Buffer) => E.Either<AmthiError, A>, ms: number): Promise<E.Either<string, A>> => {
+export const askAmthi = async <A>(
+  c: MeConnection,
+  request: Buffer,
+  command: AmthiCommand,
+  decode: (body: Buffer) => E.Either<AmthiError, A>,
+  ms: number,
+): Promise<E.Either<string, A>> => {
   const reply = firstValueFrom(c.messages$.pipe(timeout(ms)));
   await c.write(request);
   try {
@@ -81,8 +87,13 @@ const readFirmwareVersion = (mkhi: MeDevice, timeoutMs: number): Promise<E.Eithe
   });
 
 /** One AMTHI request on a connection of its own. */
-export const callAmthi = <A>(device: MeDevice, request: Buffer, command: AmthiCommand, decode: (body: Buffer) => E.Either<AmthiError, A>, timeoutMs = 3000): Promise<E.Either<string, A>> =>
-  onConnection(device, (c) => askAmthi(c, request, command, decode, timeoutMs));
+export const callAmthi = <A>(
+  device: MeDevice,
+  request: Buffer,
+  command: AmthiCommand,
+  decode: (body: Buffer) => E.Either<AmthiError, A>,
+  timeoutMs = 3000,
+): Promise<E.Either<string, A>> => onConnection(device, (c) => askAmthi(c, request, command, decode, timeoutMs));
 
 /** Asks AMTHI (and MKHI) on `device` for everything `lms info` shows. */
 export const readAmtInfo = async (device: MeDevice, options: { readonly mkhi?: MeDevice; readonly timeoutMs?: number } = {}): Promise<AmtInfo> => {
@@ -95,7 +106,8 @@ export const readAmtInfo = async (device: MeDevice, options: { readonly mkhi?: M
     return undefined;
   };
   try {
-    const simple = <A>(command: AmthiCommand, decode: (b: Buffer) => E.Either<AmthiError, A>) => askAmthi(c, encodeAmthiRequest(command), command, decode, timeoutMs);
+    const simple = <A>(command: AmthiCommand, decode: (b: Buffer) => E.Either<AmthiError, A>) =>
+      askAmthi(c, encodeAmthiRequest(command), command, decode, timeoutMs);
     const versions = got('code versions', await simple(AmthiCommand.GetCodeVersions, decodeCodeVersions));
     const state = got('provisioning state', await simple(AmthiCommand.GetProvisioningState, decodeU32));
     const mode = got('control mode', await simple(AmthiCommand.GetControlMode, decodeU32));

@@ -61,7 +61,11 @@ export const createChannelHandles = (): ChannelHandles => {
     onEvent(e) {
       if (e.type === 'channel-opened') {
         const activity = new Subject<ChannelActivity>();
-        const l: Live = { handle: { id: e.id, meId: e.meId, local: e.local, peer: e.peer, openedAt: Date.now(), activity$: activity.asObservable() }, activity, socket: e.socket };
+        const l: Live = {
+          handle: { id: e.id, meId: e.meId, local: e.local, peer: e.peer, openedAt: Date.now(), activity$: activity.asObservable() },
+          activity,
+          socket: e.socket,
+        };
         live.set(e.id, l);
         bySocket.set(e.socket, l);
         byMeId.set(e.meId, l);

@@ -24,7 +24,11 @@ const groupOf = (path: string): string | undefined => {
     return undefined;
   }
   try {
-    return execFileSync('getent', ['group', String(gid)], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().split(':')[0] || String(gid);
+    return (
+      execFileSync('getent', ['group', String(gid)], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .split(':')[0] || String(gid)
+    );
   } catch {
     return String(gid);
   }

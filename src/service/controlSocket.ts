@@ -77,7 +77,8 @@ const folderProblem = (dir: string, serviceUid: number | undefined): string | un
   if (!trusted.has(st.uid)) return `${dir} belongs to uid ${st.uid}, who could replace the socket; use a folder of root's or this user's`;
   const sharedWrite = (st.mode & 0o022) !== 0;
   const sticky = (st.mode & 0o1000) !== 0 && st.uid === 0;
-  if (sharedWrite && !sticky) return `${dir} is writable by others (mode ${(st.mode & 0o7777).toString(8)}), who could replace the socket; use a folder only its owner may write`;
+  if (sharedWrite && !sticky)
+    return `${dir} is writable by others (mode ${(st.mode & 0o7777).toString(8)}), who could replace the socket; use a folder only its owner may write`;
   return undefined;
 };
 
@@ -91,7 +92,8 @@ export const controlPathProblem = (path: string, serviceUid?: number): string | 
     st = undefined;
   }
   if (st && !st.isSocket()) return `${path} exists and is not a socket; lms will not replace it`;
-  if (st && st.uid !== uid() && uid() !== 0) return `${path} belongs to uid ${st.uid}, not to this user (${uid()}); remove it or choose another --control-socket`;
+  if (st && st.uid !== uid() && uid() !== 0)
+    return `${path} belongs to uid ${st.uid}, not to this user (${uid()}); remove it or choose another --control-socket`;
   let dir = dirname(path);
   while (!existsSync(dir)) dir = dirname(dir);
   const unsafe = folderProblem(dir, serviceUid);

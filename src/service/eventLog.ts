@@ -2,6 +2,7 @@
  * One pass over the session's events: a log line for each that a person should see (warnings
  * within a budget), and the counters that `lms status` and the Prometheus metrics both report.
  */
+import { triggerReasonName } from '../codecs/opcodes.js';
 import type { LmsEvent } from '../streams/sessionTypes.js';
 import { createLogBudget } from './logBudget.js';
 import type { Logger } from './logger.js';
@@ -41,7 +42,16 @@ export interface EventLog {
  * failed never had one, and is not counted closed. It is asked before the handle is dropped.
  */
 export const createEventLog = (log: Logger, openedAt: (id: number) => number | undefined): EventLog => {
-  const counts: Record<EventCounter, number> = { protocolErrors: 0, channelsOpened: 0, channelsClosed: 0, refused: 0, reclaimed: 0, notifications: 0, bytesToMe: 0, bytesFromMe: 0 };
+  const counts: Record<EventCounter, number> = {
+    protocolErrors: 0,
+    channelsOpened: 0,
+    channelsClosed: 0,
+    refused: 0,
+    reclaimed: 0,
+    notifications: 0,
+    bytesToMe: 0,
+    bytesFromMe: 0,
+  };
   let meVersion: EventLog['meVersion'];
   const enabled = (level: string): boolean => log.isLevelEnabled?.(level) ?? true;
 
@@ -64,10 +74,13 @@ export const createEventLog = (log: Logger, openedAt: (id: number) => number | u
         return log.info({ phase: e.phase, detail: e.detail }, `session ${e.phase}`);
       case 'me-version':
         meVersion = { major: e.major, minor: e.minor, uuid: e.uuid };
-        return log.info({ version: `${e.major}.${e.minor}`, uuid: e.uuid, trigger: e.triggerReason }, 'ME protocol version');
+        return log.info({ version: `${e.major}.${e.minor}`, uuid: e.uuid, trigger: triggerReasonName(e.triggerReason) }, 'ME protocol version');
       case 'channel-opened':
         counts.channelsOpened++;
-        return log.info({ channel: e.id, meChannel: e.meId, port: e.local.port, peer: `${e.peer.address}:${e.peer.port}`, meWindow: e.meWindow }, 'channel open');
+        return log.info(
+          { channel: e.id, meChannel: e.meId, port: e.local.port, peer: `${e.peer.address}:${e.peer.port}`, meWindow: e.meWindow },
+          'channel open',
+        );
       case 'channel-stalled':
         if (enabled('debug')) log.debug({ channel: e.id, buffered: e.buffered }, 'channel waits for ME window');
         return;
@@ -76,7 +89,17 @@ export const createEventLog = (log: Logger, openedAt: (id: number) => number | u
         if (since !== undefined) counts.channelsClosed++;
         counts.bytesToMe += e.bytesToMe;
         counts.bytesFromMe += e.bytesFromMe;
-        return log.info({ channel: e.id, reason: e.reason, bytesToMe: e.bytesToMe, bytesFromMe: e.bytesFromMe, durationMs: since === undefined ? 0 : Date.now() - since, detail: e.detail }, 'channel closed');
+        return log.info(
+          {
+            channel: e.id,
+            reason: e.reason,
+            bytesToMe: e.bytesToMe,
+            bytesFromMe: e.bytesFromMe,
+            durationMs: since === undefined ? 0 : Date.now() - since,
+            detail: e.detail,
+          },
+          'channel closed',
+        );
       }
       case 'connection-refused':
         counts.refused++;
@@ -85,7 +108,9 @@ export const createEventLog = (log: Logger, openedAt: (id: number) => number | u
         counts.reclaimed++;
         return warnReclaimed(
           { channel: e.id, port: e.port, why: e.why, quietMs: e.quietMs },
-          e.why === 'idle' ? `channel ${e.id} reclaimed: no byte either way for ${e.quietMs} ms while others wait` : `channel ${e.id} reclaimed: the client's request unanswered for ${e.quietMs} ms while others wait`,
+          e.why === 'idle'
+            ? `channel ${e.id} reclaimed: no byte either way for ${e.quietMs} ms while others wait`
+            : `channel ${e.id} reclaimed: the client's request unanswered for ${e.quietMs} ms while others wait`,
         );
       case 'protocol-error':
         counts.protocolErrors++;

@@ -68,7 +68,7 @@ export const createListeners = (o: ListenersOptions): Listeners => {
     const l = listeners.get(port);
     listeners.delete(port);
     unbound.delete(port);
-    l?.servers.forEach((s) => s.close()); // stops accepting; live sockets drain
+    for (const s of l?.servers ?? []) s.close(); // stops accepting; live sockets drain
   };
 
   return {
@@ -78,7 +78,10 @@ export const createListeners = (o: ListenersOptions): Listeners => {
       const results = await Promise.all(o.addresses.map((a) => bindOne(a, port)));
       const servers = results.filter((s): s is net.Server => s !== undefined);
       const bound = servers.map((s) => (s.address() as net.AddressInfo).address);
-      if (closed) return servers.forEach((s) => s.close());
+      if (closed) {
+        for (const s of servers) s.close();
+        return;
+      }
       if (servers.length > 0) listeners.set(port, { servers, bound });
       const missing = o.addresses.filter((_, i) => results[i] === undefined);
       if (bound.length > 0 && missing.length > 0) {

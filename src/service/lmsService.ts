@@ -13,7 +13,15 @@ import type { DeviceError, MeDevice } from '../device/transport.js';
 import { bindAddressProblem } from '../streams/loopback.js';
 import { runSession } from '../streams/runSession.js';
 import type { SessionSnapshot } from '../streams/session/session.js';
-import { sessionOptionsProblem, type Endpoint, type LmsEvent, type SessionEffect, type SessionInput, type SessionOptions, type SessionPhase } from '../streams/sessionTypes.js';
+import {
+  sessionOptionsProblem,
+  type Endpoint,
+  type LmsEvent,
+  type SessionEffect,
+  type SessionInput,
+  type SessionOptions,
+  type SessionPhase,
+} from '../streams/sessionTypes.js';
 import { parseAmtAlert, type AmtAlert } from './amtAlert.js';
 import { createChannelHandles, type ChannelHandle } from './channelHandles.js';
 import { createDeviceLink } from './deviceLink.js';
@@ -200,7 +208,10 @@ export const startLms = (options: LmsOptions): LmsService => {
    */
   const recoverSession = (err: unknown): void => {
     sessionFailures++;
-    log.error({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'session failed (a bug): dropping every connection and starting the session again');
+    log.error(
+      { error: err instanceof Error ? (err.stack ?? err.message) : String(err) },
+      'session failed (a bug): dropping every connection and starting the session again',
+    );
     const last = snapshot?.();
     sockets.destroyAll();
     handles.closeAll('session-failed', (id) => {
@@ -224,7 +235,8 @@ export const startLms = (options: LmsOptions): LmsService => {
     const channels = [];
     for (const c of session.channels) {
       const h = handles.get(c.id);
-      if (h) channels.push({ id: c.id, meId: h.meId, local: h.local, peer: h.peer, ageMs: now - h.openedAt, bytesToMe: c.bytesToMe, bytesFromMe: c.bytesFromMe });
+      if (h)
+        channels.push({ id: c.id, meId: h.meId, local: h.local, peer: h.peer, ageMs: now - h.openedAt, bytesToMe: c.bytesToMe, bytesFromMe: c.bytesFromMe });
     }
     const meVersion = eventLog.meVersion;
     return {

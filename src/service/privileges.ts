@@ -16,7 +16,9 @@ export interface Dropped {
 }
 
 /** What `dropPrivileges` will do: nothing, or become `user` (uid) in group gid. */
-export type DropPlan = { readonly kind: 'stay'; readonly why?: string } | { readonly kind: 'drop'; readonly user: string; readonly uid: number; readonly gid: number };
+export type DropPlan =
+  | { readonly kind: 'stay'; readonly why?: string }
+  | { readonly kind: 'drop'; readonly user: string; readonly uid: number; readonly gid: number };
 
 interface Log {
   warn(fields: Record<string, unknown>, message: string): void;
@@ -41,7 +43,10 @@ export const planControlGroup = (name: string | undefined): number | undefined =
   const gid = groupId(name);
   if (gid === undefined) throw new Error(`--control-group ${name}: no such group`);
   const mine = new Set([process.getegid?.(), ...(process.getgroups?.() ?? [])]);
-  if (process.getuid?.() !== 0 && !mine.has(gid)) throw new Error(`--control-group ${name}: lms (uid ${process.getuid?.()}) is not in that group, so it cannot give it the socket (SupplementaryGroups= in the unit)`);
+  if (process.getuid?.() !== 0 && !mine.has(gid))
+    throw new Error(
+      `--control-group ${name}: lms (uid ${process.getuid?.()}) is not in that group, so it cannot give it the socket (SupplementaryGroups= in the unit)`,
+    );
   return gid;
 };
 
@@ -51,7 +56,8 @@ export const planDrop = (user: string | undefined, group: string | undefined): D
   if (uid !== 0) {
     // Unprivileged already: a user or group other than our own cannot be taken.
     if (user !== undefined && idOf(['-u', user]) !== uid) throw new Error(`--user ${user}: lms runs as uid ${uid}; only root can change user`);
-    if (group !== undefined && groupId(group) !== process.getgid?.()) throw new Error(`--group ${group}: lms runs as gid ${process.getgid?.()}; only root can change group`);
+    if (group !== undefined && groupId(group) !== process.getgid?.())
+      throw new Error(`--group ${group}: lms runs as gid ${process.getgid?.()}; only root can change group`);
     return { kind: 'stay' };
   }
   const target = user ?? 'lms';

@@ -24,7 +24,7 @@ export const serialWriter = (onError: (err: unknown, connection: MeConnection, m
       busy = false;
       const done = waiters;
       waiters = [];
-      done.forEach((w) => w());
+      for (const w of done) w();
       return;
     }
     busy = true;

@@ -108,7 +108,11 @@ export interface ReceiveWindow {
  * By default credit goes back in batches of half the advertised window (ssh2's WINDOW_THRESHOLD,
  * MicroLMS's > 1024 rule): one WINDOW_ADJUST per half window rather than one per write.
  */
-export const receiveWindow = (advertised: number, batch = Math.ceil(advertised / 2)): ReceiveWindow => ({ window: advertised, owed: 0, batch: Math.max(1, batch) });
+export const receiveWindow = (advertised: number, batch = Math.ceil(advertised / 2)): ReceiveWindow => ({
+  window: advertised,
+  owed: 0,
+  batch: Math.max(1, batch),
+});
 
 /** `bytes` arrived: the bytes beyond the window (0 when within). An overrun leaves the window at 0. */
 export const received = (r: ReceiveWindow, bytes: number): number => {

@@ -23,5 +23,7 @@ export const encodeMessages = (): OperatorFunction<ApfMessage, Buffer> => map(en
 export const sessionInputs = (): OperatorFunction<Uint8Array, SessionInput> =>
   map((bytes) => {
     const decoded = decodeApf(bytes);
-    return decoded._tag === 'Right' ? { kind: 'message', message: decoded.right, size: bytes.length } : { kind: 'decode-error', error: decoded.left, size: bytes.length };
+    return decoded._tag === 'Right'
+      ? { kind: 'message', message: decoded.right, size: bytes.length }
+      : { kind: 'decode-error', error: decoded.left, size: bytes.length };
   });

@@ -68,7 +68,7 @@ export const runSession =
       });
       return () => {
         subscription.unsubscribe();
-        timers.forEach((t) => t.unsubscribe());
+        for (const t of timers.values()) t.unsubscribe();
         timers.clear();
         backlog.length = 0;
       };

@@ -84,8 +84,23 @@ export type ProtocolViolation =
 export type LmsEvent =
   | { readonly type: 'session'; readonly phase: SessionPhase; readonly detail?: string }
   | { readonly type: 'me-version'; readonly major: number; readonly minor: number; readonly triggerReason: number; readonly uuid: string }
-  | { readonly type: 'forward'; readonly port: number; readonly ok: boolean; readonly bound: readonly string[]; readonly cancelled?: boolean; readonly error?: string }
-  | { readonly type: 'channel-opened'; readonly id: number; readonly meId: number; readonly socket: SocketId; readonly local: Endpoint; readonly peer: Endpoint; readonly meWindow: number }
+  | {
+      readonly type: 'forward';
+      readonly port: number;
+      readonly ok: boolean;
+      readonly bound: readonly string[];
+      readonly cancelled?: boolean;
+      readonly error?: string;
+    }
+  | {
+      readonly type: 'channel-opened';
+      readonly id: number;
+      readonly meId: number;
+      readonly socket: SocketId;
+      readonly local: Endpoint;
+      readonly peer: Endpoint;
+      readonly meWindow: number;
+    }
   | { readonly type: 'channel-stalled'; readonly id: number; readonly buffered: number }
   | {
       readonly type: 'channel-closed';
@@ -100,7 +115,14 @@ export type LmsEvent =
    * A quiet channel on a reclaimable port closed because other clients wait for a slot: `idle`, no
    * byte either way for `quietMs`; `no-answer`, the client's bytes unanswered by the ME for `quietMs`.
    */
-  | { readonly type: 'channel-reclaimed'; readonly id: number; readonly socket: SocketId; readonly port: number; readonly why: 'idle' | 'no-answer'; readonly quietMs: number }
+  | {
+      readonly type: 'channel-reclaimed';
+      readonly id: number;
+      readonly socket: SocketId;
+      readonly port: number;
+      readonly why: 'idle' | 'no-answer';
+      readonly quietMs: number;
+    }
   | { readonly type: 'connection-refused'; readonly socket: SocketId; readonly peer: Endpoint; readonly reason: string }
   | { readonly type: 'protocol-error'; readonly violation: ProtocolViolation; readonly detail: string; readonly channel?: number }
   | { readonly type: 'notification'; readonly meId: number; readonly request: Buffer }

@@ -58,7 +58,11 @@ const post = (t: WsmanTarget, limits: WsmanLimits, xml: string, authorization?: 
       method: 'POST',
       // No agent: an agent (agent: false makes a fresh one) would open a TCP connection of its own
       // to host:port and ignore createConnection, which is the hole this client exists to close.
-      headers: { 'Content-Type': 'application/soap+xml; charset=utf-8', 'Content-Length': Buffer.byteLength(xml), ...(authorization ? { Authorization: authorization } : {}) },
+      headers: {
+        'Content-Type': 'application/soap+xml; charset=utf-8',
+        'Content-Length': Buffer.byteLength(xml),
+        ...(authorization ? { Authorization: authorization } : {}),
+      },
       createConnection: () => (t.tls ? tls.connect({ socket: t.connect(), rejectUnauthorized: false }) : t.connect()),
     });
     const fail = (err: WsmanError): void => void req.destroy(err);
@@ -71,17 +75,25 @@ const post = (t: WsmanTarget, limits: WsmanLimits, xml: string, authorization?: 
     };
     req.on('response', (res) => {
       const declared = Number(res.headers['content-length'] ?? 0);
-      if (declared > MAX_ANSWER_BYTES) return fail(new WsmanError(`AMT's answer on port ${t.port} would be ${declared} bytes, over the ${MAX_ANSWER_BYTES / 1024} KiB any AMT answer fits in`));
+      if (declared > MAX_ANSWER_BYTES)
+        return fail(
+          new WsmanError(`AMT's answer on port ${t.port} would be ${declared} bytes, over the ${MAX_ANSWER_BYTES / 1024} KiB any AMT answer fits in`),
+        );
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
         size += c.length;
-        if (size > MAX_ANSWER_BYTES) return fail(new WsmanError(`AMT's answer on port ${t.port} passed ${MAX_ANSWER_BYTES / 1024} KiB, more than any AMT answer: not read further`));
+        if (size > MAX_ANSWER_BYTES)
+          return fail(new WsmanError(`AMT's answer on port ${t.port} passed ${MAX_ANSWER_BYTES / 1024} KiB, more than any AMT answer: not read further`));
         chunks.push(c);
       });
       res.on('end', () => {
         done();
-        resolve({ status: res.statusCode ?? 0, ...(res.headers['www-authenticate'] ? { challenge: String(res.headers['www-authenticate']) } : {}), body: Buffer.concat(chunks).toString('utf8') });
+        resolve({
+          status: res.statusCode ?? 0,
+          ...(res.headers['www-authenticate'] ? { challenge: String(res.headers['www-authenticate']) } : {}),
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
       });
       res.on('error', () => undefined); // the request's error says it
     });

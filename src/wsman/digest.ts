@@ -15,7 +15,17 @@ export const parseAuthParams = (header: string): Record<string, string> => {
 };
 
 /** The response to a Digest challenge: HA1 = user:realm:password, HA2 = method:uri, with qop=auth when offered. */
-export const digestResponse = (p: { user: string; password: string; realm: string; method: string; uri: string; nonce: string; nc?: string; cnonce?: string; qop?: string }): string => {
+export const digestResponse = (p: {
+  user: string;
+  password: string;
+  realm: string;
+  method: string;
+  uri: string;
+  nonce: string;
+  nc?: string;
+  cnonce?: string;
+  qop?: string;
+}): string => {
   const ha1 = md5(`${p.user}:${p.realm}:${p.password}`);
   const ha2 = md5(`${p.method}:${p.uri}`);
   return p.qop ? md5(`${ha1}:${p.nonce}:${p.nc ?? ''}:${p.cnonce ?? ''}:${p.qop}:${ha2}`) : md5(`${ha1}:${p.nonce}:${ha2}`);
@@ -24,7 +34,12 @@ export const digestResponse = (p: { user: string; password: string; realm: strin
 /** The Authorization header that answers `challenge` (a WWW-Authenticate: Digest ... header). */
 export const digestAuthorization = (challenge: string, account: { user: string; password: string }, method: string, uri: string): string => {
   const c = parseAuthParams(challenge.replace(/^digest\s+/i, ''));
-  const qop = c['qop']?.split(',').map((q) => q.trim()).includes('auth') ? 'auth' : undefined;
+  const qop = c['qop']
+    ?.split(',')
+    .map((q) => q.trim())
+    .includes('auth')
+    ? 'auth'
+    : undefined;
   const cnonce = randomBytes(8).toString('hex');
   const nc = '00000001';
   const response = digestResponse({ ...account, realm: c['realm'] ?? '', method, uri, nonce: c['nonce'] ?? '', ...(qop ? { qop, nc, cnonce } : {}) });

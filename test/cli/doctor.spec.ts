@@ -47,7 +47,20 @@ const READY: DaemonStatus = {
   pid: LMS_PID,
   device: 'MEI device /dev/mei0',
   session: { phase: 'ready', forwards: [16992, 623], listening: [16992, 623], channels: [], queued: 0 },
-  counters: { connects: 1, resets: 0, protocolErrors: 0, channelsOpened: 0, channelsClosed: 0, refused: 0, reclaimed: 0, notifications: 0, sessionFailures: 0, goneBeforeAccept: 0, bytesToMe: 0, bytesFromMe: 0 },
+  counters: {
+    connects: 1,
+    resets: 0,
+    protocolErrors: 0,
+    channelsOpened: 0,
+    channelsClosed: 0,
+    refused: 0,
+    reclaimed: 0,
+    notifications: 0,
+    sessionFailures: 0,
+    goneBeforeAccept: 0,
+    bytesToMe: 0,
+    bytesFromMe: 0,
+  },
   channels: [],
   partialForwards: [],
 };
@@ -60,20 +73,26 @@ const fakeProcess = (h: ReturnType<typeof fakeHost>, pid: number, name: string, 
 };
 /** A TCP listener on 127.0.0.1:`port` with socket inode `inode`, in /proc/net/tcp. */
 const fakeListener = (h: ReturnType<typeof fakeHost>, port: number, inode: number): void =>
-  h.put('proc/net/tcp', `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:${port.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A 00000000:00000000 00:00000000 00000000   998        0 ${inode} 1 0000000000000000 100 0 0 10 0\n`);
+  h.put(
+    'proc/net/tcp',
+    `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:${port.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A 00000000:00000000 00:00000000 00000000   998        0 ${inode} 1 0000000000000000 100 0 0 10 0\n`,
+  );
 
 describe('lms doctor', function () {
   this.timeout(30_000);
   let h: ReturnType<typeof fakeHost>;
   let me: SimulatedMe;
   const NOT_RUNNING: DaemonAnswer = { kind: 'not-running', path: '/run/lms/lms.sock', detail: 'is lms running?' };
-  const doctor = (o: { amthi?: Partial<AmthiProfile> | false; status?: DaemonStatus | DaemonAnswer | undefined; me?: SimulatedMe } = {}): Promise<Finding[]> => {
+  const doctor = (
+    o: { amthi?: Partial<AmthiProfile> | false; status?: DaemonStatus | DaemonAnswer | undefined; me?: SimulatedMe } = {},
+  ): Promise<Finding[]> => {
     const sim = o.me ?? new SimulatedMe({ amthi: o.amthi ?? {} });
     const given = 'status' in o ? o.status : READY;
     const answer: DaemonAnswer = given === undefined ? NOT_RUNNING : 'kind' in given ? given : { kind: 'status', path: '/run/lms/lms.sock', status: given };
     return runDoctor({ lme: sim, amthi: sim.amthi(), devicePath: '/dev/mei0', daemon: () => Promise.resolve(answer), host: hostView(h.root) });
   };
-  const finding = (fs: Finding[], check: Finding['check']): Finding => fs.find((f) => f.check === check) ?? assert.fail(`no ${check} finding in ${JSON.stringify(fs)}`);
+  const finding = (fs: Finding[], check: Finding['check']): Finding =>
+    fs.find((f) => f.check === check) ?? assert.fail(`no ${check} finding in ${JSON.stringify(fs)}`);
 
   beforeEach(function () {
     if (process.getuid?.() !== 0) {
@@ -96,7 +115,7 @@ describe('lms doctor', function () {
     assert.match(finding(fs, 'device-access').message, /only user lms may open \/dev\/mei0 \(owner 4243, group root, mode 0600\)/);
   });
 
-  it('warns when a group may open the device too: its members could read AMT\'s local system account (issue #22, item 4)', async () => {
+  it("warns when a group may open the device too: its members could read AMT's local system account (issue #22, item 4)", async () => {
     chownSync(join(h.root, 'dev/mei0'), 0, LMS_GID);
     chmodSync(join(h.root, 'dev/mei0'), 0o660); // the udev rule before round three
     const f = finding(await doctor(), 'device-access');
@@ -144,7 +163,12 @@ describe('lms doctor', function () {
 
   it('says when lms is not running, when this user may not ask it, and when its session is not ready', async () => {
     assert.equal(finding(await doctor({ status: undefined }), 'daemon').level, 'warn');
-    const denied = finding(await doctor({ status: { kind: 'denied', path: '/run/lms/lms.sock', detail: 'permission denied: only root and members of group lms-status may ask the daemon' } }), 'daemon');
+    const denied = finding(
+      await doctor({
+        status: { kind: 'denied', path: '/run/lms/lms.sock', detail: 'permission denied: only root and members of group lms-status may ask the daemon' },
+      }),
+      'daemon',
+    );
     assert.equal(denied.level, 'warn');
     assert.match(denied.message, /^lms may be running, but this user may not ask it: permission denied/);
     const f = finding(await doctor({ status: { ...READY, session: { ...READY.session, phase: 'awaiting-version' }, lastDeviceError: 'ME reset' } }), 'daemon');
@@ -172,7 +196,7 @@ describe('lms doctor', function () {
     assert.equal(f.level, 'fail');
     assert.match(f.message, /port 16992 is held by pid 555 \(python3: python3 \/home\/eve\/lms\.py\), not by lms \(pid 100\)/);
     f = finding(await doctor({ status: undefined }), 'amt-port');
-    assert.equal(f.level, 'warn', 'unconfirmed without the daemon\'s answer');
+    assert.equal(f.level, 'warn', "unconfirmed without the daemon's answer");
     assert.match(f.message, /which the daemon did not confirm as lms/);
   });
 
@@ -181,11 +205,14 @@ describe('lms doctor', function () {
     fakeProcess(h, 556, 'x\u001b]2;pwned\u0007', 'sh -c \u001b[2J\u009b31m\u202eevil', 'socket:[777]');
     const f = finding(await doctor(), 'amt-port');
     assert.match(f.message, /pid 556 \(x\\x1b\]2;pwned\\x07: sh -c \\x1b\[2J\\x9b31m\\u202eevil\)/);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: no raw control character may reach the output
     assert.doesNotMatch(JSON.stringify(f) + f.message, /[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/);
   });
 
   it('warns when a forwarded port could be bound on only some loopback addresses (issue #22, item 1)', async () => {
-    const f = (await doctor({ status: { ...READY, partialForwards: [{ port: 16992, unbound: ['127.0.0.1'] }] } })).find((x) => /forwarded in part/.test(x.message));
+    const f = (await doctor({ status: { ...READY, partialForwards: [{ port: 16992, unbound: ['127.0.0.1'] }] } })).find((x) =>
+      /forwarded in part/.test(x.message),
+    );
     assert.equal(f?.level, 'warn');
     assert.match(f!.message, /port 16992 is forwarded in part: lms could not bind it on 127\.0\.0\.1/);
   });

@@ -57,7 +57,7 @@ describe('host duties through lms run and lms status', function () {
   it('carries out --sim-fault graceful-reboot through logind, and shows it in lms status', async () => {
     d = await startDaemon(['--simulate', '--sim-ports', `${await freePort()},${await freePort()}`, '--sim-fault', 'graceful-reboot@1']);
     const s = await until((x) => ((x.duties?.powerOps.details?.['requests'] as unknown[] | undefined) ?? []).length > 0);
-    const [r] = s.duties.powerOps.details?.['requests'] as { request: string; done: string }[];
+    const [r] = (s.duties.powerOps.details?.['requests'] ?? []) as { request: string; done: string }[];
     assert.deepStrictEqual(r, { ...r, request: 'reboot', done: 'reboot scheduled in 60 s, wall message set' });
     assert.ok(bus!.calls.some((c) => c.method === 'ScheduleShutdown' && c.args[0] === 'reboot'));
     assert.match((await lms(['status', '--control-socket', d.controlSocket])).stdout, /^ {2}remote reboot at .*: reboot scheduled in 60 s/m);
@@ -70,7 +70,7 @@ describe('host duties through lms run and lms status', function () {
     assert.match(s.duties.timeSync.result ?? s.duties.timeSync.error ?? '', /^AMT's clock was -200 s from the host's: set to the host's$/);
   });
 
-  it('gives lms no way to the machine\'s own system bus outside the double (what every test starts inherits)', async () => {
+  it("gives lms no way to the machine's own system bus outside the double (what every test starts inherits)", async () => {
     await restore?.();
     restore = undefined;
     d = await startDaemon(['--simulate', '--sim-ports', `${await freePort()},${await freePort()}`]);

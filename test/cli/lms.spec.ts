@@ -47,7 +47,18 @@ describe('lms command line', function () {
     it('explains every run option with run --help', async () => {
       const r = await lms(['run', '--help']);
       assert.equal(r.code, 0);
-      for (const flag of ['--device', '--simulate', '--reserve-ports', '--bind', '--window', '--max-channels', '--log-level', '--config', '--user', '--metrics-port'])
+      for (const flag of [
+        '--device',
+        '--simulate',
+        '--reserve-ports',
+        '--bind',
+        '--window',
+        '--max-channels',
+        '--log-level',
+        '--config',
+        '--user',
+        '--metrics-port',
+      ])
         assert.match(r.stdout, new RegExp(`${flag}\\b`), `${flag} is not explained`);
     });
 
@@ -111,7 +122,11 @@ describe('lms command line', function () {
       daemon = s.daemon;
       await head(s.httpPort);
       await daemon.waitFor(/"msg":"channel closed"/);
-      const lines = daemon.log().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+      const lines = daemon
+        .log()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l));
       const open = lines.find((l) => l.msg === 'channel open');
       const closed = lines.find((l) => l.msg === 'channel closed');
       assert.ok(open && open.channel === 1 && open.meChannel === 0 && open.port === s.httpPort);
@@ -135,7 +150,12 @@ describe('lms command line', function () {
       });
       assert.equal(sha, `${createHash('sha256').update(body).digest('hex')} ${body.length}`);
       await daemon.waitFor(/"msg":"channel open"/);
-      const open = daemon.log().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((l) => l.msg === 'channel open');
+      const open = daemon
+        .log()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l))
+        .find((l) => l.msg === 'channel open');
       assert.equal(open.meWindow, 16384);
     });
 
@@ -180,7 +200,10 @@ describe('lms command line', function () {
       const s = await simulate(['--sim-fault', 'notify@0.2']);
       daemon = s.daemon;
       await daemon.waitFor(/"msg":"ME event iAMT0005"/);
-      const line = daemon.log().split('\n').find((l) => l.includes('ME event iAMT0005'))!;
+      const line = daemon
+        .log()
+        .split('\n')
+        .find((l) => l.includes('ME event iAMT0005'))!;
       const e = JSON.parse(line);
       assert.equal(e.messageId, 'iAMT0005');
       assert.ok(!Number.isNaN(Date.parse(e.time)));

@@ -24,7 +24,10 @@ const runLogged = async (args: string[], journal: 'yes' | 'other' | 'no', patter
   if (journal === 'yes') env['JOURNAL_STREAM'] = `${st.dev}:${st.ino}`;
   if (journal === 'other') env['JOURNAL_STREAM'] = `${st.dev}:${st.ino + 1}`;
   const ports = `${await freePort()},${await freePort()}`;
-  const p = spawn(process.execPath, [CLI, 'run', '--simulate', '--sim-ports', ports, '--control-socket', join(dir, 'lms.sock'), ...args], { stdio: ['ignore', fd, fd], env });
+  const p = spawn(process.execPath, [CLI, 'run', '--simulate', '--sim-ports', ports, '--control-socket', join(dir, 'lms.sock'), ...args], {
+    stdio: ['ignore', fd, fd],
+    env,
+  });
   try {
     for (let i = 0; i < 250 && !pattern.test(readFileSync(file, 'utf8')); i++) await sleep(20);
     p.kill('SIGTERM');
@@ -42,9 +45,12 @@ describe('lms run logs', function () {
   it('writes readable lines with --log-format text: time, level, message, then the fields', async () => {
     const lines = await runLogged(['--log-format', 'text'], 'no', /lms ready/);
     const ready = lines.find((l) => l.includes('lms ready'));
-    assert.match(ready ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO  lms ready .*status=\S+/);
-    assert.ok(lines.every((l) => !l.startsWith('{')), 'a JSON line in text output');
-    assert.match(lines.at(-1)!, /INFO  lms stopped$/);
+    assert.match(ready ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO {2}lms ready .*status=\S+/);
+    assert.ok(
+      lines.every((l) => !l.startsWith('{')),
+      'a JSON line in text output',
+    );
+    assert.match(lines.at(-1)!, /INFO {2}lms stopped$/);
   });
 
   it('writes one JSON object a line by default when its output is not a terminal, and with --log-format json', async () => {
@@ -56,10 +62,22 @@ describe('lms run logs', function () {
 
   it('prefixes each line with its syslog priority when its output is the journal, and leaves the time to journald', async () => {
     const lines = await runLogged(['--sim-fault', 'notify@0.3'], 'yes', /ME event/);
-    assert.ok(lines.every((l) => /^<[2-7]>/.test(l)), `a line without a priority: ${lines.find((l) => !/^<[2-7]>/.test(l))}`);
-    assert.ok(lines.some((l) => /^<6>INFO  lms ready/.test(l)), 'info is priority 6, and the line is text');
-    assert.ok(lines.some((l) => /^<4>WARN  injecting simulated fault notify/.test(l)), 'warn is priority 4');
-    assert.ok(lines.every((l) => !/^<\d>\d{4}-/.test(l)), 'journald stamps the time itself');
+    assert.ok(
+      lines.every((l) => /^<[2-7]>/.test(l)),
+      `a line without a priority: ${lines.find((l) => !/^<[2-7]>/.test(l))}`,
+    );
+    assert.ok(
+      lines.some((l) => /^<6>INFO {2}lms ready/.test(l)),
+      'info is priority 6, and the line is text',
+    );
+    assert.ok(
+      lines.some((l) => /^<4>WARN {2}injecting simulated fault notify/.test(l)),
+      'warn is priority 4',
+    );
+    assert.ok(
+      lines.every((l) => !/^<\d>\d{4}-/.test(l)),
+      'journald stamps the time itself',
+    );
     const json = await runLogged(['--log-format', 'json'], 'yes', /lms ready/);
     assert.ok(json.every((l) => /^<[2-7]>\{/.test(l)));
   });

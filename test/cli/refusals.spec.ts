@@ -189,16 +189,22 @@ describe('lms run refuses what it cannot honour (issue #14)', function () {
       assert.equal((JSON.parse(allowed.stdout) as { session: { phase: string } }).session.phase, 'ready');
     });
 
-    it('refuses a --control-group that does not exist, or that an unprivileged lms is not in', async function () {
+    it('refuses a --control-group that does not exist, or that an unprivileged lms is not in', async () => {
       refused(await lms(['run', ...(await simPorts()), '--control-group', 'no-such-group-here']), /--control-group no-such-group-here: no such group/);
       if (!isRoot) return;
-      refused(await lmsAsNobody(['run', ...(await simPorts()), '--control-socket', join(openDir(), 'x', 'lms.sock'), '--control-group', 'root']), /--control-group root: lms \(uid 65534\) is not in that group/);
+      refused(
+        await lmsAsNobody(['run', ...(await simPorts()), '--control-socket', join(openDir(), 'x', 'lms.sock'), '--control-group', 'root']),
+        /--control-group root: lms \(uid 65534\) is not in that group/,
+      );
     });
 
     it('refuses a folder for the socket that others may write, or that is a link', async () => {
       const shared = tmp();
       chmodSync(shared, 0o777); // no sticky bit: anyone may replace a file in it
-      refused(await lms(['run', ...(await simPorts()), '--control-socket', join(shared, 'lms.sock')]), /is writable by others \(mode 777\), who could replace the socket/);
+      refused(
+        await lms(['run', ...(await simPorts()), '--control-socket', join(shared, 'lms.sock')]),
+        /is writable by others \(mode 777\), who could replace the socket/,
+      );
       const link = join(tmp(), 'run');
       symlinkSync(tmp(), link);
       refused(await lms(['run', ...(await simPorts()), '--control-socket', join(link, 'lms.sock')]), /is a symbolic link; name the real folder/);
@@ -224,10 +230,18 @@ describe('lms run refuses what it cannot honour (issue #14)', function () {
           fs.watch(run, (e, f) => f === 'lms.sock' && swap()); setTimeout(() => process.exit(0), 3000);`;
         const attacker = spawn(process.execPath, ['-e', attack], { uid: NOBODY, gid: NOBODY, stdio: 'ignore' });
         // lms runs for 1.5 s: long enough to make its socket and serve; what it does then does not matter here.
-        spawnSync(process.execPath, [CLI, 'run', ...(await simPorts()), '--user', 'nobody', '--control-socket', socket, '--no-host-fqdn', '--no-time-sync', '--no-power-ops'], { timeout: 1500, stdio: 'ignore' });
+        spawnSync(
+          process.execPath,
+          [CLI, 'run', ...(await simPorts()), '--user', 'nobody', '--control-socket', socket, '--no-host-fqdn', '--no-time-sync', '--no-power-ops'],
+          { timeout: 1500, stdio: 'ignore' },
+        );
         attacker.kill('SIGKILL');
         const st = statSync(secret);
-        assert.deepStrictEqual([st.uid, st.gid, st.mode & 0o777], [0, 0, 0o640], `round ${round}: the secret became ${st.uid}:${st.gid} ${(st.mode & 0o777).toString(8)}`);
+        assert.deepStrictEqual(
+          [st.uid, st.gid, st.mode & 0o777],
+          [0, 0, 0o640],
+          `round ${round}: the secret became ${st.uid}:${st.gid} ${(st.mode & 0o777).toString(8)}`,
+        );
       }
     });
 
@@ -248,7 +262,7 @@ describe('lms run refuses what it cannot honour (issue #14)', function () {
       assert.ok(closed >= 8 && closed < 40, `${closed} of 40 closed at once`);
       await sleep(5500);
       assert.equal(closed, 40, `${40 - closed} idle control connections still open after 6.5 s`);
-      conns.forEach((c) => c.destroy());
+      for (const c of conns) c.destroy();
       assert.equal((await lms(['status', '--control-socket', socket])).code, 0);
     });
   });
@@ -282,10 +296,18 @@ describe('lms run refuses what it cannot honour (issue #14)', function () {
       const r = await lms(['run', ...ports, '--user', 'nosuchuser']);
       refused(r, /--user nosuchuser: no such user/);
       const port = Number(ports[2]!.split(',')[0]);
-      assert.equal(await new Promise((res) => net.connect({ host: '127.0.0.1', port }).on('connect', () => res(true)).on('error', () => res(false))), false);
+      assert.equal(
+        await new Promise((res) =>
+          net
+            .connect({ host: '127.0.0.1', port })
+            .on('connect', () => res(true))
+            .on('error', () => res(false)),
+        ),
+        false,
+      );
     });
 
-    it('refuses --group with no user to drop to, and --user or --group other than its own when not root', async function () {
+    it('refuses --group with no user to drop to, and --user or --group other than its own when not root', async () => {
       if (!isRoot) {
         refused(await lms(['run', ...(await simPorts()), '--user', 'root']), /only root can change user/);
         return;

@@ -1,6 +1,24 @@
 import { strict as assert } from 'node:assert';
 import * as E from 'fp-ts/lib/Either.js';
-import { AmthiCommand, decodeHostFqdnBody, decodeLocalSystemAccount, encodeLocalSystemAccount, hostFqdnRequest, localSystemAccountRequest, decodeAmthiResponse, decodeAnsiString, decodeCodeVersions, decodeLanSettings, decodeU32, decodeUuid, encodeAmthiRequest, encodeAmthiResponse, encodeCodeVersions, encodeLanSettings, lanInterfaceRequest } from '../../src/codecs/amthi.js';
+import {
+  AmthiCommand,
+  decodeHostFqdnBody,
+  decodeLocalSystemAccount,
+  encodeLocalSystemAccount,
+  hostFqdnRequest,
+  localSystemAccountRequest,
+  decodeAmthiResponse,
+  decodeAnsiString,
+  decodeCodeVersions,
+  decodeLanSettings,
+  decodeU32,
+  decodeUuid,
+  encodeAmthiRequest,
+  encodeAmthiResponse,
+  encodeCodeVersions,
+  encodeLanSettings,
+  lanInterfaceRequest,
+} from '../../src/codecs/amthi.js';
 import { decodeMkhiFwVersion, encodeMkhiFwVersionRequest, encodeMkhiFwVersionResponse, formatFwVersion } from '../../src/codecs/mkhi.js';
 import { answerAmthi, defaultAmthiProfile } from '../../src/device/simulator/amthiService.js';
 import { bytes, hex } from '../support/apfBytes.js';
@@ -44,10 +62,23 @@ describe('AMTHI codec golden vectors', () => {
 
   it('decodes code versions: BIOS [65], count, then {u16 length, [20]} pairs', () => {
     const entry = (s: string) => bytes([s.length & 0xff, s.length >> 8], Buffer.concat([Buffer.from(s), Buffer.alloc(20 - s.length)]));
-    const body = bytes(Buffer.concat([Buffer.from('BIOS.1'), Buffer.alloc(59)]), le32(2), entry('AMT'), entry('16.1.30'), entry('Flash'), entry('16.1.30.2225'));
+    const body = bytes(
+      Buffer.concat([Buffer.from('BIOS.1'), Buffer.alloc(59)]),
+      le32(2),
+      entry('AMT'),
+      entry('16.1.30'),
+      entry('Flash'),
+      entry('16.1.30.2225'),
+    );
     assert.equal(body.length, 65 + 4 + 2 * 44);
     const v = right(decodeCodeVersions(body));
-    assert.deepStrictEqual(v, { bios: 'BIOS.1', versions: [{ description: 'AMT', version: '16.1.30' }, { description: 'Flash', version: '16.1.30.2225' }] });
+    assert.deepStrictEqual(v, {
+      bios: 'BIOS.1',
+      versions: [
+        { description: 'AMT', version: '16.1.30' },
+        { description: 'Flash', version: '16.1.30.2225' },
+      ],
+    });
     assert.deepStrictEqual(encodeCodeVersions(v), body);
   });
 
@@ -66,7 +97,10 @@ describe('AMTHI codec golden vectors', () => {
     assert.equal(E.isLeft(decodeAmthiResponse(encodeAmthiResponse(AmthiCommand.GetUuid, 0), AmthiCommand.GetControlMode)) && 'wrong', 'wrong');
     const wire = encodeAmthiResponse(AmthiCommand.GetControlMode, 0, hex('01000000'));
     assert.deepStrictEqual(decodeAmthiResponse(wire.subarray(0, 10), AmthiCommand.GetControlMode), E.left({ kind: 'truncated', needed: 16, available: 10 }));
-    assert.deepStrictEqual(decodeAmthiResponse(Buffer.concat([wire, hex('00')]), AmthiCommand.GetControlMode), E.left({ kind: 'bad-length', declared: 8, actual: 9 }));
+    assert.deepStrictEqual(
+      decodeAmthiResponse(Buffer.concat([wire, hex('00')]), AmthiCommand.GetControlMode),
+      E.left({ kind: 'bad-length', declared: 8, actual: 9 }),
+    );
     assert.ok(E.isLeft(decodeLanSettings(Buffer.alloc(19))));
     assert.ok(E.isLeft(decodeCodeVersions(bytes(Buffer.alloc(65), le32(3)))));
   });

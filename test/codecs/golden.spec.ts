@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeApf } from '../../src/codecs/decode.js';
 import { encodeApf } from '../../src/codecs/encode.js';
-import { type ApfMessage } from '../../src/codecs/messages.js';
+import type { ApfMessage } from '../../src/codecs/messages.js';
 import { bytes, hex, str, u16, u32, u8 } from '../support/apfBytes.js';
 
 const right = <A>(e: E.Either<unknown, A>): A => {
@@ -22,62 +22,148 @@ const UUID_WIRE = '78563412 bc9a f0de 1122 334455667788';
 
 // prettier-ignore
 const vectors: Vector[] = [
-  { name: 'DISCONNECT(PROTOCOL_ERROR)', size: 7, wire: hex('01 00000002 0000'),
-    message: { type: 'disconnect', reason: 2, reserved: 0 } as ApfMessage },
-  { name: 'SERVICE_REQUEST pfwd', size: 23, wire: bytes(u8(5), str('pfwd@amt.intel.com')),
-    message: { type: 'service-request', service: 'pfwd@amt.intel.com' } },
-  { name: 'SERVICE_ACCEPT auth', size: 23, wire: bytes(u8(6), str('auth@amt.intel.com')),
-    message: { type: 'service-accept', service: 'auth@amt.intel.com' } },
-  { name: 'USERAUTH_REQUEST none', wire: bytes(u8(50), str('admin'), str('pfwd@amt.intel.com'), str('none')),
-    message: { type: 'userauth-request', user: 'admin', service: 'pfwd@amt.intel.com', method: 'none' } },
-  { name: 'USERAUTH_REQUEST password', size: 18 + 5 + 18 + 8 + 6,
+  { name: 'DISCONNECT(PROTOCOL_ERROR)', size: 7, wire: hex('01 00000002 0000'), message: { type: 'disconnect', reason: 2, reserved: 0 } as ApfMessage },
+  {
+    name: 'SERVICE_REQUEST pfwd',
+    size: 23,
+    wire: bytes(u8(5), str('pfwd@amt.intel.com')),
+    message: { type: 'service-request', service: 'pfwd@amt.intel.com' },
+  },
+  { name: 'SERVICE_ACCEPT auth', size: 23, wire: bytes(u8(6), str('auth@amt.intel.com')), message: { type: 'service-accept', service: 'auth@amt.intel.com' } },
+  {
+    name: 'USERAUTH_REQUEST none',
+    wire: bytes(u8(50), str('admin'), str('pfwd@amt.intel.com'), str('none')),
+    message: { type: 'userauth-request', user: 'admin', service: 'pfwd@amt.intel.com', method: 'none' },
+  },
+  {
+    name: 'USERAUTH_REQUEST password',
+    size: 18 + 5 + 18 + 8 + 6,
     wire: bytes(u8(50), str('admin'), str('pfwd@amt.intel.com'), str('password'), u8(0), str('secret')),
-    message: { type: 'userauth-request', user: 'admin', service: 'pfwd@amt.intel.com', method: 'password', password: 'secret' } },
-  { name: 'USERAUTH_FAILURE password', size: 14, wire: hex('33 00000008 70617373776f7264 00'),
-    message: { type: 'userauth-failure', methods: 'password', partialSuccess: false } },
+    message: { type: 'userauth-request', user: 'admin', service: 'pfwd@amt.intel.com', method: 'password', password: 'secret' },
+  },
+  {
+    name: 'USERAUTH_FAILURE password',
+    size: 14,
+    wire: hex('33 00000008 70617373776f7264 00'),
+    message: { type: 'userauth-failure', methods: 'password', partialSuccess: false },
+  },
   { name: 'USERAUTH_SUCCESS', size: 1, wire: hex('34'), message: { type: 'userauth-success' } },
-  { name: 'GLOBAL_REQUEST tcpip-forward 16992', size: 14 + 13 + 9,
+  {
+    name: 'GLOBAL_REQUEST tcpip-forward 16992',
+    size: 14 + 13 + 9,
     wire: bytes(u8(80), str('tcpip-forward'), u8(1), str('127.0.0.1'), u32(16992)),
-    message: { type: 'global-request', request: 'tcpip-forward', wantReply: true, address: '127.0.0.1', port: 16992 } as ApfMessage },
-  { name: 'GLOBAL_REQUEST cancel-tcpip-forward, empty address', wire: bytes(u8(80), str('cancel-tcpip-forward'), u8(1), str(''), u32(623)),
-    message: { type: 'global-request', request: 'cancel-tcpip-forward', wantReply: true, address: '', port: 623 } as ApfMessage },
-  { name: 'GLOBAL_REQUEST udp-send-to', size: 26 + 25 + 9 + 9 + 3,
+    message: { type: 'global-request', request: 'tcpip-forward', wantReply: true, address: '127.0.0.1', port: 16992 } as ApfMessage,
+  },
+  {
+    name: 'GLOBAL_REQUEST cancel-tcpip-forward, empty address',
+    wire: bytes(u8(80), str('cancel-tcpip-forward'), u8(1), str(''), u32(623)),
+    message: { type: 'global-request', request: 'cancel-tcpip-forward', wantReply: true, address: '', port: 623 } as ApfMessage,
+  },
+  {
+    name: 'GLOBAL_REQUEST udp-send-to',
+    size: 26 + 25 + 9 + 9 + 3,
     wire: bytes(u8(80), str('udp-send-to@amt.intel.com'), u8(0), str('127.0.0.1'), u32(5000), str('127.0.0.1'), u32(6000), str('abc')),
-    message: { type: 'global-request', request: 'udp-send-to@amt.intel.com', wantReply: false, address: '127.0.0.1', port: 5000,
-      originatorAddress: '127.0.0.1', originatorPort: 6000, data: Buffer.from('abc') } as ApfMessage },
-  { name: 'GLOBAL_REQUEST with an unknown name keeps its bytes', wire: bytes(u8(80), str('x-custom'), u8(1), 'deadbeef'),
-    message: { type: 'global-request', request: 'unknown', name: 'x-custom', wantReply: true, data: hex('deadbeef') } },
+    message: {
+      type: 'global-request',
+      request: 'udp-send-to@amt.intel.com',
+      wantReply: false,
+      address: '127.0.0.1',
+      port: 5000,
+      originatorAddress: '127.0.0.1',
+      originatorPort: 6000,
+      data: Buffer.from('abc'),
+    } as ApfMessage,
+  },
+  {
+    name: 'GLOBAL_REQUEST with an unknown name keeps its bytes',
+    wire: bytes(u8(80), str('x-custom'), u8(1), 'deadbeef'),
+    message: { type: 'global-request', request: 'unknown', name: 'x-custom', wantReply: true, data: hex('deadbeef') },
+  },
   { name: 'REQUEST_SUCCESS without port', size: 1, wire: hex('51'), message: { type: 'request-success' } },
   { name: 'REQUEST_SUCCESS with port', size: 5, wire: hex('51 00004260'), message: { type: 'request-success', port: 16992 } as ApfMessage },
   { name: 'REQUEST_FAILURE', size: 1, wire: hex('52'), message: { type: 'request-failure' } },
-  { name: 'CHANNEL_OPEN forwarded-tcpip', size: 33 + 15 + 9 + 9,
+  {
+    name: 'CHANNEL_OPEN forwarded-tcpip',
+    size: 33 + 15 + 9 + 9,
     wire: bytes(u8(90), str('forwarded-tcpip'), u32(8), u32(4096), 'ffffffff', str('127.0.0.1'), u32(16992), str('127.0.0.1'), u32(40000)),
-    message: { type: 'channel-open', channelType: 'forwarded-tcpip', sender: 8, window: 4096, reserved: 0xffffffff,
-      address: '127.0.0.1', port: 16992, originatorAddress: '127.0.0.1', originatorPort: 40000 } as ApfMessage },
-  { name: 'CHANNEL_OPEN direct-tcpip to port 0 (ME notification)',
+    message: {
+      type: 'channel-open',
+      channelType: 'forwarded-tcpip',
+      sender: 8,
+      window: 4096,
+      reserved: 0xffffffff,
+      address: '127.0.0.1',
+      port: 16992,
+      originatorAddress: '127.0.0.1',
+      originatorPort: 40000,
+    } as ApfMessage,
+  },
+  {
+    name: 'CHANNEL_OPEN direct-tcpip to port 0 (ME notification)',
     wire: bytes(u8(90), str('direct-tcpip'), u32(3), u32(4096), 'ffffffff', str('127.0.0.1'), u32(0), str('127.0.0.1'), u32(0)),
-    message: { type: 'channel-open', channelType: 'direct-tcpip', sender: 3, window: 4096, reserved: 0xffffffff,
-      address: '127.0.0.1', port: 0, originatorAddress: '127.0.0.1', originatorPort: 0 } as ApfMessage },
-  { name: 'CHANNEL_OPEN_CONFIRMATION', size: 17, wire: hex('5b 00000008 00000001 00001000 ffffffff'),
-    message: { type: 'channel-open-confirmation', recipient: 8, sender: 1, window: 4096, reserved: 0xffffffff } as ApfMessage },
-  { name: 'CHANNEL_OPEN_FAILURE(RESOURCE_SHORTAGE)', size: 17, wire: hex('5c 00000008 00000004 00000000 00000000'),
-    message: { type: 'channel-open-failure', recipient: 8, reason: 4, reserved1: 0, reserved2: 0 } as ApfMessage },
-  { name: 'CHANNEL_WINDOW_ADJUST', size: 9, wire: hex('5d 00000001 00000400'),
-    message: { type: 'channel-window-adjust', recipient: 1, bytesToAdd: 1024 } as ApfMessage },
-  { name: 'CHANNEL_DATA', size: 14, wire: bytes(u8(94), u32(1), str('HEAD ')),
-    message: { type: 'channel-data', recipient: 1, data: Buffer.from('HEAD ') } as ApfMessage },
-  { name: 'CHANNEL_DATA empty', size: 9, wire: hex('5e 00000001 00000000'),
-    message: { type: 'channel-data', recipient: 1, data: Buffer.alloc(0) } as ApfMessage },
+    message: {
+      type: 'channel-open',
+      channelType: 'direct-tcpip',
+      sender: 3,
+      window: 4096,
+      reserved: 0xffffffff,
+      address: '127.0.0.1',
+      port: 0,
+      originatorAddress: '127.0.0.1',
+      originatorPort: 0,
+    } as ApfMessage,
+  },
+  {
+    name: 'CHANNEL_OPEN_CONFIRMATION',
+    size: 17,
+    wire: hex('5b 00000008 00000001 00001000 ffffffff'),
+    message: { type: 'channel-open-confirmation', recipient: 8, sender: 1, window: 4096, reserved: 0xffffffff } as ApfMessage,
+  },
+  {
+    name: 'CHANNEL_OPEN_FAILURE(RESOURCE_SHORTAGE)',
+    size: 17,
+    wire: hex('5c 00000008 00000004 00000000 00000000'),
+    message: { type: 'channel-open-failure', recipient: 8, reason: 4, reserved1: 0, reserved2: 0 } as ApfMessage,
+  },
+  {
+    name: 'CHANNEL_WINDOW_ADJUST',
+    size: 9,
+    wire: hex('5d 00000001 00000400'),
+    message: { type: 'channel-window-adjust', recipient: 1, bytesToAdd: 1024 } as ApfMessage,
+  },
+  {
+    name: 'CHANNEL_DATA',
+    size: 14,
+    wire: bytes(u8(94), u32(1), str('HEAD ')),
+    message: { type: 'channel-data', recipient: 1, data: Buffer.from('HEAD ') } as ApfMessage,
+  },
+  {
+    name: 'CHANNEL_DATA empty',
+    size: 9,
+    wire: hex('5e 00000001 00000000'),
+    message: { type: 'channel-data', recipient: 1, data: Buffer.alloc(0) } as ApfMessage,
+  },
   { name: 'CHANNEL_CLOSE', size: 5, wire: hex('61 00000000'), message: { type: 'channel-close', recipient: 0 } as ApfMessage },
-  { name: 'PROTOCOLVERSION 1.0 with the UUID in GUID byte order', size: 93,
+  {
+    name: 'PROTOCOLVERSION 1.0 with the UUID in GUID byte order',
+    size: 93,
     wire: bytes(u8(192), u32(1), u32(0), u32(254), UUID_WIRE, Buffer.alloc(64)),
-    message: { type: 'protocol-version', major: 1, minor: 0, triggerReason: 254, uuid: UUID_TEXT, reserved: Buffer.alloc(64) } as ApfMessage },
+    message: { type: 'protocol-version', major: 1, minor: 0, triggerReason: 254, uuid: UUID_TEXT, reserved: Buffer.alloc(64) } as ApfMessage,
+  },
   { name: 'KEEPALIVE_REQUEST', size: 5, wire: hex('d0 cafebabe'), message: { type: 'keepalive-request', cookie: 0xcafebabe } as ApfMessage },
   { name: 'KEEPALIVE_REPLY', size: 5, wire: hex('d1 cafebabe'), message: { type: 'keepalive-reply', cookie: 0xcafebabe } as ApfMessage },
-  { name: 'KEEPALIVE_OPTIONS_REQUEST', size: 9, wire: bytes(u8(210), u32(30), u32(0)),
-    message: { type: 'keepalive-options-request', interval: 30, timeout: 0 } as ApfMessage },
-  { name: 'KEEPALIVE_OPTIONS_REPLY', size: 9, wire: bytes(u8(211), u32(30), u32(90)),
-    message: { type: 'keepalive-options-reply', interval: 30, timeout: 90 } as ApfMessage },
+  {
+    name: 'KEEPALIVE_OPTIONS_REQUEST',
+    size: 9,
+    wire: bytes(u8(210), u32(30), u32(0)),
+    message: { type: 'keepalive-options-request', interval: 30, timeout: 0 } as ApfMessage,
+  },
+  {
+    name: 'KEEPALIVE_OPTIONS_REPLY',
+    size: 9,
+    wire: bytes(u8(211), u32(30), u32(90)),
+    message: { type: 'keepalive-options-reply', interval: 30, timeout: 90 } as ApfMessage,
+  },
 ];
 
 describe('APF golden vectors', () => {
@@ -130,7 +216,13 @@ describe('APF golden vectors', () => {
   it('keeps an unknown CHANNEL_OPEN type so the host can refuse it by sender', () => {
     const wire = bytes(u8(90), str('x11'), u32(5), u32(100), 'ffffffff', 'abcd');
     assert.deepStrictEqual(right(decodeApf(wire)), {
-      type: 'channel-open', channelType: 'unknown', name: 'x11', sender: 5, window: 100, reserved: 0xffffffff, data: hex('abcd'),
+      type: 'channel-open',
+      channelType: 'unknown',
+      name: 'x11',
+      sender: 5,
+      window: 100,
+      reserved: 0xffffffff,
+      data: hex('abcd'),
     });
     assert.deepStrictEqual(encodeApf(right(decodeApf(wire))), wire);
   });

@@ -54,7 +54,7 @@ describe('APF codec properties', () => {
       fc.property(fc.array(apfMessage, { minLength: 1, maxLength: 40 }), fc.integer({ min: 64, max: 4096 }), (ms, slab) => {
         const encode = slabEncoder(slab);
         const out = ms.map(encode); // all kept alive while later ones are encoded
-        ms.forEach((m, i) => assert.deepStrictEqual(out[i], encodeApf(m), `message ${i} (${m.type})`));
+        for (const [i, m] of ms.entries()) assert.deepStrictEqual(out[i], encodeApf(m), `message ${i} (${m.type})`);
       }),
       { numRuns: 500 },
     );

@@ -80,7 +80,8 @@ describe('MEI device on the emulated /dev/mei0', function () {
     const replies: Buffer[] = [];
     c.messages$.subscribe((m) => replies.push(m));
     while (replies.length === 0) await new Promise((r) => setTimeout(r, 10)); // the ME's PROTOCOLVERSION
-    const open = (sender: number) => encodeApf(channelOpen({ sender, window: 4096, address: '127.0.0.1', port: httpPort, originatorAddress: '127.0.0.1', originatorPort: sender }));
+    const open = (sender: number) =>
+      encodeApf(channelOpen({ sender, window: 4096, address: '127.0.0.1', port: httpPort, originatorAddress: '127.0.0.1', originatorPort: sender }));
     writeFileSync(emu.controlPath, 'tx-full'); // the driver's write queue is full: EAGAIN, no POLLOUT
     const done: number[] = [];
     const writes = [1, 2, 3].map((id) => c.write(open(id)).then(() => done.push(id)));
@@ -91,7 +92,10 @@ describe('MEI device on the emulated /dev/mei0', function () {
     assert.deepStrictEqual(done, [1, 2, 3]);
     while (replies.length < 4) await new Promise((r) => setTimeout(r, 10));
     // Before the session is set up the ME answers each open with OPEN_FAILURE: they came in order.
-    const recipients = replies.slice(1).map((b) => decodeApf(b)).map((m) => (E.isRight(m) && m.right.type === 'channel-open-failure' ? m.right.recipient : -1));
+    const recipients = replies
+      .slice(1)
+      .map((b) => decodeApf(b))
+      .map((m) => (E.isRight(m) && m.right.type === 'channel-open-failure' ? m.right.recipient : -1));
     assert.deepStrictEqual(recipients, [1, 2, 3]);
     c.close();
   });
@@ -129,9 +133,15 @@ describe('MEI device on the emulated /dev/mei0', function () {
       assert.deepStrictEqual(ioctl(fd, IOCTL_MEI_CONNECT_CLIENT, req.right), { ok: true });
       assert.equal(req.right.readUInt32LE(0), 4096);
       assert.deepStrictEqual(ioctl(fd, IOCTL_MEI_CONNECT_CLIENT, Buffer.from(req.right)), { ok: false, errno: 16 }, 'a second connect is EBUSY');
-      assert.throws(() => writeSync(fd, Buffer.alloc(4097)), (e: NodeJS.ErrnoException) => e.code === 'EFBIG');
+      assert.throws(
+        () => writeSync(fd, Buffer.alloc(4097)),
+        (e: NodeJS.ErrnoException) => e.code === 'EFBIG',
+      );
       writeFileSync(emu.controlPath, 'reset');
-      assert.throws(() => writeSync(fd, Buffer.alloc(5)), (e: NodeJS.ErrnoException) => e.code === 'ENODEV');
+      assert.throws(
+        () => writeSync(fd, Buffer.alloc(5)),
+        (e: NodeJS.ErrnoException) => e.code === 'ENODEV',
+      );
     } finally {
       closeSync(fd);
     }
@@ -201,7 +211,10 @@ describe('MEI device on the emulated /dev/mei0', function () {
 
   it('refuses an unknown ME client with a permanent ENOTTY error', async () => {
     const unknown = '0badc0de-1111-2222-3333-444444444444';
-    await assert.rejects(new MeiDevice({ path: emu.devicePath, client: unknown }).connect(), (e: unknown) => e instanceof DeviceError && e.code === 'ENOTTY' && e.permanent && e.message.includes(`no ${unknown} client`));
+    await assert.rejects(
+      new MeiDevice({ path: emu.devicePath, client: unknown }).connect(),
+      (e: unknown) => e instanceof DeviceError && e.code === 'ENOTTY' && e.permanent && e.message.includes(`no ${unknown} client`),
+    );
   });
 
   it('serves the pipeline unchanged, recovers from an ME reset during a transfer, and leaves no handle behind at stop', async () => {
@@ -212,7 +225,10 @@ describe('MEI device on the emulated /dev/mei0', function () {
     try {
       await lms.ready(echoPort);
       assert.match((await head(httpPort)).toString(), /^HTTP\/1\.1 200 OK/);
-      const download = run('curl', ['-sS', '-o', '/dev/null', `http://127.0.0.1:${httpPort}/data/${500 * 1024 * 1024}`]).then(() => 'complete', () => 'cut');
+      const download = run('curl', ['-sS', '-o', '/dev/null', `http://127.0.0.1:${httpPort}/data/${500 * 1024 * 1024}`]).then(
+        () => 'complete',
+        () => 'cut',
+      );
       await new Promise((r) => setTimeout(r, 300));
       me.reset();
       assert.equal(await download, 'cut');
@@ -231,7 +247,9 @@ describe('MEI device on the emulated /dev/mei0', function () {
 
   it('runs `lms run --device <path>` on it as on hardware: curl through the daemon, then SIGTERM stops it promptly', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lms-test-'));
-    const daemon = spawn(process.execPath, [CLI, 'run', '--device', emu.devicePath, '--control-socket', join(dir, 'lms.sock'), '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const daemon = spawn(process.execPath, [CLI, 'run', '--device', emu.devicePath, '--control-socket', join(dir, 'lms.sock'), '--log-level', 'info'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     try {
       let log = '';
       daemon.stdout!.on('data', (d: Buffer) => (log += d.toString()));

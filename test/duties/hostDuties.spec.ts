@@ -16,7 +16,6 @@ import { freePort, until } from '../support/harness.js';
 import { useLogindDouble, type LogindDouble } from '../support/logindDouble.js';
 import { needEmulator, startEmulatedMei } from '../tools/meiEmulator.js';
 
-
 /**
  * The host resumes until `ok`: a signal sent before lms's subscription reached the bus is lost, as
  * on a real host, and no event says when the subscription is up, so the signal is sent again
@@ -55,7 +54,15 @@ const rig = async (meOptions: SimulatedMeOptions = {}, duties: Partial<HostDutie
   const me = new SimulatedMe({ ports: [http, echo], httpPorts: [http], ...meOptions });
   const lms = startLms({ device: me, reconnectMs: 20 });
   const log = recording();
-  const d = startHostDuties({ lms, amthi: amthi?.(me) ?? me.amthi(), log, wsmanPorts: { http, tls: http }, resolveFqdn: () => Promise.resolve('host.example.org'), logind: noLogind, ...duties });
+  const d = startHostDuties({
+    lms,
+    amthi: amthi?.(me) ?? me.amthi(),
+    log,
+    wsmanPorts: { http, tls: http },
+    resolveFqdn: () => Promise.resolve('host.example.org'),
+    logind: noLogind,
+    ...duties,
+  });
   await lms.ready(echo);
   return {
     me,
@@ -77,7 +84,10 @@ describe('host duties', function () {
     await r?.stop();
     r = undefined;
   });
-  const settled = (d: () => DutyReport): (() => boolean) => () => d().lastRunAt !== undefined;
+  const settled =
+    (d: () => DutyReport): (() => boolean) =>
+    () =>
+      d().lastRunAt !== undefined;
 
   describe("the host's FQDN", () => {
     it('is sent to AMT at start, not again while it stays the same, and again once it changes', async () => {
@@ -135,7 +145,14 @@ describe('host duties', function () {
       const emu = await startEmulatedMei(me);
       const lms = startLms({ device: new MeiDevice({ path: emu.devicePath }), reconnectMs: 20 });
       const amthi = new MeiDevice({ path: emu.devicePath, client: MeClient.Amthi, minProtocolVersion: 1 });
-      const duties = startHostDuties({ lms, amthi, log: recording(), wsmanPorts: { http, tls: http }, resolveFqdn: () => Promise.resolve('host.example.org'), logind: noLogind });
+      const duties = startHostDuties({
+        lms,
+        amthi,
+        log: recording(),
+        wsmanPorts: { http, tls: http },
+        resolveFqdn: () => Promise.resolve('host.example.org'),
+        logind: noLogind,
+      });
       try {
         await lms.ready(echo);
         await until('all three duties', () => ['hostFqdn', 'timeSync', 'powerOps'].every((k) => duties.status()[k as 'hostFqdn'].lastRunAt !== undefined));
@@ -153,22 +170,35 @@ describe('host duties', function () {
   });
 
   describe("AMT's clock", () => {
-    it('is set to the host\'s when it is 300 s off, through WS-Man with the local system account', async () => {
+    it("is set to the host's when it is 300 s off, through WS-Man with the local system account", async () => {
       r = await rig({ clockSkewS: 300 });
       const d = r.duties;
-      await until('a time sync', settled(() => d.status().timeSync));
+      await until(
+        'a time sync',
+        settled(() => d.status().timeSync),
+      );
       const t = d.status().timeSync;
       assert.equal(t.error, undefined, t.error);
       assert.equal(t.details?.['corrected'], true);
       assert.ok(Math.abs(Number(t.details?.['offsetS']) - 300) <= 1, `offset ${String(t.details?.['offsetS'])}`);
       assert.ok(Math.abs(r.me.wsman.clockSkewMs) < 2000, `AMT's clock is now ${r.me.wsman.clockSkewMs} ms off`);
-      assert.deepStrictEqual(r.me.wsman.calls.filter((c) => c.startsWith('AMT_Time')), ['AMT_TimeSynchronizationService.Get', 'AMT_TimeSynchronizationService.GetLowAccuracyTimeSynch', 'AMT_TimeSynchronizationService.SetHighAccuracyTimeSynch']);
+      assert.deepStrictEqual(
+        r.me.wsman.calls.filter((c) => c.startsWith('AMT_Time')),
+        [
+          'AMT_TimeSynchronizationService.Get',
+          'AMT_TimeSynchronizationService.GetLowAccuracyTimeSynch',
+          'AMT_TimeSynchronizationService.SetHighAccuracyTimeSynch',
+        ],
+      );
     });
 
     it('is left alone 10 s off', async () => {
       r = await rig({ clockSkewS: 10 });
       const d = r.duties;
-      await until('a time sync', settled(() => d.status().timeSync));
+      await until(
+        'a time sync',
+        settled(() => d.status().timeSync),
+      );
       assert.equal(d.status().timeSync.details?.['corrected'], false);
       assert.ok(!r.me.wsman.calls.includes('AMT_TimeSynchronizationService.SetHighAccuracyTimeSynch'));
       assert.equal(r.me.wsman.clockSkewMs, 10_000);
@@ -177,7 +207,10 @@ describe('host duties', function () {
     it('is left alone when AMT forbids it (LocalTimeSyncEnabled 2), said once, and tried again on its next occasion', async () => {
       r = await rig({ clockSkewS: 300, localTimeSyncEnabled: 2 }, { timeSyncIntervalMs: 100 });
       const d = r.duties;
-      await until('a time sync', settled(() => d.status().timeSync));
+      await until(
+        'a time sync',
+        settled(() => d.status().timeSync),
+      );
       await new Promise((res) => setTimeout(res, 450)); // a few daily occasions, at 100 ms
       assert.match(d.status().timeSync.error ?? '', /LocalTimeSyncEnabled 2/);
       assert.ok(!r.me.wsman.calls.includes('AMT_TimeSynchronizationService.SetHighAccuracyTimeSynch'));
@@ -188,7 +221,10 @@ describe('host duties', function () {
     it('says why when the local system account is refused (a wrong password), and never shows the password', async () => {
       r = await rig({ clockSkewS: 300, amthi: { localAccount: { user: '$$OsAdmin', password: 'not-the-password' } } });
       const d = r.duties;
-      await until('a time sync', settled(() => d.status().timeSync));
+      await until(
+        'a time sync',
+        settled(() => d.status().timeSync),
+      );
       assert.match(d.status().timeSync.error ?? '', /refused the local system account's credentials \(401\)/);
       assert.ok(!JSON.stringify(d.status()).includes('not-the-password'));
       assert.ok(!r.log.lines.some((l) => l.message.includes('not-the-password') || l.message.includes(r!.me.localAccount.password)));
@@ -197,7 +233,10 @@ describe('host duties', function () {
     it('says that an AMT that is not provisioned has no local system account', async () => {
       r = await rig({ clockSkewS: 300, amthi: { provisioningState: 0, controlMode: 0 } });
       const d = r.duties;
-      await until('a time sync', settled(() => d.status().timeSync));
+      await until(
+        'a time sync',
+        settled(() => d.status().timeSync),
+      );
       assert.match(d.status().timeSync.error ?? '', /no local system account from AMTHI \(is AMT provisioned\?\)/);
     });
   });
@@ -220,7 +259,10 @@ describe('host duties', function () {
     it('advertises graceful off and reset, and sleep and hibernate when logind can, with one Put', async () => {
       r = await rig({}, withLogind());
       const d = r.duties;
-      await until('the states advertised', settled(() => d.status().powerOps));
+      await until(
+        'the states advertised',
+        settled(() => d.status().powerOps),
+      );
       assert.deepStrictEqual(r.me.wsman.powerStatesSupported, [2, 4, 7, 8, 10, 12, 14]);
       // An ME reset forwards again: the states are read again, and not Put again.
       r.me.reset();
@@ -233,7 +275,10 @@ describe('host duties', function () {
       bus!.can = { suspend: 'no', hibernate: 'na' };
       r = await rig({}, withLogind());
       const d = r.duties;
-      await until('the states advertised', settled(() => d.status().powerOps));
+      await until(
+        'the states advertised',
+        settled(() => d.status().powerOps),
+      );
       assert.deepStrictEqual(r.me.wsman.powerStatesSupported, [2, 8, 10, 12, 14]);
     });
 
@@ -250,7 +295,10 @@ describe('host duties', function () {
         r.me.notify('iAMT0067', [arg]);
         await until(`logind's ${calls.join(' and ')}`, () => calls.every((m) => double.calls.some((c) => c.method === m)));
         const asked = double.calls.filter((c) => !c.method.startsWith('Can'));
-        assert.deepStrictEqual(asked.map((c) => c.method), calls);
+        assert.deepStrictEqual(
+          asked.map((c) => c.method),
+          calls,
+        );
         if (request === 'shutdown' || request === 'reboot') {
           assert.deepStrictEqual(asked[0]!.args, [WALL[request], true]);
           const [kind, usec] = asked[1]!.args as [string, bigint];
@@ -258,7 +306,8 @@ describe('host duties', function () {
           const inMs = Number(usec / 1000n) - before;
           assert.ok(inMs >= SHUTDOWN_DELAY_MS - 1000 && inMs <= SHUTDOWN_DELAY_MS + 2000, `scheduled ${inMs} ms ahead`);
         } else assert.deepStrictEqual(asked[0]!.args, [false]);
-        const reported = (): { request: string; done: string }[] => (r!.duties.status().powerOps.details?.['requests'] ?? []) as { request: string; done: string }[];
+        const reported = (): { request: string; done: string }[] =>
+          (r!.duties.status().powerOps.details?.['requests'] ?? []) as { request: string; done: string }[];
         await until('the request in status', () => reported().length === 1);
         assert.equal(reported()[0]?.request, request);
         assert.doesNotMatch(reported()[0]!.done, /^not done/);
@@ -282,7 +331,10 @@ describe('host duties', function () {
     it('sets the clock again after the host resumes from sleep (PrepareForSleep false)', async () => {
       r = await rig({ clockSkewS: 300 }, { ...withLogind(), powerOps: false });
       const d = r.duties;
-      await until('a time sync', settled(() => d.status().timeSync));
+      await until(
+        'a time sync',
+        settled(() => d.status().timeSync),
+      );
       r.me.wsman.clockSkewMs = 120_000; // the host slept; AMT's clock ran on its own
       await resumeUntil(bus!, () => d.status().timeSync.occasion === 'resume');
       assert.equal(d.status().timeSync.details?.['corrected'], true);
@@ -302,7 +354,15 @@ describe('host duties beside a program that holds the WS-Man port (issue #22, it
     await new Promise<void>((resolve) => squatter.listen(http, '127.0.0.1', resolve));
     const me = new SimulatedMe({ ports: [http, echo], httpPorts: [http], clockSkewS: 300 });
     const lms = startLms({ device: me, reconnectMs: 20 });
-    const duties = startHostDuties({ lms, amthi: me.amthi(), log: recording(), wsmanPorts: { http, tls: http }, hostFqdn: false, powerOps: false, logind: noLogind });
+    const duties = startHostDuties({
+      lms,
+      amthi: me.amthi(),
+      log: recording(),
+      wsmanPorts: { http, tls: http },
+      hostFqdn: false,
+      powerOps: false,
+      logind: noLogind,
+    });
     try {
       await lms.ready(echo);
       await until('a time sync', () => duties.status().timeSync.lastRunAt !== undefined);
@@ -329,7 +389,8 @@ describe('host duties without logind', function () {
       await until('the states advertised', () => r.duties.status().powerOps.lastRunAt !== undefined);
       assert.deepStrictEqual(r.me.wsman.powerStatesSupported, [2, 8, 10, 12, 14]);
       r.me.notify('iAMT0067', ['0']);
-      const requests = (): { request: string; done: string }[] => (r.duties.status().powerOps.details?.['requests'] ?? []) as { request: string; done: string }[];
+      const requests = (): { request: string; done: string }[] =>
+        (r.duties.status().powerOps.details?.['requests'] ?? []) as { request: string; done: string }[];
       await until('the request in status', () => requests().length === 1, 3000);
       assert.match(requests()[0]!.done, /^not done: logind is not reachable on the system bus: connect ENOENT/);
       assert.ok(r.log.lines.some((l) => l.level === 'warn' && /remote shutdown requested, not done/.test(l.message)));
@@ -349,7 +410,15 @@ describe('host duties on a TLS-only AMT (AMT 19 and later: the ME forwards 16993
     while (echo === tls) echo = await freePort();
     const me = new SimulatedMe({ ports: [tls, echo], httpPorts: [tls], tlsPorts: [tls], clockSkewS: -400 });
     const lms = startLms({ device: me, reconnectMs: 20 });
-    const duties = startHostDuties({ lms, amthi: me.amthi(), log: recording(), wsmanPorts: { http: await freePort(), tls }, hostFqdn: false, powerOps: false, logind: noLogind });
+    const duties = startHostDuties({
+      lms,
+      amthi: me.amthi(),
+      log: recording(),
+      wsmanPorts: { http: await freePort(), tls },
+      hostFqdn: false,
+      powerOps: false,
+      logind: noLogind,
+    });
     try {
       await lms.ready(echo);
       await until('a time sync', () => duties.status().timeSync.lastRunAt !== undefined);

@@ -32,7 +32,16 @@ describe('simulated ME through the LMS', function () {
     });
 
     it('answers a WS-Man Identify with curl --digest and the right password with an IdentifyResponse', async () => {
-      const r = await curl(['--digest', '-u', 'admin:P@ssw0rd', '-H', 'Content-Type: application/soap+xml', '--data-binary', IDENTIFY, `http://127.0.0.1:${pair.httpPort}/wsman`]);
+      const r = await curl([
+        '--digest',
+        '-u',
+        'admin:P@ssw0rd',
+        '-H',
+        'Content-Type: application/soap+xml',
+        '--data-binary',
+        IDENTIFY,
+        `http://127.0.0.1:${pair.httpPort}/wsman`,
+      ]);
       assert.equal(r.code, 0, r.stderr);
       const xml = r.stdout.toString();
       assert.match(xml, /<b:IdentifyResponse>/);
@@ -43,7 +52,18 @@ describe('simulated ME through the LMS', function () {
     });
 
     it('refuses a wrong password with 401', async () => {
-      const r = await curl(['--digest', '-u', 'admin:wrong', '-o', '/dev/null', '-w', '%{http_code}', '--data-binary', IDENTIFY, `http://127.0.0.1:${pair.httpPort}/wsman`]);
+      const r = await curl([
+        '--digest',
+        '-u',
+        'admin:wrong',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '--data-binary',
+        IDENTIFY,
+        `http://127.0.0.1:${pair.httpPort}/wsman`,
+      ]);
       assert.equal(r.stdout.toString(), '401');
     });
 
@@ -136,7 +156,10 @@ describe('simulated ME through the LMS', function () {
       const r = await curl(['--data-binary', '@-', `http://127.0.0.1:${pair.httpPort}/sha256`], body);
       assert.equal(r.stdout.toString().trim(), `${sha256(body)} ${body.length}`);
       assert.equal(pair.me.stats.windowViolations, 0);
-      assert.ok(pair.events.some((e) => e.type === 'channel-stalled'), 'the channel never waited for window');
+      assert.ok(
+        pair.events.some((e) => e.type === 'channel-stalled'),
+        'the channel never waited for window',
+      );
     });
 
     it('answers an ME notification channel (direct-tcpip to port 0) and offers the alert to library users', async () => {

@@ -41,15 +41,25 @@ describe('forwarding end to end (simulated ME, real TCP clients)', function () {
     // One syscall per 4 KB message cost more than the forwarding itself; a window's worth per
     // writev is what lets a channel keep up. Counted on lms's side of the connection only.
     const counts = { calls: 0, bytes: 0 };
-    const proto = net.Socket.prototype as unknown as { _writev: Function; _write: Function };
+    type Writev = (this: net.Socket, chunks: { chunk: Buffer }[], cb: unknown) => unknown;
+    type Write = (this: net.Socket, chunk: Buffer, enc: unknown, cb: unknown) => unknown;
+    const proto = net.Socket.prototype as unknown as { _writev: Writev; _write: Write };
     const { _writev, _write } = proto;
     const mine = (s: net.Socket): boolean => s.localPort === pair.httpPort;
-    proto._writev = function (this: net.Socket, chunks: { chunk: Buffer }[], cb: unknown) {
-      if (mine(this)) (counts.calls++, (counts.bytes += chunks.reduce((a, c) => a + c.chunk.length, 0)));
+    const count = (s: net.Socket, bytes: number): void => {
+      if (!mine(s)) return;
+      counts.calls++;
+      counts.bytes += bytes;
+    };
+    proto._writev = function (chunks, cb) {
+      count(
+        this,
+        chunks.reduce((a, c) => a + c.chunk.length, 0),
+      );
       return _writev.call(this, chunks, cb);
     };
-    proto._write = function (this: net.Socket, chunk: Buffer, enc: unknown, cb: unknown) {
-      if (mine(this)) (counts.calls++, (counts.bytes += chunk.length));
+    proto._write = function (chunk, enc, cb) {
+      count(this, chunk.length);
       return _write.call(this, chunk, enc, cb);
     };
     try {

@@ -3,9 +3,9 @@ import { execFile } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { promisify } from 'node:util';
-import { type Uint32 } from '../../src/codecs/brands.js';
+import type { Uint32 } from '../../src/codecs/brands.js';
 import { encodeApf } from '../../src/codecs/encode.js';
-import { type GlobalRequest } from '../../src/codecs/messages.js';
+import type { GlobalRequest } from '../../src/codecs/messages.js';
 import { SimulatedMe } from '../../src/device/simulator/simulatedMe.js';
 import { startLms } from '../../src/service/lmsService.js';
 import { freePort, head, nextEvent, ok200, startPair, type Pair } from '../support/harness.js';
@@ -66,7 +66,7 @@ describe('listeners and global requests (simulated ME, real sockets)', function 
     } finally {
       await lms.stop();
       me.close();
-      blockers.forEach((b) => b.close());
+      for (const b of blockers) b.close();
     }
   });
 
@@ -126,7 +126,10 @@ describe('listeners and global requests (simulated ME, real sockets)', function 
       await down;
       const reply = await head(httpPort).catch(() => Buffer.alloc(0));
       assert.equal(reply.length, 0);
-      assert.ok(lines.some((l) => l === 'connection refused'), lines.join('\n'));
+      assert.ok(
+        lines.some((l) => l === 'connection refused'),
+        lines.join('\n'),
+      );
       assert.equal(lms.status().counters.refused, 1);
     } finally {
       await lms.stop();
@@ -141,7 +144,9 @@ describe('listeners and global requests (simulated ME, real sockets)', function 
     live.write('before');
     await new Promise((r) => live.once('data', r));
     const cancelled = nextEvent(pair.lms, (e) => e.type === 'forward' && e.cancelled === true);
-    pair.me.inject(encodeApf({ type: 'global-request', request: 'cancel-tcpip-forward', wantReply: true, address: '127.0.0.1', port: pair.echoPort as Uint32 }));
+    pair.me.inject(
+      encodeApf({ type: 'global-request', request: 'cancel-tcpip-forward', wantReply: true, address: '127.0.0.1', port: pair.echoPort as Uint32 }),
+    );
     await cancelled;
     await new Promise((r) => setTimeout(r, 50));
     await assert.rejects(

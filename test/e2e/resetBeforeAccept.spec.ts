@@ -26,6 +26,9 @@ describe('a connection reset by its client before lms accepts it (issue #22, ite
     assert.equal(c.goneBeforeAccept, 3);
     assert.equal(c.refused, 0);
     assert.ok(!pair.events.some((e) => e.type === 'connection-refused'));
-    assert.deepStrictEqual(warnings.filter((w) => /loopback|refused/.test(w)), []);
+    assert.deepStrictEqual(
+      warnings.filter((w) => /loopback|refused/.test(w)),
+      [],
+    );
   });
 });

@@ -129,7 +129,7 @@ describe('hardening', function () {
       for (let i = 0; i < 1000; i++) assert.ok(ok200(await head(pair.httpPort)), `reply ${i} incomplete`);
       for (let batch = 0; batch < 20; batch++) {
         const replies = await Promise.all(Array.from({ length: 50 }, () => head(pair.httpPort)));
-        replies.forEach((r, i) => assert.ok(ok200(r), `reply ${batch}/${i} incomplete`));
+        for (const [i, r] of replies.entries()) assert.ok(ok200(r), `reply ${batch}/${i} incomplete`);
       }
       const s = pair.me.stats;
       assert.equal(s.channelsOpened, 2000);
@@ -153,7 +153,8 @@ describe('hardening', function () {
               }),
           ),
         );
-      for (let i = 0; i < 200 && (pair.lms.status().channels.length > 0 || pair.lms.status().session.queued > 0 || pair.me.openChannels() > 0); i++) await sleep(20);
+      for (let i = 0; i < 200 && (pair.lms.status().channels.length > 0 || pair.lms.status().session.queued > 0 || pair.me.openChannels() > 0); i++)
+        await sleep(20);
       assert.equal(pair.lms.status().channels.length, 0);
       assert.equal(pair.me.openChannels(), 0);
       assert.ok(ok200(await head(pair.httpPort)));
@@ -168,7 +169,16 @@ describe('hardening', function () {
       const N = 3000;
       for (let batch = 0; batch < N / 100; batch++)
         await Promise.all(
-          Array.from({ length: 100 }, () => new Promise<void>((res) => net.connect({ host: '127.0.0.1', port: pair.httpPort }).on('error', () => res()).on('close', () => res()))),
+          Array.from(
+            { length: 100 },
+            () =>
+              new Promise<void>((res) =>
+                net
+                  .connect({ host: '127.0.0.1', port: pair.httpPort })
+                  .on('error', () => res())
+                  .on('close', () => res()),
+              ),
+          ),
         );
       for (let i = 0; i < 100 && pair.lms.status().counters.refused < N; i++) await sleep(20);
       assert.equal(pair.lms.status().counters.refused, N);
@@ -209,7 +219,9 @@ describe('hardening', function () {
       for (let i = 0; i < 100 && pair.lms.status().counters.refused < 6; i++) await sleep(20);
       assert.equal(pair.lms.status().counters.refused, 6);
       assert.equal(pair.lms.status().session.queued, 4);
-      assert.ok(pair.events.filter((e) => e.type === 'connection-refused').every((e) => e.type === 'connection-refused' && /already wait for a channel/.test(e.reason)));
+      assert.ok(
+        pair.events.filter((e) => e.type === 'connection-refused').every((e) => e.type === 'connection-refused' && /already wait for a channel/.test(e.reason)),
+      );
       hog.destroy();
       const replies = await Promise.all(extra);
       assert.equal(replies.filter(ok200).length, 4, 'the queued clients are served once the slot frees');
@@ -257,7 +269,9 @@ describe('hardening', function () {
         });
         assert.equal(asNobody.code, 7, 'a permission problem, not "not running" (issue #22, item 4)');
         assert.match(asNobody.err, /no answer on .*: permission denied/);
-        const asRoot = await new Promise<number | null>((res) => execFile(process.execPath, [CLI, 'status', '--control-socket', daemon.controlSocket], (e) => res(e ? 1 : 0)));
+        const asRoot = await new Promise<number | null>((res) =>
+          execFile(process.execPath, [CLI, 'status', '--control-socket', daemon.controlSocket], (e) => res(e ? 1 : 0)),
+        );
         assert.equal(asRoot, 0);
       } finally {
         await daemon.stop();

@@ -2,7 +2,18 @@ import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import { channelClose, channelData, windowAdjust, type ApfMessage } from '../../src/codecs/messages.js';
 import { ByteQueue } from '../../src/streams/byteQueue.js';
-import { addCredit, closeOnce, consumed, credited, MIN_TAIL, nextChunkSize, received, receiveWindow, sendWindow, sendWithin } from '../../src/streams/channelWindow.js';
+import {
+  addCredit,
+  closeOnce,
+  consumed,
+  credited,
+  MIN_TAIL,
+  nextChunkSize,
+  received,
+  receiveWindow,
+  sendWindow,
+  sendWithin,
+} from '../../src/streams/channelWindow.js';
 
 describe('channel windows', () => {
   it('never exceeds the window, the MTU payload or what is buffered', () => {
@@ -16,11 +27,17 @@ describe('channel windows', () => {
 
   it('leaves no tail shorter than 5 bytes whenever the window allows it', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 64, max: 100_000 }), fc.integer({ min: 64, max: 8192 }), fc.integer({ min: 1, max: 100_000 }), fc.boolean(), (window, mtu, buffered, credit) => {
-        const n = nextChunkSize(window, mtu, buffered, credit);
-        const tail = buffered - n;
-        if (n > 0) assert.ok(tail === 0 || tail >= MIN_TAIL, `window ${window} mtu ${mtu} buffered ${buffered}: sent ${n}, left ${tail}`);
-      }),
+      fc.property(
+        fc.integer({ min: 64, max: 100_000 }),
+        fc.integer({ min: 64, max: 8192 }),
+        fc.integer({ min: 1, max: 100_000 }),
+        fc.boolean(),
+        (window, mtu, buffered, credit) => {
+          const n = nextChunkSize(window, mtu, buffered, credit);
+          const tail = buffered - n;
+          if (n > 0) assert.ok(tail === 0 || tail >= MIN_TAIL, `window ${window} mtu ${mtu} buffered ${buffered}: sent ${n}, left ${tail}`);
+        },
+      ),
     );
   });
 
@@ -58,7 +75,10 @@ describe('channel windows', () => {
     const tx = new ByteQueue();
     tx.push(Buffer.alloc(30, 0x61));
     const sent: ApfMessage[] = [];
-    assert.equal(sendWithin(w, tx, 5, 9 + 4, (m) => sent.push(m)), 10);
+    assert.equal(
+      sendWithin(w, tx, 5, 9 + 4, (m) => sent.push(m)),
+      10,
+    );
     assert.deepStrictEqual(sent, [channelData(5, Buffer.alloc(4, 0x61)), channelData(5, Buffer.alloc(4, 0x61)), channelData(5, Buffer.alloc(2, 0x61))]);
     assert.deepStrictEqual({ window: w.window, uncredited: w.uncredited, left: tx.length }, { window: 0, uncredited: 10, left: 20 });
     assert.equal(credited(w, 6), false);
@@ -74,11 +94,20 @@ describe('channel windows', () => {
   it('sends CLOSE once, and nothing after it', () => {
     const w = sendWindow(100);
     const sent: ApfMessage[] = [];
-    assert.equal(closeOnce(w, 2, (m) => sent.push(m)), true);
-    assert.equal(closeOnce(w, 2, (m) => sent.push(m)), false);
+    assert.equal(
+      closeOnce(w, 2, (m) => sent.push(m)),
+      true,
+    );
+    assert.equal(
+      closeOnce(w, 2, (m) => sent.push(m)),
+      false,
+    );
     const tx = new ByteQueue();
     tx.push(Buffer.alloc(5));
-    assert.equal(sendWithin(w, tx, 2, 4096, (m) => sent.push(m)), 0);
+    assert.equal(
+      sendWithin(w, tx, 2, 4096, (m) => sent.push(m)),
+      0,
+    );
     assert.deepStrictEqual(sent, [channelClose(2)]);
   });
 });

@@ -5,7 +5,10 @@ describe('log budget', () => {
   it('lets the first lines of each second through and reports the rest once the next second begins', () => {
     const b = createLogBudget(3);
     const t = 10_000;
-    assert.deepStrictEqual([1, 2, 3, 4, 5].map((i) => b.take(t + i)), [true, true, true, false, false]);
+    assert.deepStrictEqual(
+      [1, 2, 3, 4, 5].map((i) => b.take(t + i)),
+      [true, true, true, false, false],
+    );
     assert.equal(b.suppressed(t + 500), 0, 'nothing to report within the same second');
     // The first second began with the first line, at t + 1.
     assert.equal(b.suppressed(t + 1000), 0);

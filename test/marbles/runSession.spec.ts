@@ -1,7 +1,21 @@
 import { strict as assert } from 'node:assert';
 import { filter, of, Subject } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { channelClose, channelData, channelOpen, disconnect, openConfirmation, openFailure, protocolVersion, requestSuccess, serviceAccept, serviceRequest, tcpipForward, windowAdjust, type ApfMessage } from '../../src/codecs/messages.js';
+import {
+  channelClose,
+  channelData,
+  channelOpen,
+  disconnect,
+  openConfirmation,
+  openFailure,
+  protocolVersion,
+  requestSuccess,
+  serviceAccept,
+  serviceRequest,
+  tcpipForward,
+  windowAdjust,
+  type ApfMessage,
+} from '../../src/codecs/messages.js';
 import { runSession } from '../../src/streams/runSession.js';
 import type { SessionEffect, SessionInput } from '../../src/streams/sessionTypes.js';
 import { accepted, bytesOf, eventsOnly, fromMe, LOCAL, newScheduler, toMe, withoutEvents } from '../support/marbles.js';
@@ -23,10 +37,10 @@ const input: Record<string, SessionInput> = {
   f: fromMe(tcpipForward(16992)),
   l: { kind: 'listening', port: 16992, bound: ['127.0.0.1', '::1'] },
   a: accepted(1),
-  k: fromMe(openConfirmation(1, 0, 10)),        // the ME's id 0, window 10
+  k: fromMe(openConfirmation(1, 0, 10)), // the ME's id 0, window 10
   d: socketData(1, bytesOf(20)),
   w: fromMe(windowAdjust(1, 10)),
-  m: fromMe(channelData(1, bytesOf(10, 0x62))),  // ME -> host
+  m: fromMe(channelData(1, bytesOf(10, 0x62))), // ME -> host
   t: { kind: 'socket-written', socket: 1, bytes: 10 },
   e: { kind: 'socket-end', socket: 1 },
   g: { kind: 'socket-closed', socket: 1 },
@@ -89,13 +103,20 @@ describe('runSession', () => {
 
     it('should DISCONNECT with PROTOCOL_ERROR on SERVICE_REQUEST before PROTOCOLVERSION', () => {
       testScheduler.run(({ expectObservable }) => {
-        expectObservable(wire('cs')).toBe('-(TK)', { T: effect.T, K: { kind: 'reconnect', reason: 'SERVICE_REQUEST pfwd@amt.intel.com before PROTOCOLVERSION' } });
+        expectObservable(wire('cs')).toBe('-(TK)', {
+          T: effect.T,
+          K: { kind: 'reconnect', reason: 'SERVICE_REQUEST pfwd@amt.intel.com before PROTOCOLVERSION' },
+        });
       });
     });
 
     it('should DISCONNECT on GLOBAL_REQUEST before the pfwd service is accepted', () => {
       testScheduler.run(({ expectObservable }) => {
-        expectObservable(wire('cvf')).toBe('-V(TK)', { V: effect.V, T: effect.T, K: { kind: 'reconnect', reason: 'global-request before the pfwd service was accepted' } });
+        expectObservable(wire('cvf')).toBe('-V(TK)', {
+          V: effect.V,
+          T: effect.T,
+          K: { kind: 'reconnect', reason: 'global-request before the pfwd service was accepted' },
+        });
       });
     });
 
@@ -196,8 +217,16 @@ describe('runSession', () => {
     });
 
     it('should report a message over the MTU, and data for a channel it does not have, and deliver neither wrongly', () => {
-      const values = { ...input, m: fromMe(channelData(1, bytesOf(14))), h: { ...fromMe(channelData(1, bytesOf(14))), size: MTU + 1 } as SessionInput, u: fromMe(channelData(9, bytesOf(4))) };
-      assert.deepStrictEqual(violations(`${HS_IN}akhu`, values), [['mtu-overrun', 1], ['unknown-channel', 9]]);
+      const values = {
+        ...input,
+        m: fromMe(channelData(1, bytesOf(14))),
+        h: { ...fromMe(channelData(1, bytesOf(14))), size: MTU + 1 } as SessionInput,
+        u: fromMe(channelData(9, bytesOf(4))),
+      };
+      assert.deepStrictEqual(violations(`${HS_IN}akhu`, values), [
+        ['mtu-overrun', 1],
+        ['unknown-channel', 9],
+      ]);
     });
   });
 
@@ -260,10 +289,16 @@ describe('runSession', () => {
     it('should report the stale CLOSE as a protocol error event', () => {
       const seen: SessionEffect[] = [];
       testScheduler.run(() => {
-        testScheduler.createColdObservable(`${HS_IN}akz`, input).pipe(runSession(options), eventsOnly()).subscribe((e) => seen.push(e));
+        testScheduler
+          .createColdObservable(`${HS_IN}akz`, input)
+          .pipe(runSession(options), eventsOnly())
+          .subscribe((e) => seen.push(e));
       });
       const errors = seen.flatMap((e) => (e.kind === 'event' && e.event.type === 'protocol-error' ? [e.event] : []));
-      assert.deepStrictEqual(errors.map((e) => [e.violation, e.channel]), [['stale-close', 0]]);
+      assert.deepStrictEqual(
+        errors.map((e) => [e.violation, e.channel]),
+        [['stale-close', 0]],
+      );
     });
   });
 
@@ -357,7 +392,7 @@ describe('runSession', () => {
       });
     });
 
-    it('should count an answered request as idle from the ME\'s last byte, not as unanswered', () => {
+    it("should count an answered request as idle from the ME's last byte, not as unanswered", () => {
       testScheduler.run(({ expectObservable }) => {
         // n at 100 asks, m at 300 answers: idle from 300, so reclaimed at 800 (not at 100 + answerMs).
         const device = `${HS_IN}akb 90ms n 199ms m 599ms x`;
@@ -390,8 +425,17 @@ describe('runSession', () => {
         const values = { ...input, b: accepted(2), j: accepted(3), K: fromMe(openConfirmation(1, 0, 10)), y: fromMe(channelClose(1)) };
         const device = `${HS_IN}rbj${HS_IN}K 1500ms y`;
         const expected = `${HS_OUT}---(VARQ)-- 1500ms (CZS)`;
-        const effects = { ...effect, Q: toMe(open(1, 40002)), C: toMe(channelClose(0)), Z: { kind: 'end', socket: 2 } as SessionEffect, S: toMe(open(2, 40003)) };
-        expectObservable(testScheduler.createColdObservable(device, values).pipe(runSession({ ...options, maxChannels: 1 }), withoutEvents())).toBe(expected, effects);
+        const effects = {
+          ...effect,
+          Q: toMe(open(1, 40002)),
+          C: toMe(channelClose(0)),
+          Z: { kind: 'end', socket: 2 } as SessionEffect,
+          S: toMe(open(2, 40003)),
+        };
+        expectObservable(testScheduler.createColdObservable(device, values).pipe(runSession({ ...options, maxChannels: 1 }), withoutEvents())).toBe(
+          expected,
+          effects,
+        );
       });
     });
   });
@@ -437,7 +481,11 @@ describe('runSession', () => {
       const broken: Record<string, SessionInput> = { ...input, n: { kind: 'socket-data', socket: 1, data: undefined as unknown as Buffer } };
       testScheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
         const device = hot<SessionInput>(`${HS_IN}akn--d`, broken);
-        expectObservable(device.pipe(runSession(options), withoutEvents())).toBe(`${HS_OUT}O-#`, effect, new TypeError("Cannot read properties of undefined (reading 'length')"));
+        expectObservable(device.pipe(runSession(options), withoutEvents())).toBe(
+          `${HS_OUT}O-#`,
+          effect,
+          new TypeError("Cannot read properties of undefined (reading 'length')"),
+        );
         expectSubscriptions(device.subscriptions).toBe(`^${'-'.repeat(HS_IN.length + 1)}!`);
       });
     });
@@ -445,7 +493,11 @@ describe('runSession', () => {
     it('should follow an unsubscription through a chain of operators to the device', () => {
       testScheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
         const device = hot<SessionInput>(`${HS_IN}a-k-d`, input);
-        const chain = device.pipe(runSession(options), withoutEvents(), filter((e) => e.kind === 'send'));
+        const chain = device.pipe(
+          runSession(options),
+          withoutEvents(),
+          filter((e) => e.kind === 'send'),
+        );
         expectObservable(chain, '^---------!').toBe('(VAR)--O', effect);
         expectSubscriptions(device.subscriptions).toBe('^---------!');
       });
@@ -468,7 +520,15 @@ describe('runSession', () => {
       });
       for (const k of ['c', 'v', 's']) inputs.next(input[k]!);
       sub.unsubscribe();
-      assert.deepStrictEqual(seen, ['session awaiting-version', 'me-version', 'protocol-version', 'session awaiting-service', 'service-accept', 'session ready', 'listen']);
+      assert.deepStrictEqual(seen, [
+        'session awaiting-version',
+        'me-version',
+        'protocol-version',
+        'session awaiting-service',
+        'service-accept',
+        'session ready',
+        'listen',
+      ]);
     });
 
     it('should release its timers when unsubscribed early, so no PROTOCOLVERSION is sent later', () => {

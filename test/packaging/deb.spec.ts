@@ -32,9 +32,24 @@ describe('the Debian package (npm run deb)', function () {
   });
 
   it('installs the program, its unit, user, udev rule, sysctl file and man page where Debian keeps them', () => {
-    for (const f of ['/usr/bin/lms', '/usr/lib/lms-rx/lms.js', '/usr/lib/systemd/system/lms.service', '/usr/lib/sysusers.d/lms-rx.conf', '/usr/lib/udev/rules.d/99-lms-mei.rules', '/usr/lib/sysctl.d/50-lms-rx.conf', '/usr/share/polkit-1/rules.d/50-lms-rx.rules', '/usr/share/man/man8/lms.8.gz', '/usr/share/doc/lms-rx/copyright', '/usr/share/doc/lms-rx/changelog.gz'])
+    for (const f of [
+      '/usr/bin/lms',
+      '/usr/lib/lms-rx/lms.js',
+      '/usr/lib/systemd/system/lms.service',
+      '/usr/lib/sysusers.d/lms-rx.conf',
+      '/usr/lib/udev/rules.d/99-lms-mei.rules',
+      '/usr/lib/sysctl.d/50-lms-rx.conf',
+      '/usr/share/polkit-1/rules.d/50-lms-rx.rules',
+      '/usr/share/man/man8/lms.8.gz',
+      '/usr/share/doc/lms-rx/copyright',
+      '/usr/share/doc/lms-rx/changelog.gz',
+    ])
       assert.ok(files.includes(f), `${f} is in the package`);
-    for (const addon of ['epoll.node', 'ffi_bindings.node', 'binding.node']) assert.ok(files.some((f) => f.endsWith(`/build/Release/${addon}`)), addon);
+    for (const addon of ['epoll.node', 'ffi_bindings.node', 'binding.node'])
+      assert.ok(
+        files.some((f) => f.endsWith(`/build/Release/${addon}`)),
+        addon,
+      );
     assert.ok(!files.some((f) => /\/(src|deps|test)\/.*\.(c|cc|h|gyp)$|\.md$|\/obj\.target\//.test(f)), 'no C sources, docs or build objects');
   });
 

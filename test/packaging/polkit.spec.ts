@@ -8,7 +8,12 @@ const Result = { YES: 'yes', NO: 'no', NOT_HANDLED: 'not-handled' } as const;
 /** The rule file as polkitd runs it: JavaScript calling polkit.addRule. */
 const rule = (): Rule => {
   let added: Rule | undefined;
-  const polkit = { Result, addRule: (f: Rule) => void (added = f) };
+  const polkit = {
+    Result,
+    addRule: (f: Rule): void => {
+      added = f;
+    },
+  };
   new Function('polkit', readFileSync('packaging/polkit/50-lms-rx.rules', 'utf8'))(polkit);
   return added ?? assert.fail('the file adds no rule');
 };
@@ -22,7 +27,13 @@ describe('the polkit rule', () => {
   });
 
   it('grants lms nothing else: not overriding inhibitors, not managing units, no other user', () => {
-    for (const id of ['org.freedesktop.login1.power-off-ignore-inhibit', 'org.freedesktop.login1.reboot-ignore-inhibit', 'org.freedesktop.login1.halt', 'org.freedesktop.systemd1.manage-units', 'org.freedesktop.login1.set-reboot-parameter'])
+    for (const id of [
+      'org.freedesktop.login1.power-off-ignore-inhibit',
+      'org.freedesktop.login1.reboot-ignore-inhibit',
+      'org.freedesktop.login1.halt',
+      'org.freedesktop.systemd1.manage-units',
+      'org.freedesktop.login1.set-reboot-parameter',
+    ])
       assert.equal(decide(id), Result.NOT_HANDLED, id);
     assert.equal(decide('org.freedesktop.login1.power-off', 'nobody'), Result.NOT_HANDLED);
   });

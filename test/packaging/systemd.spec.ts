@@ -33,7 +33,17 @@ describe('systemd unit', function () {
 
   it('runs unprivileged with only CAP_NET_BIND_SERVICE, loopback only, and the MEI device alone', () => {
     const unit = readFileSync(UNIT, 'utf8');
-    for (const line of ['User=lms', 'SupplementaryGroups=lms-status', 'CapabilityBoundingSet=CAP_NET_BIND_SERVICE', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'PrivateTmp=yes', 'DeviceAllow=/dev/mei0 rw', 'IPAddressAllow=localhost', 'Type=notify'])
+    for (const line of [
+      'User=lms',
+      'SupplementaryGroups=lms-status',
+      'CapabilityBoundingSet=CAP_NET_BIND_SERVICE',
+      'NoNewPrivileges=yes',
+      'ProtectSystem=strict',
+      'PrivateTmp=yes',
+      'DeviceAllow=/dev/mei0 rw',
+      'IPAddressAllow=localhost',
+      'Type=notify',
+    ])
       assert.ok(unit.split('\n').includes(line), `missing ${line}`);
     const udev = readFileSync('packaging/udev/99-lms-mei.rules', 'utf8');
     // The device for the service user alone: whoever opens it can read AMT's local system account (issue #22, item 4).

@@ -32,7 +32,7 @@ describe('parseAmtAlert', () => {
     assert.equal(a.time.toISOString(), '2026-11-28T14:02:31.000Z');
   });
 
-  it('finds no alert in an envelope whose only MessageID is the header\'s', () => {
+  it("finds no alert in an envelope whose only MessageID is the header's", () => {
     const xml = AMT_REBOOT_ALERT.toString('utf8').replace(/<a:Body>.*<\/a:Body>/, '<a:Body></a:Body>');
     assert.equal(parseAmtAlert(Buffer.from(xml)), undefined);
   });
@@ -43,13 +43,14 @@ describe('parseAmtAlert', () => {
     assert.equal(head(alertRequest('iAMT0067', ['1'], new Date())), head(AMT_REBOOT_ALERT));
   });
 
-  it('reads every argument in order and AMT\'s time from what the simulated AMT posts', () => {
+  it("reads every argument in order and AMT's time from what the simulated AMT posts", () => {
     const a = parseAmtAlert(alertRequest('iAMT0067', ['1', 'a&b'], new Date('2026-11-30T10:00:00Z')))!;
     assert.deepStrictEqual([a.messageId, a.arguments.slice(0, 2), a.time.toISOString()], ['iAMT0067', ['1', 'a&b'], '2026-11-30T10:00:00.000Z']);
   });
 
   it('keeps a numeric-looking argument as text and falls back to the time of receipt without an AMT time', () => {
-    const body = '<a:Envelope xmlns:a="s" xmlns:c="c"><a:Body><c:CIM_AlertIndication><c:MessageID>iAMT0005</c:MessageID><c:MessageArguments>007</c:MessageArguments></c:CIM_AlertIndication></a:Body></a:Envelope>';
+    const body =
+      '<a:Envelope xmlns:a="s" xmlns:c="c"><a:Body><c:CIM_AlertIndication><c:MessageID>iAMT0005</c:MessageID><c:MessageArguments>007</c:MessageArguments></c:CIM_AlertIndication></a:Body></a:Envelope>';
     const at = new Date('2026-12-01T00:00:00Z');
     const a = parseAmtAlert(Buffer.from(`POST /wsman HTTP/1.1\r\nContent-Length: ${body.length}\r\n\r\n${body}`), at)!;
     assert.deepStrictEqual([a.messageId, a.arguments, a.time], ['iAMT0005', ['007'], at]);

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { askDaemon } from '../../src/service/controlClient.js';
@@ -11,7 +11,7 @@ describe('which daemon lms status asks (issue #22, item 4)', () => {
   const servers: net.Server[] = [];
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'lms-ask-'))));
   afterEach(() => {
-    servers.splice(0).forEach((s) => s.close());
+    for (const s of servers.splice(0)) s.close();
     rmSync(dir, { recursive: true, force: true });
   });
   const serve = async (path: string): Promise<void> => void servers.push(await serveControl(path, () => ({ answered: path })));

@@ -48,7 +48,10 @@ describe('device writes from lms', () => {
     const lms = startLms({ device, logger, versionTimeoutMs: 10, bindAddresses: [] });
     await until('our PROTOCOLVERSION written (and failed)', () => device.writes >= 1);
     await new Promise((r) => setImmediate(r)); // whatever the failure's handling does has run
-    assert.deepEqual(errors.filter((e) => e.startsWith('BUG')), []);
+    assert.deepEqual(
+      errors.filter((e) => e.startsWith('BUG')),
+      [],
+    );
     await lms.stop();
   });
 });

@@ -7,7 +7,6 @@ import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
 import { startPair, until, type Pair } from '../support/harness.js';
 
-
 describe('an in-process channel (lms.connect)', () => {
   let pair: Pair;
   afterEach(async () => {
@@ -24,7 +23,10 @@ describe('an in-process channel (lms.connect)', () => {
     assert.deepStrictEqual([ch?.peer, ch?.local.port, ch?.bytesToMe], [{ address: '127.0.0.1', port: 0 }, pair.echoPort, 20]);
     c.destroy();
     await until('the channel closed', () => pair.lms.status().channels.length === 0);
-    assert.ok(pair.events.some((e) => e.type === 'channel-closed'), 'the ME was sent CLOSE and answered it');
+    assert.ok(
+      pair.events.some((e) => e.type === 'channel-closed'),
+      'the ME was sent CLOSE and answered it',
+    );
   });
 
   it('ends its stream when the ME closes the channel', async () => {

@@ -27,7 +27,10 @@ describe('a session that throws (issue #14)', () => {
     pair = await startPair({}, { logger });
     await head(pair.httpPort).catch(() => Buffer.alloc(0)); // the connection the bug takes down
     assert.equal(pair.lms.status().counters.sessionFailures, 1);
-    assert.ok(errors.some((m) => /session failed \(a bug\)/.test(m)), errors.join('\n'));
+    assert.ok(
+      errors.some((m) => /session failed \(a bug\)/.test(m)),
+      errors.join('\n'),
+    );
     await pair.lms.ready(pair.httpPort);
     assert.ok(ok200(await head(pair.httpPort)), 'not served after the session failed');
     assert.equal(pair.lms.status().session.phase, 'ready');

@@ -1,7 +1,20 @@
 import { strict as assert } from 'node:assert';
 import { filter } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { channelClose, channelData, channelOpen, openConfirmation, openFailure, protocolVersion, requestSuccess, serviceAccept, serviceRequest, tcpipForward, windowAdjust, type ApfMessage } from '../../src/codecs/messages.js';
+import {
+  channelClose,
+  channelData,
+  channelOpen,
+  openConfirmation,
+  openFailure,
+  protocolVersion,
+  requestSuccess,
+  serviceAccept,
+  serviceRequest,
+  tcpipForward,
+  windowAdjust,
+  type ApfMessage,
+} from '../../src/codecs/messages.js';
 import { splitsTerminator } from '../../src/device/simulator/meEngine.js';
 import { emptyStats, type MeEffect, type MeInput } from '../../src/device/simulator/meTypes.js';
 import { runMe } from '../../src/device/simulator/runMe.js';
@@ -79,7 +92,14 @@ describe('simulated ME engine', () => {
       const stats = emptyStats();
       testScheduler.run(({ cold, expectObservable }) => {
         const values: Record<string, MeInput> = { ...input, x: host(channelClose(0)), y: host(open(20)) };
-        const expected: Record<string, MeEffect> = { ...output, N: me(openFailure(9, 4)), X: me(channelClose(1)), Y: me(openConfirmation(20, 0, 4096)), Z: { kind: 'service-open', id: 0, port: 16992 }, W: { kind: 'service-close', id: 0 } };
+        const expected: Record<string, MeEffect> = {
+          ...output,
+          N: me(openFailure(9, 4)),
+          X: me(channelClose(1)),
+          Y: me(openConfirmation(20, 0, 4096)),
+          Z: { kind: 'service-open', id: 0, port: 16992 },
+          W: { kind: 'service-close', id: 0 },
+        };
         for (let i = 1; i <= 9; i++) values[String(i)] = host(open(i));
         for (let i = 1; i <= 8; i++) {
           expected[String.fromCharCode(96 + i)] = me(openConfirmation(i, i - 1, 4096));
@@ -151,7 +171,13 @@ describe('simulated ME engine', () => {
     it('should count a double CLOSE and data for unknown ids', () => {
       const stats = emptyStats();
       testScheduler.run(({ cold, expectObservable }) => {
-        const values = { ...input, o: host(open(7)), x: host(channelClose(0)), d: host(channelData(0, Buffer.alloc(3))), u: host(channelData(5, Buffer.alloc(3))) };
+        const values = {
+          ...input,
+          o: host(open(7)),
+          x: host(channelClose(0)),
+          d: host(channelData(0, Buffer.alloc(3))),
+          u: host(channelData(5, Buffer.alloc(3))),
+        };
         const out = cold(ready('o---xxdu'), values).pipe(runMe({}, stats), notLogs);
         expectObservable(out).toBe(`${HS_OUT}(OP)(WX)`, {
           ...output,
@@ -224,7 +250,17 @@ describe('simulated ME engine', () => {
         };
         expectObservable(cold(`${HS_IN}nk---hbx`, values).pipe(runMe({}, stats), notLogs)).toBe(`${HS_OUT}O(DE)HBX`, {
           ...output,
-          O: me(channelOpen({ channelType: 'direct-tcpip', sender: 0, window: 4096, address: '127.0.0.1', port: 0, originatorAddress: '127.0.0.1', originatorPort: 0 })),
+          O: me(
+            channelOpen({
+              channelType: 'direct-tcpip',
+              sender: 0,
+              window: 4096,
+              address: '127.0.0.1',
+              port: 0,
+              originatorAddress: '127.0.0.1',
+              originatorPort: 0,
+            }),
+          ),
           D: me(channelData(33, request)),
           E: { kind: 'service-flushed', id: 0 },
           H: me(windowAdjust(33, 19)),

@@ -11,5 +11,4 @@ export const u32 = (n: number): number[] => [(n >>> 24) & 0xff, (n >>> 16) & 0xf
 export const str = (s: string): number[] => [...u32(s.length), ...Buffer.from(s, 'latin1')];
 export const hex = (h: string): Buffer => Buffer.from(h.replace(/\s+/g, ''), 'hex');
 
-export const bytes = (...parts: Part[]): Buffer =>
-  Buffer.concat(parts.map((p) => (Buffer.isBuffer(p) ? p : typeof p === 'string' ? hex(p) : Buffer.from(p))));
+export const bytes = (...parts: Part[]): Buffer => Buffer.concat(parts.map((p) => (Buffer.isBuffer(p) ? p : typeof p === 'string' ? hex(p) : Buffer.from(p))));

@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import { firstValueFrom, filter, timeout } from 'rxjs';
 import { SimulatedMe, type SimulatedMeOptions } from '../../src/device/simulator/simulatedMe.js';
 import { startLms, type LmsOptions, type LmsService } from '../../src/service/lmsService.js';
-import { type LmsEvent } from '../../src/streams/sessionTypes.js';
+import type { LmsEvent } from '../../src/streams/sessionTypes.js';
 
 /** Waits, checking every 20 ms, until `ok` holds; fails naming `what` after `ms`. A bound, not a timing. */
 export const until = async (what: string, ok: () => boolean, ms = 8000): Promise<void> => {
@@ -81,7 +81,7 @@ export interface Run {
 export const curl = (args: readonly string[], input?: Buffer): Promise<Run> =>
   new Promise((resolve) => {
     const child = execFile('curl', ['-sS', '--max-time', '60', ...args], { encoding: 'buffer', maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, stdout, stderr: stderr.toString() });
     });
     if (input) child.stdin!.end(input);

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { encodeApf } from '../../src/codecs/encode.js';
-import { type ApfMessage } from '../../src/codecs/messages.js';
+import type { ApfMessage } from '../../src/codecs/messages.js';
 import { apfMessage } from './arbitraries.js';
 import { xorshift } from './random.js';
 
@@ -22,7 +22,10 @@ const spared = (m: ApfMessage, ids: ReadonlySet<number>): boolean =>
 /** `count` hostile messages; host channel ids in `protect` are never addressed. */
 export function* hostileMessages(count: number, protect: ReadonlySet<number>, seed = 0xbad): Generator<Buffer> {
   const rnd = xorshift(seed);
-  const samples = fc.sample(apfMessage.filter((m) => !spared(m, protect)), { numRuns: 2000, seed });
+  const samples = fc.sample(
+    apfMessage.filter((m) => !spared(m, protect)),
+    { numRuns: 2000, seed },
+  );
   for (let i = 0; i < count; i++) {
     const base = encodeApf(samples[rnd(samples.length)]!);
     switch (rnd(4)) {

@@ -23,7 +23,9 @@ export interface LogindDouble {
   stop(): Promise<void>;
 }
 
-const CONFIG = (socket: string): string => `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+const CONFIG = (
+  socket: string,
+): string => `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <listen>unix:path=${socket}</listen>
   <auth>EXTERNAL</auth>
@@ -43,7 +45,11 @@ export const startLogindDouble = async (): Promise<LogindDouble> => {
   const dir = mkdtempSync(join(tmpdir(), 'lms-bus-'));
   const socket = join(dir, 'system_bus_socket');
   writeFileSync(join(dir, 'bus.conf'), CONFIG(socket));
-  const daemon: ChildProcess = spawn('dbus-daemon', ['--nofork', '--nopidfile', `--config-file=${join(dir, 'bus.conf')}`, '--print-address'], { stdio: ['ignore', 'pipe', 'ignore'] } /* it complains it cannot raise its fd limit: harmless here */);
+  const daemon: ChildProcess = spawn(
+    'dbus-daemon',
+    ['--nofork', '--nopidfile', `--config-file=${join(dir, 'bus.conf')}`, '--print-address'],
+    { stdio: ['ignore', 'pipe', 'ignore'] } /* it complains it cannot raise its fd limit: harmless here */,
+  );
   const address = await new Promise<string>((resolve, reject) => {
     daemon.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
     daemon.once('exit', (code) => reject(new Error(`dbus-daemon exited with ${code}`)));
@@ -58,8 +64,14 @@ export const startLogindDouble = async (): Promise<LogindDouble> => {
   const record = (method: string, ...args: unknown[]): void => void calls.push({ method, args });
   // The methods logind has that lms calls, with their D-Bus signatures; a u64 arrives as a number.
   const manager = Object.assign(new EventEmitter(), {
-    CanSuspend: () => (record('CanSuspend'), can.suspend),
-    CanHibernate: () => (record('CanHibernate'), can.hibernate),
+    CanSuspend: () => {
+      record('CanSuspend');
+      return can.suspend;
+    },
+    CanHibernate: () => {
+      record('CanHibernate');
+      return can.hibernate;
+    },
     SetWallMessage: (message: string, enable: boolean) => record('SetWallMessage', message, enable),
     ScheduleShutdown: (kind: string, usec: number) => record('ScheduleShutdown', kind, BigInt(usec)),
     Suspend: (interactive: boolean) => record('Suspend', interactive),
@@ -67,7 +79,14 @@ export const startLogindDouble = async (): Promise<LogindDouble> => {
   });
   bus.exportInterface(manager, '/org/freedesktop/login1', {
     name: 'org.freedesktop.login1.Manager',
-    methods: { CanSuspend: ['', 's'], CanHibernate: ['', 's'], SetWallMessage: ['sb', ''], ScheduleShutdown: ['st', ''], Suspend: ['b', ''], Hibernate: ['b', ''] },
+    methods: {
+      CanSuspend: ['', 's'],
+      CanHibernate: ['', 's'],
+      SetWallMessage: ['sb', ''],
+      ScheduleShutdown: ['st', ''],
+      Suspend: ['b', ''],
+      Hibernate: ['b', ''],
+    },
     signals: { PrepareForSleep: ['b'] },
   });
   await new Promise<void>((resolve, reject) => bus.requestName('org.freedesktop.login1', 0, (err) => (err ? reject(err) : resolve())));

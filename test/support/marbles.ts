@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { filter, type OperatorFunction } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { encodeApf } from '../../src/codecs/encode.js';
-import { type ApfMessage } from '../../src/codecs/messages.js';
+import type { ApfMessage } from '../../src/codecs/messages.js';
 import type { Endpoint, SessionEffect, SessionInput } from '../../src/streams/sessionTypes.js';
 
 export const newScheduler = (): TestScheduler => new TestScheduler((actual, expected) => assert.deepStrictEqual(actual, expected));

@@ -12,8 +12,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { guidToBytes } from '../../src/codecs/guid.js';
 import { MeClient } from '../../src/codecs/mei.js';
-import { type SimulatedMe } from '../../src/device/simulator/simulatedMe.js';
-import { type MeConnection } from '../../src/device/transport.js';
+import type { SimulatedMe } from '../../src/device/simulator/simulatedMe.js';
+import type { MeConnection } from '../../src/device/transport.js';
 
 const SOURCE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../test/tools/mei-emu');
 export const EMULATOR_BINARY = join(SOURCE_DIR, 'mei_emu');
@@ -116,7 +116,11 @@ export const startEmulatedMei = async (me: SimulatedMe): Promise<EmulatedMei> =>
     } else if (type === 'W') {
       const waiting = early.get(id);
       if (waiting) waiting.push(payload);
-      else conns.get(id)?.write(payload).catch(() => undefined);
+      else
+        conns
+          .get(id)
+          ?.write(payload)
+          .catch(() => undefined);
     } else if (type === 'X') {
       early.delete(id);
       conns.get(id)?.close();

@@ -42,7 +42,6 @@ const hostile = (serve: (req: http.IncomingMessage, res: http.ServerResponse) =>
   return { target, peers, close: () => server.close() };
 };
 
-
 describe('WS-Man calls to a hostile peer (issue #22, item 2)', function () {
   this.timeout(20_000);
 

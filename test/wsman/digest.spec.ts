@@ -31,7 +31,17 @@ const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
 describe('HTTP Digest (RFC 7616, RFC 2617)', () => {
   it("computes the RFCs' responses: RFC 7616 §3.9.1 (MD5, qop=auth) and RFC 2617 §3.5", () => {
     assert.equal(digestResponse(RFC7616), RFC7616.response);
-    const rfc2617 = { user: 'Mufasa', password: 'Circle Of Life', realm: 'testrealm@host.com', method: 'GET', uri: '/dir/index.html', nonce: 'dcd98b7102dd2f0e8b11d0f600bfb0c093', nc: '00000001', cnonce: '0a4f113b', qop: 'auth' };
+    const rfc2617 = {
+      user: 'Mufasa',
+      password: 'Circle Of Life',
+      realm: 'testrealm@host.com',
+      method: 'GET',
+      uri: '/dir/index.html',
+      nonce: 'dcd98b7102dd2f0e8b11d0f600bfb0c093',
+      nc: '00000001',
+      cnonce: '0a4f113b',
+      qop: 'auth',
+    };
     assert.equal(digestResponse(rfc2617), '6629fae49393a05397450978507c4ef1');
   });
 
@@ -39,7 +49,10 @@ describe('HTTP Digest (RFC 7616, RFC 2617)', () => {
     const header = digestAuthorization(CHALLENGE, { user: RFC7616.user, password: RFC7616.password }, RFC7616.method, RFC7616.uri);
     assert.match(header, /^Digest /);
     const p = parseAuthParams(header.slice('Digest '.length));
-    assert.deepStrictEqual([p['username'], p['realm'], p['nonce'], p['uri'], p['qop'], p['nc'], p['opaque']], [RFC7616.user, RFC7616.realm, RFC7616.nonce, RFC7616.uri, 'auth', '00000001', RFC7616.opaque]);
+    assert.deepStrictEqual(
+      [p['username'], p['realm'], p['nonce'], p['uri'], p['qop'], p['nc'], p['opaque']],
+      [RFC7616.user, RFC7616.realm, RFC7616.nonce, RFC7616.uri, 'auth', '00000001', RFC7616.opaque],
+    );
     assert.ok((p['cnonce'] ?? '').length >= 8, 'a client nonce');
     const ha1 = md5(`${RFC7616.user}:${RFC7616.realm}:${RFC7616.password}`);
     const ha2 = md5(`${RFC7616.method}:${RFC7616.uri}`);

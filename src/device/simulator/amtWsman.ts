@@ -39,11 +39,17 @@ const timeSync = (state: AmtWsmanState, action: string, input: Record<string, un
   const amtSeconds = (): number => Math.floor((Date.now() + state.clockSkewMs) / 1000);
   if (action === GET) {
     state.calls.push(`${cls}.Get`);
-    return envelope(`${GET}Response`, `<g:${cls} ${ns}><g:CreationClassName>${cls}</g:CreationClassName><g:ElementName>Intel(r) AMT Time Synchronization Service</g:ElementName><g:LocalTimeSyncEnabled>${state.localTimeSyncEnabled}</g:LocalTimeSyncEnabled><g:Name>Intel(r) AMT Time Synchronization Service</g:Name><g:TimeSource>1</g:TimeSource></g:${cls}>`);
+    return envelope(
+      `${GET}Response`,
+      `<g:${cls} ${ns}><g:CreationClassName>${cls}</g:CreationClassName><g:ElementName>Intel(r) AMT Time Synchronization Service</g:ElementName><g:LocalTimeSyncEnabled>${state.localTimeSyncEnabled}</g:LocalTimeSyncEnabled><g:Name>Intel(r) AMT Time Synchronization Service</g:Name><g:TimeSource>1</g:TimeSource></g:${cls}>`,
+    );
   }
   if (action.endsWith('/GetLowAccuracyTimeSynch')) {
     state.calls.push(`${cls}.GetLowAccuracyTimeSynch`);
-    return envelope(`${action}Response`, `<g:GetLowAccuracyTimeSynch_OUTPUT ${ns}><g:Ta0>${amtSeconds()}</g:Ta0><g:ReturnValue>0</g:ReturnValue></g:GetLowAccuracyTimeSynch_OUTPUT>`);
+    return envelope(
+      `${action}Response`,
+      `<g:GetLowAccuracyTimeSynch_OUTPUT ${ns}><g:Ta0>${amtSeconds()}</g:Ta0><g:ReturnValue>0</g:ReturnValue></g:GetLowAccuracyTimeSynch_OUTPUT>`,
+    );
   }
   if (action.endsWith('/SetHighAccuracyTimeSynch')) {
     state.calls.push(`${cls}.SetHighAccuracyTimeSynch`);
@@ -52,7 +58,10 @@ const timeSync = (state: AmtWsmanState, action: string, input: Record<string, un
     // AMT refuses when the OS may not set its clock; otherwise its clock follows the host's Tm1.
     const ok = state.localTimeSyncEnabled !== 2 && Number.isFinite(tm1);
     if (ok) state.clockSkewMs = tm1 * 1000 - Date.now();
-    return envelope(`${action}Response`, `<g:SetHighAccuracyTimeSynch_OUTPUT ${ns}><g:ReturnValue>${ok ? 0 : 1}</g:ReturnValue></g:SetHighAccuracyTimeSynch_OUTPUT>`);
+    return envelope(
+      `${action}Response`,
+      `<g:SetHighAccuracyTimeSynch_OUTPUT ${ns}><g:ReturnValue>${ok ? 0 : 1}</g:ReturnValue></g:SetHighAccuracyTimeSynch_OUTPUT>`,
+    );
   }
   return soapFault(`${cls} has no action ${action}`);
 };

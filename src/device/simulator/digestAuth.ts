@@ -32,7 +32,14 @@ export const createDigestVerifier = (
       const p = parseAuthParams(authorization.replace(/^digest\s+/i, ''));
       const account = accounts.find((a) => a.user === p['username']);
       if (!account || p['realm'] !== realm || !p['nonce'] || !nonces.has(p['nonce']) || !p['uri'] || !p['response']) return false;
-      const expected = digestResponse({ ...account, realm, method, uri: p['uri'], nonce: p['nonce'], ...(p['qop'] ? { qop: p['qop'], nc: p['nc'] ?? '', cnonce: p['cnonce'] ?? '' } : {}) });
+      const expected = digestResponse({
+        ...account,
+        realm,
+        method,
+        uri: p['uri'],
+        nonce: p['nonce'],
+        ...(p['qop'] ? { qop: p['qop'], nc: p['nc'] ?? '', cnonce: p['cnonce'] ?? '' } : {}),
+      });
       const given = Buffer.from(p['response'].toLowerCase());
       return given.length === expected.length && timingSafeEqual(given, Buffer.from(expected));
     },

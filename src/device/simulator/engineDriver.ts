@@ -50,7 +50,14 @@ export class EngineDriver {
     private readonly engine: MeEngine,
     private readonly o: EngineDriverOptions,
   ) {
-    this.http = createAmtHttpServer({ amtVersion: o.amtVersion, user: o.user, password: o.password, realm: `Digest:${randomBytes(16).toString('hex').toUpperCase()}`, accounts: o.accounts, wsman: o.wsman });
+    this.http = createAmtHttpServer({
+      amtVersion: o.amtVersion,
+      user: o.user,
+      password: o.password,
+      realm: `Digest:${randomBytes(16).toString('hex').toUpperCase()}`,
+      accounts: o.accounts,
+      wsman: o.wsman,
+    });
   }
 
   /** Inputs that arrive while effects run wait their turn, so effects keep their order. */
@@ -100,7 +107,11 @@ export class EngineDriver {
         this.services.delete(effect.id);
         s?.detach();
         const body = 'chunk terminator split across APF messages';
-        this.run({ kind: 'service-output', id: effect.id, data: Buffer.from(`HTTP/1.1 400 Bad Request\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`) });
+        this.run({
+          kind: 'service-output',
+          id: effect.id,
+          data: Buffer.from(`HTTP/1.1 400 Bad Request\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`),
+        });
         this.run({ kind: 'service-closed', id: effect.id });
         return;
       }

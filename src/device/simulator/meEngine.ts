@@ -20,7 +20,17 @@ import {
 import { OpenFailureReason, Service } from '../../codecs/opcodes.js';
 import { ByteQueue } from '../../streams/byteQueue.js';
 import { emptyStats, PROFILE_PORTS, type MeEffect, type MeEngineOptions, type MeInput, type MeStats } from './meTypes.js';
-import { closeOnce, consumed, credited, receiveWindow, received, sendWindow, sendWithin, type ReceiveWindow, type SendWindow } from '../../streams/channelWindow.js';
+import {
+  closeOnce,
+  consumed,
+  credited,
+  receiveWindow,
+  received,
+  sendWindow,
+  sendWithin,
+  type ReceiveWindow,
+  type SendWindow,
+} from '../../streams/channelWindow.js';
 
 type Phase = 'idle' | 'awaiting-version' | 'awaiting-accept' | 'forwarding' | 'ready';
 
@@ -141,7 +151,7 @@ export const createMeEngine = (options: MeEngineOptions, stats: MeStats = emptyS
     }
   };
 
-  const freeSlot = (): number => slots.findIndex((s) => s === undefined);
+  const freeSlot = (): number => slots.indexOf(undefined);
 
   /** The slot `id` as an open channel, or undefined (counted as unknown) when there is none. */
   const openSlot = (id: number, what: string): HostChannel | EventChannel | undefined => {
@@ -362,7 +372,9 @@ export const createMeEngine = (options: MeEngineOptions, stats: MeStats = emptyS
         const id = freeSlot();
         if (id < 0) return log('notification dropped: no free slot');
         slots[id] = { origin: 'offered', meId: id, request: input.request };
-        return send(channelOpen({ channelType: 'direct-tcpip', sender: id, window, address: '127.0.0.1', port: 0, originatorAddress: '127.0.0.1', originatorPort: 0 }));
+        return send(
+          channelOpen({ channelType: 'direct-tcpip', sender: id, window, address: '127.0.0.1', port: 0, originatorAddress: '127.0.0.1', originatorPort: 0 }),
+        );
       }
       case 'disconnect':
         send(disconnect(input.reason));

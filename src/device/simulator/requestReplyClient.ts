@@ -6,7 +6,12 @@ import { Subject } from 'rxjs';
 import { DeviceError, type MeConnection, type MeDevice } from '../transport.js';
 import type { AmthiProfile } from './amthiService.js';
 
-export const requestReplyClient = (name: string, profile: AmthiProfile | undefined, maxMsgLength: number, answer: (request: Buffer, profile: AmthiProfile) => Buffer): MeDevice => ({
+export const requestReplyClient = (
+  name: string,
+  profile: AmthiProfile | undefined,
+  maxMsgLength: number,
+  answer: (request: Buffer, profile: AmthiProfile) => Buffer,
+): MeDevice => ({
   description: `simulated ME (${name} client)`,
   connect: () => {
     if (!profile) return Promise.reject(new DeviceError('ENOTTY', `the simulated ME has no ${name} client (AMT absent or disabled)`));

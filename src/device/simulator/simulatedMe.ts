@@ -46,7 +46,11 @@ const selfSignedContext = async (amtVersion: string): Promise<SecureContext> => 
   // A CommonJS module: its functions are named exports under Node, and `default` in the bundle.
   const mod = (await import('selfsigned')) as typeof import('selfsigned') & { default?: typeof import('selfsigned') };
   const generate = mod.generate ?? mod.default!.generate;
-  const pems = await generate([{ name: 'commonName', value: `Intel(R) AMT ${amtVersion}` }], { keyType: 'ec', curve: 'P-256', notAfterDate: new Date(Date.now() + 365 * 86_400_000) });
+  const pems = await generate([{ name: 'commonName', value: `Intel(R) AMT ${amtVersion}` }], {
+    keyType: 'ec',
+    curve: 'P-256',
+    notAfterDate: new Date(Date.now() + 365 * 86_400_000),
+  });
   return createSecureContext({ key: pems.private, cert: pems.cert });
 };
 
@@ -77,7 +81,9 @@ export class SimulatedMe implements MeDevice {
   private readonly peer: ConnectionPeer = {
     receive: (bytes) => {
       const decoded = decodeApf(bytes);
-      this.driver.run(decoded._tag === 'Left' ? { kind: 'host-malformed', detail: describeDecodeError(decoded.left) } : { kind: 'host', message: decoded.right });
+      this.driver.run(
+        decoded._tag === 'Left' ? { kind: 'host-malformed', detail: describeDecodeError(decoded.left) } : { kind: 'host', message: decoded.right },
+      );
     },
     mtuViolation: (size) => {
       this.stats.mtuViolations++;
@@ -100,7 +106,11 @@ export class SimulatedMe implements MeDevice {
     this.clientVersion = clientVersion ?? 4;
     this.engine = createMeEngine(this.options, this.stats);
     this.amthiProfile = amthi === false ? undefined : { ...defaultAmthiProfile(this.amtVersion, this.options.uuid), localAccount: this.localAccount, ...amthi };
-    this.driver = new EngineDriver(this.engine, { amtVersion: this.amtVersion, user: this.user, password: this.password, httpPorts: new Set(httpPorts ?? [16992, 16993]),
+    this.driver = new EngineDriver(this.engine, {
+      amtVersion: this.amtVersion,
+      user: this.user,
+      password: this.password,
+      httpPorts: new Set(httpPorts ?? [16992, 16993]),
       tlsPorts: new Set(tlsPorts ?? (engine.ports === undefined && engine.profile !== undefined && engine.profile !== 'plain' ? [16993] : [])),
       tlsContext: () => (this.certificate ??= selfSignedContext(this.amtVersion)),
       note: (line) => this.note(line),

@@ -30,7 +30,8 @@ export const soapFault = (reason: string): string =>
 const ADDRESSING = 'http://schemas.xmlsoap.org/ws/2004/08/addressing';
 const ANONYMOUS = `${ADDRESSING}/role/anonymous`;
 const ALERT_CLASS = 'http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_AlertIndication';
-const MANAGED_SYSTEM = 'http://Interop/(instance)CIM_ComputerSystem.CreationClassName=(string)&quot;CIM_ComputerSystem&quot;,Name=(string)&quot;ManagedSystem&quot;';
+const MANAGED_SYSTEM =
+  'http://Interop/(instance)CIM_ComputerSystem.CreationClassName=(string)&quot;CIM_ComputerSystem&quot;,Name=(string)&quot;ManagedSystem&quot;';
 let deliveries = 0;
 
 /**
@@ -67,5 +68,8 @@ export const alertRequest = (messageId: string, args: readonly string[], time: D
     g('SystemName', 'Intel(r) AMT') +
     '</g:CIM_AlertIndication></a:Body></a:Envelope>';
   const bytes = Buffer.from(body);
-  return Buffer.concat([Buffer.from(`POST / HTTP/1.1\r\nHost: localhost:0\r\nUser-Agent: Intel(R) AMT Agent\r\nConnection: Keep-Alive\r\nContent-Length: ${bytes.length}\r\n\r\n`), bytes]);
+  return Buffer.concat([
+    Buffer.from(`POST / HTTP/1.1\r\nHost: localhost:0\r\nUser-Agent: Intel(R) AMT Agent\r\nConnection: Keep-Alive\r\nContent-Length: ${bytes.length}\r\n\r\n`),
+    bytes,
+  ]);
 };

@@ -77,7 +77,20 @@ export const createAdmission = (ctx: SessionContext): Admission => {
       };
       if (!isLoopbackAddress(peer.address)) return refuse(`peer ${peer.address} is not a loopback address`);
       if (queue.length >= ctx.options.maxQueue) return refuse(`${queue.length} connections already wait for a channel`);
-      const s: LocalSocket = { socket, local, peer, tx: new ByteQueue(), attempts: 0, channel: undefined, ended: false, gone: false, paused: false, held: false, bytesToMe: 0, bytesFromMe: 0 };
+      const s: LocalSocket = {
+        socket,
+        local,
+        peer,
+        tx: new ByteQueue(),
+        attempts: 0,
+        channel: undefined,
+        ended: false,
+        gone: false,
+        paused: false,
+        held: false,
+        bytesToMe: 0,
+        bytesFromMe: 0,
+      };
       queue.push(s);
       if (!servable(s)) hold(s);
       return s;

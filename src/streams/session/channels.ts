@@ -172,7 +172,16 @@ export const createChannels = (ctx: SessionContext, hooks: ChannelHooks): Channe
       table.set(id, { phase: 'opening', id, client });
       client.channel = id;
       opening = id;
-      ctx.send(channelOpen({ sender: id, window: ctx.options.window, address: client.local.address, port: client.local.port, originatorAddress: client.peer.address, originatorPort: client.peer.port }));
+      ctx.send(
+        channelOpen({
+          sender: id,
+          window: ctx.options.window,
+          address: client.local.address,
+          port: client.local.port,
+          originatorAddress: client.peer.address,
+          originatorPort: client.peer.port,
+        }),
+      );
     },
 
     onOpenConfirmation(m) {
@@ -219,13 +228,28 @@ export const createChannels = (ctx: SessionContext, hooks: ChannelHooks): Channe
     onChannelOpen(m) {
       if (m.channelType === 'direct-tcpip' && m.port === 0) {
         const id = allocId();
-        const note = createNotificationChannel({ id, meId: m.sender, meWindow: m.window, window: ctx.options.window, maxMsgLength: ctx.maxMsgLength, onRequest: (request) => ctx.event({ type: 'notification', meId: m.sender, request }) });
+        const note = createNotificationChannel({
+          id,
+          meId: m.sender,
+          meWindow: m.window,
+          window: ctx.options.window,
+          maxMsgLength: ctx.maxMsgLength,
+          onRequest: (request) => ctx.event({ type: 'notification', meId: m.sender, request }),
+        });
         notifications.set(id, note);
         return ctx.send(openConfirmation(m.sender, id, ctx.options.window));
       }
       // A proxy to loopback only: no outbound connections on the ME's behalf (MicroLMS does the same).
-      const reason = m.channelType === 'unknown' ? OpenFailureReason.UnknownChannelType : m.channelType === 'direct-tcpip' ? OpenFailureReason.ConnectFailed : OpenFailureReason.AdministrativelyProhibited;
-      ctx.event({ type: 'ignored', detail: `ME-opened ${m.channelType === 'unknown' ? m.name : m.channelType} channel refused (${openFailureReasonName(reason)})` });
+      const reason =
+        m.channelType === 'unknown'
+          ? OpenFailureReason.UnknownChannelType
+          : m.channelType === 'direct-tcpip'
+            ? OpenFailureReason.ConnectFailed
+            : OpenFailureReason.AdministrativelyProhibited;
+      ctx.event({
+        type: 'ignored',
+        detail: `ME-opened ${m.channelType === 'unknown' ? m.name : m.channelType} channel refused (${openFailureReasonName(reason)})`,
+      });
       ctx.send(openFailure(m.sender, reason));
     },
 

@@ -61,14 +61,16 @@ export const createHandshake = (ctx: SessionContext, hooks: HandshakeHooks): Han
       ctx.event({ type: 'me-version', major: m.major, minor: m.minor, triggerReason: m.triggerReason, uuid: m.uuid });
       if (versionReceived) return ctx.violation('unexpected-message', 'a second PROTOCOLVERSION in one session (ignored)');
       versionReceived = true;
-      if (m.major < 1) return hooks.endSession(DisconnectReason.ProtocolVersionNotSupported, `ME speaks APF ${m.major}.${m.minor}; 1.0 is the oldest supported`);
+      if (m.major < 1)
+        return hooks.endSession(DisconnectReason.ProtocolVersionNotSupported, `ME speaks APF ${m.major}.${m.minor}; 1.0 is the oldest supported`);
       ctx.emit({ kind: 'cancel-timer', key: VERSION_KEY });
       sendVersion();
       if (phase === 'awaiting-version') setPhase('awaiting-service');
     },
     onServiceRequest(service) {
       if (!versionReceived) return hooks.fatal(DisconnectReason.ProtocolError, `SERVICE_REQUEST ${service} before PROTOCOLVERSION`);
-      if (service !== Service.Pfwd && service !== Service.Auth) return hooks.endSession(DisconnectReason.ServiceNotAvailable, `ME asked for unknown service ${service}`);
+      if (service !== Service.Pfwd && service !== Service.Auth)
+        return hooks.endSession(DisconnectReason.ServiceNotAvailable, `ME asked for unknown service ${service}`);
       ctx.send(serviceAccept(service));
       if (service === Service.Pfwd && phase !== 'ready') {
         setPhase('ready');

@@ -12,7 +12,7 @@
  */
 import { describeDecodeError } from '../../codecs/errors.js';
 import { disconnect, type ApfMessage } from '../../codecs/messages.js';
-import { DisconnectReason } from '../../codecs/opcodes.js';
+import { DisconnectReason, disconnectReasonName } from '../../codecs/opcodes.js';
 import type { Endpoint, LmsEvent, ProtocolViolation, SessionEffect, SessionInput, SessionOptions, SessionPhase, SocketId } from '../sessionTypes.js';
 import { createAdmission, holdSocketOf, RETRY_KEY } from './admission.js';
 import { closeTimerChannel, createChannels } from './channels.js';
@@ -60,7 +60,11 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
   /** Every local socket the session knows, waiting or carried by a channel. */
   const sockets = new Map<SocketId, LocalSocket>();
 
-  const handshake = createHandshake(ctx, { endSession: (reason, detail) => endSession(reason, detail), fatal: (reason, detail) => fatal(reason, detail), ready: () => pump() });
+  const handshake = createHandshake(ctx, {
+    endSession: (reason, detail) => endSession(reason, detail),
+    fatal: (reason, detail) => fatal(reason, detail),
+    ready: () => pump(),
+  });
   const forwards = createForwards(ctx, () => pump());
   const admission = createAdmission(ctx);
   const servable = (s: LocalSocket): boolean => handshake.phase() === 'ready' && forwards.serves(s.local.port);
@@ -131,7 +135,7 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
       case 'userauth-request':
         return handshake.onUserauthRequest();
       case 'disconnect':
-        teardown(`ME sent DISCONNECT reason ${m.reason}`);
+        teardown(`ME sent DISCONNECT reason ${m.reason} (${disconnectReasonName(m.reason)})`);
         return emit({ kind: 'reconnect', reason: 'ME disconnected' });
       case 'keepalive-request':
         return ctx.send({ type: 'keepalive-reply', cookie: m.cookie });
