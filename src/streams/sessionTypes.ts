@@ -148,7 +148,7 @@ export interface SessionOptions {
   readonly highWaterMark: number;
   /** A CLOSE we sent that the ME has not answered within this time frees the channel locally. */
   readonly closeTimeoutMs: number;
-  /** How quiet channels are taken back while other clients wait for a slot (see reclaim.ts). */
+  /** How quiet channels are taken back while other clients wait for a slot (session/reclaimPolicy.ts). */
   readonly reclaim: ReclaimPolicy;
 }
 

@@ -40,7 +40,6 @@ export interface SimulatedMeOptions extends Partial<MeEngineOptions> {
   readonly localTimeSyncEnabled?: 0 | 1 | 2;
 }
 
-/** A simulated ME as a device: APF with AMT's HTTP service behind its ports, AMTHI and MKHI, and faults to inject. */
 /** A self-signed certificate as AMT makes its own, for the TLS port. */
 const selfSignedContext = async (amtVersion: string): Promise<SecureContext> => {
   // A CommonJS module: its functions are named exports under Node, and `default` in the bundle.
@@ -54,6 +53,7 @@ const selfSignedContext = async (amtVersion: string): Promise<SecureContext> => 
   return createSecureContext({ key: pems.private, cert: pems.cert });
 };
 
+/** A simulated ME as a device: APF with AMT's HTTP service behind its ports, AMTHI and MKHI, and faults to inject. */
 export class SimulatedMe implements MeDevice {
   readonly description = 'simulated ME';
   readonly stats: MeStats = emptyStats();
