@@ -5,7 +5,7 @@
  */
 import { asyncScheduler, Observable, timer, type OperatorFunction, type Subscription } from 'rxjs';
 import { createSession, type SessionSnapshot } from './session/session.js';
-import { defaultSessionOptions, type SessionEffect, type SessionInput, type SessionOptions } from './sessionTypes.js';
+import { defaultSessionOptions, timerId, type SessionEffect, type SessionInput, type SessionOptions, type TimerKey } from './sessionTypes.js';
 
 /** The session's options, and a reader of its state for status reports. */
 export interface RunSessionOptions extends Partial<SessionOptions> {
@@ -29,9 +29,10 @@ export const runSession =
       const backlog: SessionInput[] = [];
       let busy = false;
 
-      const cancel = (key: string): void => {
-        timers.get(key)?.unsubscribe();
-        timers.delete(key);
+      const cancel = (key: TimerKey): void => {
+        const id = timerId(key);
+        timers.get(id)?.unsubscribe();
+        timers.delete(id);
       };
 
       const feed = (input: SessionInput): void => {
@@ -43,10 +44,11 @@ export const runSession =
             for (const effect of session.step(backlog.shift()!)) {
               if (effect.kind === 'start-timer') {
                 cancel(effect.key);
+                const id = timerId(effect.key);
                 timers.set(
-                  effect.key,
+                  id,
                   timer(effect.ms).subscribe(() => {
-                    timers.delete(effect.key);
+                    timers.delete(id);
                     feed({ kind: 'timer', key: effect.key });
                   }),
                 );

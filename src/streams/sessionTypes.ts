@@ -16,6 +16,21 @@ export interface Endpoint {
   readonly port: number;
 }
 
+/**
+ * The session's timers, each named by what it waits for: our PROTOCOLVERSION, the backoff of a
+ * retried open, the next reclaim deadline, a socket held while the ME does not serve its port, the
+ * ME's answer to our CLOSE on a channel.
+ */
+export type TimerKey =
+  | { readonly kind: 'version' }
+  | { readonly kind: 'open-retry' }
+  | { readonly kind: 'reclaim' }
+  | { readonly kind: 'hold'; readonly socket: SocketId }
+  | { readonly kind: 'close'; readonly channel: number };
+
+/** One string per timer, for a table of running timers: equal keys, equal strings. */
+export const timerId = (key: TimerKey): string => (key.kind === 'hold' ? `hold:${key.socket}` : key.kind === 'close' ? `close:${key.channel}` : key.kind);
+
 /** What the session steps on: device messages, socket events, timer firings, shutdown. */
 export type SessionInput =
   | { readonly kind: 'connected'; readonly maxMsgLength: number }
@@ -32,7 +47,7 @@ export type SessionInput =
   | { readonly kind: 'socket-closed'; readonly socket: SocketId }
   /** `bytes` handed to the socket by a `write` effect have been flushed to the kernel. */
   | { readonly kind: 'socket-written'; readonly socket: SocketId; readonly bytes: number }
-  | { readonly kind: 'timer'; readonly key: string }
+  | { readonly kind: 'timer'; readonly key: TimerKey }
   /** The service is stopping: CLOSE every channel, end its socket, refuse the waiting ones. */
   | { readonly kind: 'shutdown' };
 
@@ -52,8 +67,8 @@ export type SessionEffect =
   | { readonly kind: 'udp-send'; readonly address: string; readonly port: number; readonly data: Buffer }
   /** Drop the device connection and connect again (after DISCONNECT, in either direction). */
   | { readonly kind: 'reconnect'; readonly reason: string }
-  | { readonly kind: 'start-timer'; readonly key: string; readonly ms: number }
-  | { readonly kind: 'cancel-timer'; readonly key: string }
+  | { readonly kind: 'start-timer'; readonly key: TimerKey; readonly ms: number }
+  | { readonly kind: 'cancel-timer'; readonly key: TimerKey }
   | { readonly kind: 'event'; readonly event: LmsEvent };
 
 /** Where the session is in its handshake. */

@@ -9,9 +9,7 @@ import { isLoopbackAddress } from '../loopback.js';
 import type { Endpoint, SocketId } from '../sessionTypes.js';
 import { holdBytes, type LocalSocket, type SessionContext } from './context.js';
 
-export const RETRY_KEY = 'open-retry';
-const HOLD_PREFIX = 'hold:';
-export const holdSocketOf = (key: string): SocketId | undefined => (key.startsWith(HOLD_PREFIX) ? Number(key.slice(HOLD_PREFIX.length)) : undefined);
+const RETRY = { kind: 'open-retry' } as const;
 
 export interface Admission {
   readonly size: number;
@@ -45,12 +43,12 @@ export const createAdmission = (ctx: SessionContext): Admission => {
 
   const hold = (s: LocalSocket): void => {
     s.held = true;
-    ctx.emit({ kind: 'start-timer', key: HOLD_PREFIX + s.socket, ms: ctx.options.holdMs });
+    ctx.emit({ kind: 'start-timer', key: { kind: 'hold', socket: s.socket }, ms: ctx.options.holdMs });
   };
   const unhold = (s: LocalSocket): void => {
     if (!s.held) return;
     s.held = false;
-    ctx.emit({ kind: 'cancel-timer', key: HOLD_PREFIX + s.socket });
+    ctx.emit({ kind: 'cancel-timer', key: { kind: 'hold', socket: s.socket } });
   };
   const take = (i: number): LocalSocket => {
     const [s] = queue.splice(i, 1) as [LocalSocket];
@@ -110,7 +108,7 @@ export const createAdmission = (ctx: SessionContext): Admission => {
     retry(s) {
       queue.unshift(s);
       backingOff = true;
-      ctx.emit({ kind: 'start-timer', key: RETRY_KEY, ms: ctx.options.openRetryMs * 2 ** (s.attempts - 1) });
+      ctx.emit({ kind: 'start-timer', key: RETRY, ms: ctx.options.openRetryMs * 2 ** (s.attempts - 1) });
     },
     retryDue() {
       backingOff = false;
@@ -138,7 +136,7 @@ export const createAdmission = (ctx: SessionContext): Admission => {
     },
     remove,
     linkLost() {
-      if (backingOff) ctx.emit({ kind: 'cancel-timer', key: RETRY_KEY });
+      if (backingOff) ctx.emit({ kind: 'cancel-timer', key: RETRY });
       backingOff = false;
       for (const s of queue) hold(s);
     },
@@ -146,7 +144,7 @@ export const createAdmission = (ctx: SessionContext): Admission => {
       const all = queue;
       queue = [];
       for (const s of all) unhold(s);
-      if (backingOff) ctx.emit({ kind: 'cancel-timer', key: RETRY_KEY });
+      if (backingOff) ctx.emit({ kind: 'cancel-timer', key: RETRY });
       backingOff = false;
       return all;
     },

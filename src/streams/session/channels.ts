@@ -48,9 +48,6 @@ export interface ClosingChannel extends Confirmed {
 
 export type Channel = OpeningChannel | OpenChannel | ClosingChannel;
 
-const CLOSE_PREFIX = 'close:';
-export const closeTimerChannel = (key: string): number | undefined => (key.startsWith(CLOSE_PREFIX) ? Number(key.slice(CLOSE_PREFIX.length)) : undefined);
-
 export interface ChannelHooks {
   /** A slot freed or an open was answered: the next waiting socket may go. */
   changed(): void;
@@ -119,10 +116,10 @@ export const createChannels = (ctx: SessionContext, hooks: ChannelHooks): Channe
     closeOnce(ch.tx, ch.meId, ctx.send);
     const closing: ClosingChannel = { phase: 'closing', id: ch.id, client: ch.client, meId: ch.meId, tx: ch.tx, rx: ch.rx, timed };
     table.set(ch.id, closing);
-    if (timed) ctx.emit({ kind: 'start-timer', key: CLOSE_PREFIX + ch.id, ms: ctx.options.closeTimeoutMs });
+    if (timed) ctx.emit({ kind: 'start-timer', key: { kind: 'close', channel: ch.id }, ms: ctx.options.closeTimeoutMs });
   };
   const stopCloseTimer = (ch: ClosingChannel): void => {
-    if (ch.timed) ctx.emit({ kind: 'cancel-timer', key: CLOSE_PREFIX + ch.id });
+    if (ch.timed) ctx.emit({ kind: 'cancel-timer', key: { kind: 'close', channel: ch.id } });
   };
 
   /** Send what the ME's window allows, pause or resume the socket, and CLOSE once drained. */

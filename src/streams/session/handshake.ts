@@ -9,7 +9,7 @@ import type { SessionPhase } from '../sessionTypes.js';
 import type { SessionContext } from './context.js';
 
 const OUR_VERSION = protocolVersion(TriggerReason.LmeRequest);
-export const VERSION_KEY = 'version';
+const VERSION = { kind: 'version' } as const;
 
 export interface HandshakeHooks {
   /** DISCONNECT with `reason`, tear down, and connect again. */
@@ -55,7 +55,7 @@ export const createHandshake = (ctx: SessionContext, hooks: HandshakeHooks): Han
     setPhase,
     connected() {
       setPhase('awaiting-version');
-      ctx.emit({ kind: 'start-timer', key: VERSION_KEY, ms: ctx.options.versionTimeoutMs });
+      ctx.emit({ kind: 'start-timer', key: VERSION, ms: ctx.options.versionTimeoutMs });
     },
     onProtocolVersion(m) {
       ctx.event({ type: 'me-version', major: m.major, minor: m.minor, triggerReason: m.triggerReason, uuid: m.uuid });
@@ -63,7 +63,7 @@ export const createHandshake = (ctx: SessionContext, hooks: HandshakeHooks): Han
       versionReceived = true;
       if (m.major < 1)
         return hooks.endSession(DisconnectReason.ProtocolVersionNotSupported, `ME speaks APF ${m.major}.${m.minor}; 1.0 is the oldest supported`);
-      ctx.emit({ kind: 'cancel-timer', key: VERSION_KEY });
+      ctx.emit({ kind: 'cancel-timer', key: VERSION });
       sendVersion();
       if (phase === 'awaiting-version') setPhase('awaiting-service');
     },
@@ -88,7 +88,7 @@ export const createHandshake = (ctx: SessionContext, hooks: HandshakeHooks): Han
     reset() {
       versionSent = false;
       versionReceived = false;
-      ctx.emit({ kind: 'cancel-timer', key: VERSION_KEY });
+      ctx.emit({ kind: 'cancel-timer', key: VERSION });
     },
   };
 };

@@ -7,7 +7,7 @@ import type { Channels, OpenChannel } from './channels.js';
 import type { SessionContext } from './context.js';
 import { reclaimDeadline } from './reclaimPolicy.js';
 
-export const RECLAIM_KEY = 'reclaim';
+const RECLAIM = { kind: 'reclaim' } as const;
 
 export interface Reclaimer {
   /** Start, move or stop the timer to match who waits and which channels are quiet. */
@@ -26,7 +26,7 @@ export const createReclaimer = (ctx: SessionContext, channels: Channels, waiting
   const cancel = (): void => {
     if (at === undefined) return;
     at = undefined;
-    ctx.emit({ kind: 'cancel-timer', key: RECLAIM_KEY });
+    ctx.emit({ kind: 'cancel-timer', key: RECLAIM });
   };
 
   /** Slots still to take back: the sockets waiting for one, less the channels already closing. */
@@ -52,7 +52,7 @@ export const createReclaimer = (ctx: SessionContext, channels: Channels, waiting
     if (!first) return cancel();
     if (at === first.at) return;
     at = first.at;
-    ctx.emit({ kind: 'start-timer', key: RECLAIM_KEY, ms: Math.max(0, first.at - ctx.now()) });
+    ctx.emit({ kind: 'start-timer', key: RECLAIM, ms: Math.max(0, first.at - ctx.now()) });
   };
 
   return {

@@ -13,13 +13,13 @@
 import { describeDecodeError } from '../../codecs/errors.js';
 import { disconnect, type ApfMessage } from '../../codecs/messages.js';
 import { DisconnectReason, disconnectReasonName } from '../../codecs/opcodes.js';
-import type { Endpoint, LmsEvent, ProtocolViolation, SessionEffect, SessionInput, SessionOptions, SessionPhase, SocketId } from '../sessionTypes.js';
-import { createAdmission, holdSocketOf, RETRY_KEY } from './admission.js';
-import { closeTimerChannel, createChannels } from './channels.js';
+import type { Endpoint, LmsEvent, ProtocolViolation, SessionEffect, SessionInput, SessionOptions, SessionPhase, SocketId, TimerKey } from '../sessionTypes.js';
+import { createAdmission } from './admission.js';
+import { createChannels } from './channels.js';
 import type { LocalSocket, SessionContext } from './context.js';
 import { createForwards } from './forwards.js';
-import { createHandshake, VERSION_KEY } from './handshake.js';
-import { createReclaimer, RECLAIM_KEY } from './reclaimer.js';
+import { createHandshake } from './handshake.js';
+import { createReclaimer } from './reclaimer.js';
 
 /** The session's state for status: phase, forwards, listeners, channels with their bytes, the queue. */
 export interface SessionSnapshot {
@@ -199,20 +199,21 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
     }
   };
 
-  const onTimer = (key: string): void => {
-    if (key === VERSION_KEY) return handshake.versionTimeout();
-    if (key === RETRY_KEY) {
-      admission.retryDue();
-      return pump();
+  const onTimer = (key: TimerKey): void => {
+    switch (key.kind) {
+      case 'version':
+        return handshake.versionTimeout();
+      case 'open-retry':
+        admission.retryDue();
+        return pump();
+      case 'reclaim':
+        return reclaimer.due();
+      case 'hold':
+        if (admission.holdExpired(key.socket)) sockets.delete(key.socket);
+        return;
+      case 'close':
+        return channels.closeUnanswered(key.channel);
     }
-    if (key === RECLAIM_KEY) return reclaimer.due();
-    const held = holdSocketOf(key);
-    if (held !== undefined) {
-      if (admission.holdExpired(held)) sockets.delete(held);
-      return;
-    }
-    const closing = closeTimerChannel(key);
-    if (closing !== undefined) channels.closeUnanswered(closing);
   };
 
   const dispatch = (input: SessionInput): void => {
