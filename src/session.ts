@@ -1,10 +1,24 @@
 /**
  * `lms-rx/session`: the LMS side of an APF session with no I/O, for marble tests and other
  * shells: `createSession` is the step function (one input in, its effects out), `runSession`
- * the same as an RxJS operator that keeps its timers on RxJS's schedulers.
+ * the same as an RxJS operator that keeps its timers on RxJS's schedulers. The options and their
+ * defaults are the root's (`defaultSessionOptions`, `optionRanges`).
  */
 export { runSession, type RunSessionOptions } from './streams/runSession.js';
 export { createSession, type Session, type SessionSnapshot } from './streams/session/session.js';
-export * from './streams/sessionTypes.js';
-/** One channel's windows: the CHANNEL_DATA cut, the credit batch, the u32 cap, CLOSE once. */
-export * from './streams/channelWindow.js';
+/** What a session steps on and what it asks of its shell. */
+export type {
+  ChannelCloseReason,
+  Endpoint,
+  LmsEvent,
+  ProtocolViolation,
+  ReclaimPolicy,
+  SessionEffect,
+  SessionInput,
+  SessionOptions,
+  SessionPhase,
+  SocketId,
+  TimerKey,
+} from './streams/sessionTypes.js';
+/** The LMS's rules for a channel's data, pure: how much the next CHANNEL_DATA carries, and the u32 cap on credit. */
+export { addCredit, MIN_TAIL, nextChunkSize } from './streams/channelWindow.js';

@@ -1,6 +1,6 @@
 /**
  * AMTHI (AMT Host Interface, "PTHI") messages, the ME client that answers local questions
- * without credentials (mei.md). Little-endian throughout.
+ * without credentials (docs/mei.md). Little-endian throughout.
  *   header (12): version major u8 = 1, minor u8 = 1, reserved u16, command u32, length u32
  *                (the bytes after the header)
  *   response:    header with command | 0x00800000, then status u32 (0 = success), then the body
@@ -26,7 +26,7 @@ export type AmthiCommand = (typeof AmthiCommand)[keyof typeof AmthiCommand];
 const RESPONSE_BIT = 0x0080_0000;
 const HEADER = 12;
 /** What AMT's status codes mean (the first five; others are shown by number). */
-export const AmthiStatus: Record<number, string> = { 0: 'success', 1: 'internal error', 2: 'not ready', 3: 'invalid AMT mode', 4: 'invalid message length' };
+const AmthiStatus: Readonly<Record<number, string>> = { 0: 'success', 1: 'internal error', 2: 'not ready', 3: 'invalid AMT mode', 4: 'invalid message length' };
 /** The name of an AMTHI status code, or its hex value. */
 export const amthiStatusName = (status: number): string => AmthiStatus[status] ?? `status 0x${status.toString(16)}`;
 

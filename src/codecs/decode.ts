@@ -1,5 +1,5 @@
 /**
- * Bytes -> ApfMessage. One decoder per message type, each with its field table (apf.md §1.2).
+ * Bytes -> ApfMessage. One decoder per message type, each with its field table (docs/apf.md §1.2).
  * Every malformed input is a Left; nothing here throws. CHANNEL_DATA's payload is a view.
  */
 import * as E from 'fp-ts/lib/Either.js';

@@ -1,5 +1,5 @@
 /**
- * MEI (HECI) driver structures (mei.md): the IOCTL_MEI_CONNECT_CLIENT buffer and the ME client
+ * MEI (HECI) driver structures (docs/mei.md): the IOCTL_MEI_CONNECT_CLIENT buffer and the ME client
  * GUIDs. In: the client's 16-byte GUID (uuid_le). Out, in the same 16 bytes:
  *   max_msg_length u32 LE @0, protocol_version u8 @4, 3 reserved bytes.
  */

@@ -201,8 +201,6 @@ export const serviceRequest = (service: string = Service.Pfwd): ServiceRequest =
 export const serviceAccept = (service: string): ServiceAccept => ({ type: 'service-accept', service });
 /** USERAUTH_SUCCESS. */
 export const userauthSuccess: UserauthSuccess = { type: 'userauth-success' };
-/** USERAUTH_FAILURE naming the methods that may continue. */
-export const userauthFailure = (methods = 'password'): UserauthFailure => ({ type: 'userauth-failure', methods, partialSuccess: false });
 /** A tcpip-forward GLOBAL_REQUEST for `port` (cancel-tcpip-forward with `cancel`). */
 export const tcpipForward = (port: number, address = '', wantReply = true, cancel = false): TcpipForwardRequest => ({
   type: 'global-request',

@@ -1,5 +1,5 @@
 import { MAX_U32 } from './brands.js';
-/** APF message type codes (the first byte of every message; apf.md §1.2). */
+/** APF message type codes (the first byte of every message; docs/apf.md §1.2). */
 export const Opcode = {
   Disconnect: 1,
   ServiceRequest: 5,

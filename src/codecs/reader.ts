@@ -8,7 +8,7 @@ import type { Uint32 } from './brands.js';
 import type { ApfDecodeError } from './errors.js';
 
 /** Names, methods and addresses are short ASCII; MPS caps them at 2048 too. */
-export const MAX_NAME_LENGTH = 2048;
+const MAX_NAME_LENGTH = 2048;
 
 const EMPTY = Buffer.alloc(0);
 

@@ -1,5 +1,5 @@
 /**
- * The real path to the ME: /dev/meiN (mei.md). Open O_RDWR|O_NONBLOCK, connect the LME client
+ * The real path to the ME: /dev/meiN (docs/mei.md). Open O_RDWR|O_NONBLOCK, connect the LME client
  * with IOCTL_MEI_CONNECT_CLIENT (FFI, once), then whole messages on readiness: when the kernel
  * says the fd is readable (readiness.ts), every queued message is read at once, on the main
  * thread, until EAGAIN; a write goes straight to the driver and waits for writability only when

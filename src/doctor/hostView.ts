@@ -39,7 +39,7 @@ export const hostView = (root = '/'): HostView => {
  * and log: control characters (C0, DEL, C1: terminal escapes) and the Unicode controls that
  * reorder or hide text become visible escapes, and it is cut at 200 characters.
  */
-export const printable = (s: string): string => {
+const printable = (s: string): string => {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   const safe = s.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, (c) => {
     const code = c.charCodeAt(0);

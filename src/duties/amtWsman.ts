@@ -7,7 +7,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { AmthiCommand, decodeLocalSystemAccount, localSystemAccountRequest, type LocalSystemAccount } from '../codecs/amthi.js';
 import type { MeDevice } from '../device/transport.js';
-import { callAmthi } from '../service/amtInfo.js';
+import { callAmthi } from '../device/amthiClient.js';
 import type { LmsService } from '../service/lmsService.js';
 import { CALL_MS, wsmanCall, type WsmanBody, type WsmanTarget } from '../wsman/client.js';
 

@@ -40,7 +40,7 @@ export interface Outcome {
  * (WS-Man 15 s, AMTHI 3 s, logind 5 s); this one also ends a run whose peer answers each call
  * just in time, so that the next occasion always runs.
  */
-export const RUN_MS = 30_000;
+const RUN_MS = 30_000;
 
 /**
  * A duty from its work. `work` is given a signal that aborts when the run passes `runMs`: its

@@ -6,7 +6,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { AmthiCommand, hostFqdnRequest } from '../codecs/amthi.js';
 import type { MeDevice } from '../device/transport.js';
-import { callAmthi } from '../service/amtInfo.js';
+import { callAmthi } from '../device/amthiClient.js';
 import type { Logger } from '../service/logger.js';
 import { createDuty, type Duty } from './duty.js';
 

@@ -13,8 +13,8 @@ import type { AmtCall } from './amtWsman.js';
 import { createDuty, type Duty, type DutyReport } from './duty.js';
 import type { Logind } from './logind.js';
 
-export const POWER_DUTY = 'graceful power';
-export const GRACEFUL_ALERT = 'iAMT0067';
+const POWER_DUTY = 'graceful power';
+const GRACEFUL_ALERT = 'iAMT0067';
 /** How long a remote shutdown or reboot waits, so that people at the host can save their work. */
 export const SHUTDOWN_DELAY_MS = 60_000;
 

@@ -11,7 +11,7 @@ import { createDuty, type Duty } from './duty.js';
 
 export const TIME_DUTY = 'AMT clock';
 /** Intel LMS's bound: within it the clocks agree well enough. */
-export const MAX_OFFSET_S = 30;
+const MAX_OFFSET_S = 30;
 
 const field = (body: Record<string, unknown>, element: string, name: string): string => String(((body[element] ?? {}) as Record<string, unknown>)[name] ?? '');
 

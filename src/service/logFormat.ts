@@ -17,7 +17,7 @@ const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INF
 const OWN = new Set(['level', 'time', 'pid', 'hostname', 'msg']);
 
 /** True when `fd` is the stream systemd connected to the journal ($JOURNAL_STREAM is its device:inode). */
-export const isJournalStream = (fd: number, env: NodeJS.ProcessEnv = process.env): boolean => {
+const isJournalStream = (fd: number, env: NodeJS.ProcessEnv = process.env): boolean => {
   const want = env['JOURNAL_STREAM'];
   if (!want) return false;
   try {
@@ -40,7 +40,7 @@ const time = (ms: number): string => {
 };
 
 /** One pino JSON line as a line a person reads: `2026-12-01 10:15:34.123 WARN  message key=value …`. */
-export const textLine = (json: string, withTime: boolean): string => {
+const textLine = (json: string, withTime: boolean): string => {
   let o: Record<string, unknown>;
   try {
     o = JSON.parse(json) as Record<string, unknown>;

@@ -1,5 +1,5 @@
 /**
- * One APF channel's windows (apf.md §3, §4, §6.8), one record per direction, and the arithmetic
+ * One APF channel's windows (docs/apf.md §3.3, §4), one record per direction, and the arithmetic
  * on them as pure functions. The LMS session, its notification channel and the simulated ME all
  * keep their windows here, so the u32 cap, the CHANNEL_DATA cut, the credit batch and CLOSE-once
  * are each written once.

@@ -1,4 +1,4 @@
-/** Loopback addresses: the only peers and bind addresses an LMS may use (apf.md §8.4). */
+/** Loopback addresses: the only peers and bind addresses an LMS may use (docs/apf.md §6). */
 import { isIPv4, isIPv6 } from 'node:net';
 
 const isIPv6Loopback = (a: string): boolean => {

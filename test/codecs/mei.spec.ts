@@ -5,7 +5,7 @@ import { decodeConnectClientResponse, encodeConnectClientRequest, encodeConnectC
 import { hex } from '../support/apfBytes.js';
 
 describe('MEI structures', () => {
-  // mei.md: the 16 bytes passed to IOCTL_MEI_CONNECT_CLIENT for each client.
+  // docs/mei.md: the 16 bytes passed to IOCTL_MEI_CONNECT_CLIENT for each client.
   const table = [
     [MeClient.Lme, 'db a4 33 67 76 04 7b 4e b3 af bc fc 29 be e7 a7'],
     [MeClient.Amthi, '28 00 f8 12 b7 b4 2d 4b ac a8 46 e0 ff 65 81 4c'],

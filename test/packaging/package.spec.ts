@@ -22,6 +22,24 @@ describe('the package', function () {
     assert.ok(rootNames <= 12, `the root exports ${rootNames} values: a few, not every internal`);
   });
 
+  it('names in the README every value each entry exports, and exports nothing it does not name (issue #23, item 4)', async () => {
+    const probe =
+      "Promise.all(['lms-rx', 'lms-rx/apf', 'lms-rx/session', 'lms-rx/simulator', 'lms-rx/heci'].map(async (p) => [p, Object.keys(await import(p))]))" +
+      '.then((e) => console.log(JSON.stringify(e)))';
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', probe]);
+    const readme = readFileSync('README.md', 'utf8');
+    for (const [entry, names] of JSON.parse(stdout) as [string, string[]][]) {
+      const row = readme.split('\n').find((l) => l.startsWith(`| \`${entry}\` |`));
+      assert.ok(row, `no README row for ${entry}`);
+      const named = new Set([...row.matchAll(/`([A-Za-z_][A-Za-z0-9_]*)[`(]/g)].map((m) => m[1]));
+      assert.deepStrictEqual(
+        names.filter((n) => !named.has(n)),
+        [],
+        `${entry} exports names its README row does not give`,
+      );
+    }
+  });
+
   it('gives every subpath in exports its own type declarations', () => {
     const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
     for (const [path, entry] of Object.entries(pkg.exports as Record<string, { types: string; default: string }>)) {

@@ -25,10 +25,10 @@ export interface AmtIdentity {
   readonly wsman?: AmtWsmanState;
 }
 
-export const serverHeader = (amtVersion: string): string => `Intel(R) Active Management Technology ${amtVersion}`;
+const serverHeader = (amtVersion: string): string => `Intel(R) Active Management Technology ${amtVersion}`;
 
 /** The largest /data/<n> served: enough for the 50 MB end-to-end tests and benchmarks. */
-export const MAX_DATA_BYTES = 1 << 30;
+const MAX_DATA_BYTES = 1 << 30;
 const DATA_CHUNK = 64 * 1024;
 
 const readBody = (req: IncomingMessage): Promise<Buffer> =>

@@ -1,5 +1,5 @@
 /**
- * The ME side of APF, as the public implementations show it (apf.md §2-§6): a step function
+ * The ME side of APF, as the public implementations show it (docs/apf.md §2-§5): a step function
  * with its state in the closure of `createMeEngine`. It speaks first, asks for the pfwd service,
  * forwards its ports one at a time, accepts forwarded-tcpip opens into a small pool of slots,
  * enforces the host's window, credits data once its service consumed it, and counts every

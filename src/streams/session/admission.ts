@@ -1,5 +1,5 @@
 /**
- * Local sockets waiting for a channel (apf.md §3.1): admitted from loopback peers only, up to
+ * Local sockets waiting for a channel (docs/apf.md §3.1): admitted from loopback peers only, up to
  * `maxQueue`, read while they wait, and held at most `holdMs` while the ME does not serve their
  * port. The ME takes one CHANNEL_OPEN at a time, and after a transient OPEN_FAILURE the socket goes
  * back to the head of the queue behind a backoff timer.

@@ -1,5 +1,5 @@
 /**
- * The session's channels (apf.md §3-§4): one forwarded-tcpip channel per local socket, each in one
+ * The session's channels (docs/apf.md §3-§4): one forwarded-tcpip channel per local socket, each in one
  * of three phases, plus the notification channels the ME opens to us. A channel's record names its
  * phase, and only the fields of that phase exist: an opening channel has no window, a closing one
  * sends nothing more. A channel that is closed has left the table; its `channel-closed` event is

@@ -1,5 +1,5 @@
 /**
- * The ME's GLOBAL_REQUESTs (apf.md §2.4): tcpip-forward binds a loopback listener first and
+ * The ME's GLOBAL_REQUESTs (docs/apf.md §2.2): tcpip-forward binds a loopback listener first and
  * answers after, cancel-tcpip-forward unbinds, udp-send-to goes to loopback only. Replies keep the
  * order of the requests, however long a bind takes.
  */

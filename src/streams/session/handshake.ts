@@ -1,5 +1,5 @@
 /**
- * The session's handshake (apf.md §2): PROTOCOLVERSION both ways, exactly once each, then the
+ * The session's handshake (docs/apf.md §2.1): PROTOCOLVERSION both ways, exactly once each, then the
  * ME's SERVICE_REQUEST for pfwd (and auth, which is accepted as AMT asks). It owns the session's
  * phase; the other parts read it.
  */

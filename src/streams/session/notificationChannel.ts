@@ -8,7 +8,7 @@ import { ByteQueue } from '../byteQueue.js';
 import { closeOnce, consumed, credited, receiveWindow, sendWindow, sendWithin } from '../channelWindow.js';
 
 /** An event request larger than this is cut off and closed. */
-export const MAX_NOTIFICATION_BYTES = 64 * 1024;
+const MAX_NOTIFICATION_BYTES = 64 * 1024;
 
 const RESPONSE = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
 const HEADER_END = Buffer.from('\r\n\r\n');

@@ -1,5 +1,5 @@
 /**
- * The LMS side of an APF session (apf.md §2-§4, §8) as a step function: one input in, the
+ * The LMS side of an APF session (docs/apf.md §2-§4, §6) as a step function: one input in, the
  * effects it causes out. It composes four parts, each with its own state: the handshake, the
  * ME's forwards, the admission queue of local sockets, and the channels (with the reclaim timer
  * over them). This file routes inputs to them and owns what spans them: the socket table, the
