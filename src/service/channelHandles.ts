@@ -62,7 +62,7 @@ export const createChannelHandles = (): ChannelHandles => {
       if (e.type === 'channel-opened') {
         const activity = new Subject<ChannelActivity>();
         const l: Live = {
-          handle: { id: e.id, meId: e.meId, local: e.local, peer: e.peer, openedAt: Date.now(), activity$: activity.asObservable() },
+          handle: { id: e.id, meId: e.meId, local: e.local, peer: e.peer, openedAt: e.at, activity$: activity.asObservable() },
           activity,
           socket: e.socket,
         };
@@ -78,7 +78,7 @@ export const createChannelHandles = (): ChannelHandles => {
         const l = live.get(e.id);
         if (!l) return;
         forget(l);
-        l.activity.next({ type: 'closed', reason: e.reason, bytesToMe: e.bytesToMe, bytesFromMe: e.bytesFromMe, durationMs: Date.now() - l.handle.openedAt });
+        l.activity.next({ type: 'closed', reason: e.reason, bytesToMe: e.bytesToMe, bytesFromMe: e.bytesFromMe, durationMs: e.durationMs ?? 0 });
         l.activity.complete();
       }
     },

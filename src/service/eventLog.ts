@@ -37,11 +37,8 @@ export interface EventLog {
   readonly meVersion: { major: number; minor: number; uuid: string } | undefined;
 }
 
-/**
- * `openedAt` says when an open channel opened (the channel handles keep it): a channel whose open
- * failed never had one, and is not counted closed. It is asked before the handle is dropped.
- */
-export const createEventLog = (log: Logger, openedAt: (id: number) => number | undefined): EventLog => {
+/** Log lines and counters from the session's events alone: a channel whose open failed has no duration and is not counted closed. */
+export const createEventLog = (log: Logger): EventLog => {
   const counts: Record<EventCounter, number> = {
     protocolErrors: 0,
     channelsOpened: 0,
@@ -85,8 +82,7 @@ export const createEventLog = (log: Logger, openedAt: (id: number) => number | u
         if (enabled('debug')) log.debug({ channel: e.id, buffered: e.buffered }, 'channel waits for ME window');
         return;
       case 'channel-closed': {
-        const since = openedAt(e.id);
-        if (since !== undefined) counts.channelsClosed++;
+        if (e.durationMs !== undefined) counts.channelsClosed++;
         counts.bytesToMe += e.bytesToMe;
         counts.bytesFromMe += e.bytesFromMe;
         return log.info(
@@ -95,7 +91,7 @@ export const createEventLog = (log: Logger, openedAt: (id: number) => number | u
             reason: e.reason,
             bytesToMe: e.bytesToMe,
             bytesFromMe: e.bytesFromMe,
-            durationMs: since === undefined ? 0 : Date.now() - since,
+            durationMs: e.durationMs ?? 0,
             detail: e.detail,
           },
           'channel closed',

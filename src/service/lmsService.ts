@@ -7,7 +7,7 @@
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { BehaviorSubject, Subject, filter, firstValueFrom, map, type Observable, type Subscription } from 'rxjs';
+import { BehaviorSubject, Subject, filter, firstValueFrom, map, share, tap, type Observable, type Subscription } from 'rxjs';
 import { slabEncoder } from '../codecs/encode.js';
 import type { DeviceError, MeDevice } from '../device/transport.js';
 import { bindAddressProblem } from '../streams/loopback.js';
@@ -110,7 +110,6 @@ export const startLms = (options: LmsOptions): LmsService => {
   const feed = (input: SessionInput): void => inputs.next(input);
   const events$ = new Subject<LmsEvent>();
   const phase$ = new BehaviorSubject<SessionPhase>('disconnected');
-  const alerts$ = new Subject<AmtAlert>();
   let snapshot: (() => SessionSnapshot) | undefined;
   let sessionFailures = 0;
   let stopping = false;
@@ -119,7 +118,7 @@ export const startLms = (options: LmsOptions): LmsService => {
   const sockets = createSocketTable({ log, feed, graceMs: options.graceMs ?? 5_000 });
   const listeners = createListeners({ addresses: bindAddresses, log, feed, accept: sockets.accept });
   const handles = createChannelHandles();
-  const eventLog = createEventLog(log, (id) => handles.get(id)?.openedAt);
+  const eventLog = createEventLog(log);
   // Messages to the ME share slabs: a full CHANNEL_DATA is just over Node's own pool limit.
   const encode = slabEncoder();
   const enabled = (level: string): boolean => log.isLevelEnabled?.(level) ?? true;
@@ -133,16 +132,9 @@ export const startLms = (options: LmsOptions): LmsService => {
   };
 
   const onEvent = (e: LmsEvent): void => {
-    eventLog.record(e); // before the handles: it reads a closing channel's opening time from its handle
+    eventLog.record(e);
     handles.onEvent(e);
     if (e.type === 'session') phase$.next(e.phase);
-    else if (e.type === 'notification') {
-      const alert = parseAmtAlert(e.request);
-      if (alert) {
-        log.info({ meChannel: e.meId, messageId: alert.messageId, arguments: alert.arguments, time: alert.time.toISOString() }, `ME event ${alert.messageId}`);
-        alerts$.next(alert);
-      } else log.info({ meChannel: e.meId, bytes: e.request.length }, 'ME notification without an alert');
-    }
     events$.next(e);
   };
 
@@ -226,6 +218,21 @@ export const startLms = (options: LmsOptions): LmsService => {
   };
   let effectsSub = startSession();
 
+  // AMT's alerts, parsed once each as they come (for the log, and for whoever subscribes).
+  const alerts$ = events$.pipe(
+    filter((e): e is Extract<LmsEvent, { type: 'notification' }> => e.type === 'notification'),
+    map((e) => ({ meId: e.meId, request: e.request, alert: parseAmtAlert(e.request) })),
+    tap(({ meId, request, alert }) => {
+      if (alert)
+        log.info({ meChannel: meId, messageId: alert.messageId, arguments: alert.arguments, time: alert.time.toISOString() }, `ME event ${alert.messageId}`);
+      else log.info({ meChannel: meId, bytes: request.length }, 'ME notification without an alert');
+    }),
+    share(),
+    map(({ alert }) => alert),
+    filter((a): a is AmtAlert => a !== undefined),
+  );
+  const alertLog = alerts$.subscribe();
+
   for (const port of options.reservePorts ?? []) void listeners.listen(port);
   link.connect();
 
@@ -260,7 +267,7 @@ export const startLms = (options: LmsOptions): LmsService => {
       filter((e): e is Extract<LmsEvent, { type: 'notification' }> => e.type === 'notification'),
       map((e) => ({ meId: e.meId, request: e.request })),
     ),
-    alerts$: alerts$.asObservable(),
+    alerts$,
     connect(port) {
       const [ours, theirs] = duplexPair();
       if (stopping) theirs.destroy(new Error('the LMS is stopped'));
@@ -273,7 +280,8 @@ export const startLms = (options: LmsOptions): LmsService => {
         return s !== undefined && s.phase === 'ready' && (port === undefined ? s.forwards.length > 0 : s.forwards.includes(port));
       };
       if (isReady()) return;
-      const up = firstValueFrom(events$.pipe(filter(() => isReady()))).then(() => undefined);
+      // Only a forward or the session's phase can make it true: the snapshot is read on those alone.
+      const up = firstValueFrom(events$.pipe(filter((e) => (e.type === 'forward' || e.type === 'session') && isReady()))).then(() => undefined);
       return Promise.race([up, failure().then((e) => Promise.reject(e))]);
     },
     status,
@@ -288,8 +296,8 @@ export const startLms = (options: LmsOptions): LmsService => {
       await sockets.closeAll(options.stopTimeoutMs ?? 2_000);
       phase$.complete();
       handles.complete();
-      alerts$.complete();
       events$.complete();
+      alertLog.unsubscribe();
     },
   };
 };

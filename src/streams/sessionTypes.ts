@@ -115,6 +115,8 @@ export type LmsEvent =
       readonly local: Endpoint;
       readonly peer: Endpoint;
       readonly meWindow: number;
+      /** When the ME confirmed it, on the session's clock (ms). */
+      readonly at: number;
     }
   | { readonly type: 'channel-stalled'; readonly id: number; readonly buffered: number }
   | {
@@ -124,6 +126,8 @@ export type LmsEvent =
       readonly reason: ChannelCloseReason;
       readonly bytesToMe: number;
       readonly bytesFromMe: number;
+      /** How long it was open, on the session's clock; absent for a channel whose open failed. */
+      readonly durationMs?: number;
       readonly detail?: string;
     }
   /**

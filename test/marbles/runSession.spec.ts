@@ -254,6 +254,27 @@ describe('runSession', () => {
       });
     });
 
+    it('should report when a channel opened and how long it was open on its own clock, and no duration for a failed open (issue #23, item 2)', () => {
+      const times: unknown[] = [];
+      testScheduler.run(() => {
+        // Opened at frame 8 (the confirmation); the ME's CLOSE 100 ms later. Socket 2's open fails.
+        const values = { ...input, b: accepted(2), y: fromMe(openFailure(2, 2)) };
+        testScheduler
+          .createColdObservable(`${HS_IN}ak 99ms x by`, values)
+          .pipe(runSession(options), eventsOnly())
+          .subscribe((e) => {
+            if (e.kind !== 'event') return;
+            if (e.event.type === 'channel-opened') times.push(['opened', e.event.id, e.event.at]);
+            if (e.event.type === 'channel-closed') times.push(['closed', e.event.id, e.event.durationMs]);
+          });
+      });
+      assert.deepStrictEqual(times, [
+        ['opened', 1, 8],
+        ['closed', 1, 100],
+        ['closed', 2, undefined],
+      ]);
+    });
+
     it('should give the slot up, destroy the socket and report it when the ME does not answer our CLOSE in time', () => {
       const seen: SessionEffect[] = [];
       testScheduler.run(({ expectObservable }) => {

@@ -27,6 +27,8 @@ export interface OpeningChannel extends ChannelBase {
 /** Confirmed by the ME: one window record per direction. */
 interface Confirmed extends ChannelBase {
   readonly meId: number;
+  /** When the ME confirmed it (the session's clock). */
+  readonly openedAt: number;
   readonly tx: SendWindow;
   readonly rx: ReceiveWindow;
 }
@@ -107,14 +109,22 @@ export const createChannels = (ctx: SessionContext, hooks: ChannelHooks): Channe
     const c = ch.client;
     c.channel = undefined;
     hooks.released(c);
-    const e: LmsEvent = { type: 'channel-closed', id: ch.id, socket: c.socket, reason, bytesToMe: c.bytesToMe, bytesFromMe: c.bytesFromMe };
+    const e: LmsEvent = {
+      type: 'channel-closed',
+      id: ch.id,
+      socket: c.socket,
+      reason,
+      bytesToMe: c.bytesToMe,
+      bytesFromMe: c.bytesFromMe,
+      ...(ch.phase === 'opening' ? {} : { durationMs: ctx.now() - ch.openedAt }),
+    };
     ctx.event(detail === undefined ? e : { ...e, detail });
   };
 
   /** Our CLOSE, once: the channel turns closing. When we speak first (`timed`), a timer bounds the wait for the ME's. */
   const close = (ch: OpenChannel, timed: boolean): void => {
     closeOnce(ch.tx, ch.meId, ctx.send);
-    const closing: ClosingChannel = { phase: 'closing', id: ch.id, client: ch.client, meId: ch.meId, tx: ch.tx, rx: ch.rx, timed };
+    const closing: ClosingChannel = { phase: 'closing', id: ch.id, client: ch.client, meId: ch.meId, openedAt: ch.openedAt, tx: ch.tx, rx: ch.rx, timed };
     table.set(ch.id, closing);
     if (timed) ctx.emit({ kind: 'start-timer', key: { kind: 'close', channel: ch.id }, ms: ctx.options.closeTimeoutMs });
   };
@@ -186,18 +196,20 @@ export const createChannels = (ctx: SessionContext, hooks: ChannelHooks): Channe
       if (ch?.phase !== 'opening') return unknown(`OPEN_CONFIRMATION for ${m.recipient}, which is not opening`, m.recipient);
       opening = undefined;
       const c = ch.client;
+      const at = ctx.now();
       const open: OpenChannel = {
         phase: 'open',
         id: ch.id,
         client: c,
         meId: m.sender,
+        openedAt: at,
         tx: sendWindow(m.window),
         rx: receiveWindow(ctx.options.window),
         stalled: false,
-        activity: reclaimPorts.has(c.local.port) ? startActivity(ctx.now(), c.tx.length > 0) : undefined,
+        activity: reclaimPorts.has(c.local.port) ? startActivity(at, c.tx.length > 0) : undefined,
       };
       table.set(ch.id, open);
-      ctx.event({ type: 'channel-opened', id: ch.id, meId: m.sender, socket: c.socket, local: c.local, peer: c.peer, meWindow: m.window });
+      ctx.event({ type: 'channel-opened', id: ch.id, meId: m.sender, socket: c.socket, local: c.local, peer: c.peer, meWindow: m.window, at });
       // The client left while the open was pending: close right away, nothing to forward.
       if (c.gone) abandon(open);
       else flush(open);
