@@ -45,8 +45,16 @@ export const addCredit = (window: number, bytes: number): { window: number; over
 
 // ---- what we send ------------------------------------------------------------------------------
 
-/** Our direction of a channel: what the peer still accepts, and whether our CLOSE went out. */
+/**
+ * Our direction of a channel: whom we send to, what it still accepts, and whether our CLOSE went
+ * out. The peer's id is fixed when the record is made, from the peer's own OPEN or CONFIRMATION:
+ * every message this direction sends names it, so a sender/recipient mix-up cannot happen later.
+ */
 export interface SendWindow {
+  /** The id the peer chose for this channel: the recipient of everything we send on it. */
+  readonly peer: number;
+  /** Cut client bytes by `nextChunkSize`'s rules (the LMS's); otherwise each message takes all the window, the MTU and the buffer allow. */
+  readonly shaped: boolean;
   /** Bytes the peer still accepts from us. */
   window: number;
   /** Bytes we sent that the peer has yet to credit back (so an adjust is owed to us). */
@@ -55,47 +63,45 @@ export interface SendWindow {
   closed: boolean;
 }
 
-/** Our direction of a new channel, with the window the peer advertised. */
-export const sendWindow = (window: number): SendWindow => ({ window, uncredited: 0, closed: false });
+/** Our direction of a new channel, to `peer`, with the window it advertised. */
+export const sendWindow = (window: number, peer: number, shaped = false): SendWindow => ({ peer, shaped, window, uncredited: 0, closed: false });
 
-/**
- * Sends what `tx` holds as CHANNEL_DATA to `recipient` within the window; returns the bytes sent.
- * `shaped`: cut by `nextChunkSize`'s rules (the LMS's, for a client's requests); otherwise each
- * message takes all the window, the MTU and the buffer allow (the ME's, and a one-shot reply's).
- */
-export const sendWithin = (w: SendWindow, tx: ByteQueue, recipient: number, maxMsgLength: number, send: (m: ApfMessage) => void, shaped = false): number => {
+/** Takes what `tx` holds, within the window, as CHANNEL_DATA to the peer; returns the bytes sent. */
+export const sendWithinWindow = (w: SendWindow, tx: ByteQueue, maxMsgLength: number, send: (m: ApfMessage) => void): number => {
   let sent = 0;
   while (!w.closed && tx.length > 0) {
-    const n = shaped ? nextChunkSize(w.window, maxMsgLength, tx.length, w.uncredited > 0) : Math.min(w.window, maxMsgLength - CHANNEL_DATA_HEADER, tx.length);
+    const n = w.shaped ? nextChunkSize(w.window, maxMsgLength, tx.length, w.uncredited > 0) : Math.min(w.window, maxMsgLength - CHANNEL_DATA_HEADER, tx.length);
     if (n <= 0) break;
     w.window -= n;
     w.uncredited += n;
     sent += n;
-    send(channelData(recipient, tx.take(n)));
+    send(channelData(w.peer, tx.take(n)));
   }
   return sent;
 };
 
-/** WINDOW_ADJUST from the peer: the window grows, capped at 2^32-1; true when the cap was hit. */
-export const credited = (w: SendWindow, bytes: number): boolean => {
+/** WINDOW_ADJUST from the peer grows the window, capped at 2^32-1; true when the cap was hit. */
+export const creditSendWindow = (w: SendWindow, bytes: number): boolean => {
   const { window, overflow } = addCredit(w.window, bytes);
   w.window = window;
   w.uncredited = Math.max(0, w.uncredited - bytes);
   return overflow;
 };
 
-/** CLOSE at most once per channel: a second one could close the peer's next channel on this id. True when it went out now. */
-export const closeOnce = (w: SendWindow, recipient: number, send: (m: ApfMessage) => void): boolean => {
+/** Our CLOSE, at most once per channel: a second one could close the peer's next channel on this id. True when it went out now. */
+export const closeSendWindow = (w: SendWindow, send: (m: ApfMessage) => void): boolean => {
   if (w.closed) return false;
   w.closed = true;
-  send(channelClose(recipient));
+  send(channelClose(w.peer));
   return true;
 };
 
 // ---- what we receive ---------------------------------------------------------------------------
 
-/** The peer's direction: what it may still send us, and the credit we owe it. */
+/** The peer's direction: whom credit goes to, what it may still send us, and the credit we owe it. */
 export interface ReceiveWindow {
+  /** The id the peer chose for this channel: the recipient of our WINDOW_ADJUSTs. */
+  readonly peer: number;
   /** Bytes the peer may still send us. */
   window: number;
   /** Bytes consumed whose credit is not returned yet. */
@@ -108,14 +114,15 @@ export interface ReceiveWindow {
  * By default credit goes back in batches of half the advertised window (ssh2's WINDOW_THRESHOLD,
  * MicroLMS's > 1024 rule): one WINDOW_ADJUST per half window rather than one per write.
  */
-export const receiveWindow = (advertised: number, batch = Math.ceil(advertised / 2)): ReceiveWindow => ({
+export const receiveWindow = (advertised: number, peer: number, batch = Math.ceil(advertised / 2)): ReceiveWindow => ({
+  peer,
   window: advertised,
   owed: 0,
   batch: Math.max(1, batch),
 });
 
-/** `bytes` arrived: the bytes beyond the window (0 when within). An overrun leaves the window at 0. */
-export const received = (r: ReceiveWindow, bytes: number): number => {
+/** `bytes` arrived and use up the window: returns the bytes beyond it (0 when within). An overrun leaves the window at 0. */
+export const takeFromReceiveWindow = (r: ReceiveWindow, bytes: number): number => {
   if (bytes <= r.window) {
     r.window -= bytes;
     return 0;
@@ -125,11 +132,11 @@ export const received = (r: ReceiveWindow, bytes: number): number => {
   return over;
 };
 
-/** `bytes` were consumed: the WINDOW_ADJUST owed to `recipient` now, if a batch is full. */
-export const consumed = (r: ReceiveWindow, bytes: number, recipient: number): ApfMessage | undefined => {
+/** `bytes` were consumed and are owed back: returns the WINDOW_ADJUST to send now, once a batch is full (the window reopens by as much). */
+export const oweCredit = (r: ReceiveWindow, bytes: number): ApfMessage | undefined => {
   r.owed += bytes;
   if (r.owed <= 0 || r.owed < r.batch) return undefined;
-  const adjust = windowAdjust(recipient, r.owed);
+  const adjust = windowAdjust(r.peer, r.owed);
   r.window += r.owed;
   r.owed = 0;
   return adjust;

@@ -10,6 +10,21 @@ import type { ApfMessage } from '../codecs/messages.js';
 /** The shell's handle for one accepted local socket. */
 export type SocketId = number;
 
+declare const hostSide: unique symbol;
+declare const meSide: unique symbol;
+/**
+ * A channel id lms chose: the recipient named by the ME's messages on that channel. The ME's own
+ * id for the same channel is another number of another type (APF's classic bug is to answer with
+ * the wrong one), so the two cannot be mixed up and still compile.
+ */
+export type HostChannelId = number & { readonly [hostSide]: true };
+/** A channel id the ME chose: the recipient of what lms sends (held by the channel's windows). */
+export type MeChannelId = number & { readonly [meSide]: true };
+/** The host's channel a message from the ME names. */
+export const recipientOf = (m: { readonly recipient: number }): HostChannelId => m.recipient as HostChannelId;
+/** The ME's id for a channel, from the ME's own OPEN or CONFIRMATION. */
+export const senderOf = (m: { readonly sender: number }): MeChannelId => m.sender as MeChannelId;
+
 /** An address and port. */
 export interface Endpoint {
   readonly address: string;
@@ -26,7 +41,7 @@ export type TimerKey =
   | { readonly kind: 'open-retry' }
   | { readonly kind: 'reclaim' }
   | { readonly kind: 'hold'; readonly socket: SocketId }
-  | { readonly kind: 'close'; readonly channel: number };
+  | { readonly kind: 'close'; readonly channel: HostChannelId };
 
 /** One string per timer, for a table of running timers: equal keys, equal strings. */
 export const timerId = (key: TimerKey): string => (key.kind === 'hold' ? `hold:${key.socket}` : key.kind === 'close' ? `close:${key.channel}` : key.kind);

@@ -4,15 +4,15 @@ import { channelClose, channelData, windowAdjust, type ApfMessage } from '../../
 import { ByteQueue } from '../../src/streams/byteQueue.js';
 import {
   addCredit,
-  closeOnce,
-  consumed,
-  credited,
+  closeSendWindow,
+  creditSendWindow,
   MIN_TAIL,
   nextChunkSize,
-  received,
   receiveWindow,
   sendWindow,
-  sendWithin,
+  sendWithinWindow,
+  takeFromReceiveWindow,
+  oweCredit,
 } from '../../src/streams/channelWindow.js';
 
 describe('channel windows', () => {
@@ -54,58 +54,70 @@ describe('channel windows', () => {
     assert.deepStrictEqual(addCredit(10, 20), { window: 30, overflow: false });
   });
 
-  it('returns credit in batches of half the advertised window, and at once with a batch of 1', () => {
-    const r = receiveWindow(16);
-    assert.equal(received(r, 16), 0);
-    assert.equal(consumed(r, 7, 3), undefined);
-    assert.deepStrictEqual(consumed(r, 1, 3), windowAdjust(3, 8));
+  it('returns credit to the peer in batches of half the advertised window, and at once with a batch of 1', () => {
+    const r = receiveWindow(16, 3);
+    assert.equal(takeFromReceiveWindow(r, 16), 0);
+    assert.equal(oweCredit(r, 7), undefined);
+    assert.deepStrictEqual(oweCredit(r, 1), windowAdjust(3, 8));
     assert.deepStrictEqual({ window: r.window, owed: r.owed }, { window: 8, owed: 0 });
-    assert.deepStrictEqual(consumed(receiveWindow(16, 1), 2, 3), windowAdjust(3, 2));
+    assert.deepStrictEqual(oweCredit(receiveWindow(16, 3, 1), 2), windowAdjust(3, 2));
   });
 
   it('reports the bytes beyond the receive window and leaves it at 0', () => {
-    const r = receiveWindow(10);
-    assert.equal(received(r, 4), 0);
-    assert.equal(received(r, 9), 3);
+    const r = receiveWindow(10, 3);
+    assert.equal(takeFromReceiveWindow(r, 4), 0);
+    assert.equal(takeFromReceiveWindow(r, 9), 3);
     assert.equal(r.window, 0);
   });
 
-  it('cuts buffered bytes into CHANNEL_DATA within the window and the MTU, and stops at the window', () => {
-    const w = sendWindow(10);
+  it('cuts buffered bytes into CHANNEL_DATA to the peer within the window and the MTU, and stops at the window', () => {
+    const w = sendWindow(10, 5);
     const tx = new ByteQueue();
     tx.push(Buffer.alloc(30, 0x61));
     const sent: ApfMessage[] = [];
     assert.equal(
-      sendWithin(w, tx, 5, 9 + 4, (m) => sent.push(m)),
+      sendWithinWindow(w, tx, 9 + 4, (m) => sent.push(m)),
       10,
     );
     assert.deepStrictEqual(sent, [channelData(5, Buffer.alloc(4, 0x61)), channelData(5, Buffer.alloc(4, 0x61)), channelData(5, Buffer.alloc(2, 0x61))]);
     assert.deepStrictEqual({ window: w.window, uncredited: w.uncredited, left: tx.length }, { window: 0, uncredited: 10, left: 20 });
-    assert.equal(credited(w, 6), false);
+    assert.equal(creditSendWindow(w, 6), false);
     assert.deepStrictEqual({ window: w.window, uncredited: w.uncredited }, { window: 6, uncredited: 4 });
   });
 
+  it("cuts by the LMS's rules when the direction is shaped: no tail shorter than 5 bytes behind a message", () => {
+    const w = sendWindow(100, 5, true);
+    const tx = new ByteQueue();
+    tx.push(Buffer.alloc(16, 0x61));
+    const sent: ApfMessage[] = [];
+    sendWithinWindow(w, tx, 9 + 13, (m) => sent.push(m));
+    assert.deepStrictEqual(
+      sent.map((m) => (m.type === 'channel-data' ? m.data.length : -1)),
+      [11, 5],
+    );
+  });
+
   it('caps the send window at 2^32-1 on an overflowing WINDOW_ADJUST and says so', () => {
-    const w = sendWindow(0xffff_fff0);
-    assert.equal(credited(w, 0x20), true);
+    const w = sendWindow(0xffff_fff0, 5);
+    assert.equal(creditSendWindow(w, 0x20), true);
     assert.equal(w.window, 0xffff_ffff);
   });
 
-  it('sends CLOSE once, and nothing after it', () => {
-    const w = sendWindow(100);
+  it('sends CLOSE to the peer once, and nothing after it', () => {
+    const w = sendWindow(100, 2);
     const sent: ApfMessage[] = [];
     assert.equal(
-      closeOnce(w, 2, (m) => sent.push(m)),
+      closeSendWindow(w, (m) => sent.push(m)),
       true,
     );
     assert.equal(
-      closeOnce(w, 2, (m) => sent.push(m)),
+      closeSendWindow(w, (m) => sent.push(m)),
       false,
     );
     const tx = new ByteQueue();
     tx.push(Buffer.alloc(5));
     assert.equal(
-      sendWithin(w, tx, 2, 4096, (m) => sent.push(m)),
+      sendWithinWindow(w, tx, 4096, (m) => sent.push(m)),
       0,
     );
     assert.deepStrictEqual(sent, [channelClose(2)]);

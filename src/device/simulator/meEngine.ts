@@ -21,13 +21,13 @@ import { OpenFailureReason, Service } from '../../codecs/opcodes.js';
 import { ByteQueue } from '../../streams/byteQueue.js';
 import { emptyStats, PROFILE_PORTS, type MeEffect, type MeEngineOptions, type MeInput, type MeStats } from './meTypes.js';
 import {
-  closeOnce,
-  consumed,
-  credited,
+  closeSendWindow,
+  creditSendWindow,
+  oweCredit,
   receiveWindow,
-  received,
   sendWindow,
-  sendWithin,
+  sendWithinWindow,
+  takeFromReceiveWindow,
   type ReceiveWindow,
   type SendWindow,
 } from '../../streams/channelWindow.js';
@@ -139,12 +139,12 @@ export const createMeEngine = (options: MeEngineOptions, stats: MeStats = emptyS
   };
 
   const sendClose = (ch: OpenSlot): void => {
-    if (closeOnce(ch.tx, ch.hostId, send)) free(ch);
+    if (closeSendWindow(ch.tx, send)) free(ch);
   };
 
   const flush = (ch: HostChannel | EventChannel): void => {
     if (ch.tx.closed) return;
-    stats.bytesToHost += sendWithin(ch.tx, ch.out, ch.hostId, options.maxMsgLength, send);
+    stats.bytesToHost += sendWithinWindow(ch.tx, ch.out, options.maxMsgLength, send);
     if (ch.out.length === 0) {
       out.push({ kind: 'service-flushed', id: ch.meId });
       if (ch.origin === 'host' && ch.serviceClosed) sendClose(ch);
@@ -204,8 +204,8 @@ export const createMeEngine = (options: MeEngineOptions, stats: MeStats = emptyS
           meId: offered.meId,
           hostId: m.sender,
           out: new ByteQueue(),
-          tx: sendWindow(m.window),
-          rx: receiveWindow(window, 1),
+          tx: sendWindow(m.window, m.sender),
+          rx: receiveWindow(window, m.sender, 1),
           closeReceived: false,
           response: [],
           acknowledged: false,
@@ -219,7 +219,7 @@ export const createMeEngine = (options: MeEngineOptions, stats: MeStats = emptyS
       case 'channel-window-adjust': {
         const ch = openSlot(m.recipient, 'WINDOW_ADJUST');
         if (!ch) return;
-        credited(ch.tx, m.bytesToAdd);
+        creditSendWindow(ch.tx, m.bytesToAdd);
         return flush(ch);
       }
       case 'channel-close': {
@@ -272,9 +272,9 @@ export const createMeEngine = (options: MeEngineOptions, stats: MeStats = emptyS
       hostId: m.sender,
       port: m.port,
       out: new ByteQueue(),
-      tx: sendWindow(m.window),
+      tx: sendWindow(m.window, m.sender),
       // The ME credits each consumed byte at once: the service reports consumption in its own batches.
-      rx: receiveWindow(window, 1),
+      rx: receiveWindow(window, m.sender, 1),
       closeReceived: false,
       serviceClosed: false,
       tail: Buffer.alloc(0),
@@ -292,7 +292,7 @@ export const createMeEngine = (options: MeEngineOptions, stats: MeStats = emptyS
       return error(`CHANNEL_DATA for channel ${recipient} after CLOSE`);
     }
     const before = ch.rx.window;
-    if (received(ch.rx, data.length) > 0) {
+    if (takeFromReceiveWindow(ch.rx, data.length) > 0) {
       stats.windowViolations++;
       error(`host sent ${data.length} bytes into a window of ${before} on channel ${recipient}`);
     }
@@ -304,7 +304,7 @@ export const createMeEngine = (options: MeEngineOptions, stats: MeStats = emptyS
         ch.acknowledged = true;
         stats.notificationsAcknowledged++;
       }
-      const adjust = consumed(ch.rx, data.length, ch.hostId);
+      const adjust = oweCredit(ch.rx, data.length);
       if (adjust) send(adjust);
       return;
     }
@@ -348,7 +348,7 @@ export const createMeEngine = (options: MeEngineOptions, stats: MeStats = emptyS
       case 'service-consumed': {
         const ch = hostChannel(input.id);
         if (!ch || ch.closeReceived) return;
-        const adjust = consumed(ch.rx, input.bytes, ch.hostId);
+        const adjust = oweCredit(ch.rx, input.bytes);
         if (adjust) send(adjust);
         return;
       }

@@ -8,14 +8,24 @@
 import { channelOpen, openConfirmation, openFailure, type ApfMessage, type ChannelOpen } from '../../codecs/messages.js';
 import { MAX_U32 } from '../../codecs/brands.js';
 import { OpenFailureReason, openFailureReasonName } from '../../codecs/opcodes.js';
-import { closeOnce, consumed, credited, receiveWindow, received, sendWindow, sendWithin, type ReceiveWindow, type SendWindow } from '../channelWindow.js';
-import type { ChannelCloseReason, LmsEvent } from '../sessionTypes.js';
+import {
+  closeSendWindow,
+  creditSendWindow,
+  oweCredit,
+  receiveWindow,
+  sendWindow,
+  sendWithinWindow,
+  takeFromReceiveWindow,
+  type ReceiveWindow,
+  type SendWindow,
+} from '../channelWindow.js';
+import { recipientOf, senderOf, type ChannelCloseReason, type HostChannelId, type LmsEvent, type MeChannelId } from '../sessionTypes.js';
 import { holdBytes, type LocalSocket, type SessionContext } from './context.js';
 import { createNotificationChannel, type NotificationChannel } from './notificationChannel.js';
 import { clientSpoke, meSpoke, startActivity, type Activity } from './reclaimPolicy.js';
 
 interface ChannelBase {
-  readonly id: number;
+  readonly id: HostChannelId;
   readonly client: LocalSocket;
 }
 
@@ -26,7 +36,7 @@ export interface OpeningChannel extends ChannelBase {
 
 /** Confirmed by the ME: one window record per direction. */
 interface Confirmed extends ChannelBase {
-  readonly meId: number;
+  readonly meId: MeChannelId;
   /** When the ME confirmed it (the session's clock). */
   readonly openedAt: number;
   readonly tx: SendWindow;
@@ -50,54 +60,69 @@ export interface ClosingChannel extends Confirmed {
 
 export type Channel = OpeningChannel | OpenChannel | ClosingChannel;
 
-export interface ChannelHooks {
-  /** A slot freed or an open was answered: the next waiting socket may go. */
-  changed(): void;
-  /** A transient OPEN_FAILURE: the socket waits again (admission.ts). */
-  retry(client: LocalSocket): void;
-  /** The channel closed: the session carries its socket no more, whatever the socket does next. */
-  released(client: LocalSocket): void;
+/**
+ * What a channel step leaves for the session to do once the step is over, in this order: forget
+ * the sockets whose channel closed, queue a retried one again, move the reclaim deadline, open
+ * channels for waiting sockets. No step acts on them itself, so no step re-enters another. One
+ * record, reset by each step and read at once by the session: nothing is allocated per message.
+ */
+export interface ChannelFollowUps {
+  /** Channels closed: the session carries their sockets no more, whatever the sockets do next. */
+  readonly released: LocalSocket[];
+  /** A transient OPEN_FAILURE: this socket waits again (admission.ts). */
+  retry: LocalSocket | undefined;
   /** A reclaimable channel's rule changed (reclaimPolicy.ts): the reclaim deadline may move. */
-  activityChanged(): void;
+  activityChanged: boolean;
+  /** A slot freed or an open was answered: the next waiting socket may go. */
+  slotsChanged: boolean;
 }
 
 export interface Channels {
   readonly size: number;
   /** The channel whose CHANNEL_OPEN awaits its answer (one at a time). */
-  readonly opening: number | undefined;
-  get(id: number): Channel | undefined;
+  readonly opening: HostChannelId | undefined;
+  get(id: HostChannelId): Channel | undefined;
   all(): IterableIterator<Channel>;
   open(client: LocalSocket): void;
-  onOpenConfirmation(m: Extract<ApfMessage, { type: 'channel-open-confirmation' }>): void;
-  onOpenFailure(m: Extract<ApfMessage, { type: 'channel-open-failure' }>): void;
+  onOpenConfirmation(m: Extract<ApfMessage, { type: 'channel-open-confirmation' }>): ChannelFollowUps;
+  onOpenFailure(m: Extract<ApfMessage, { type: 'channel-open-failure' }>): ChannelFollowUps;
   onChannelOpen(m: ChannelOpen): void;
-  onData(m: Extract<ApfMessage, { type: 'channel-data' }>, size: number): void;
+  onData(m: Extract<ApfMessage, { type: 'channel-data' }>, size: number): ChannelFollowUps;
   onWindowAdjust(m: Extract<ApfMessage, { type: 'channel-window-adjust' }>): void;
-  onClose(recipient: number): void;
-  socketData(ch: Channel, data: Buffer): void;
+  onClose(m: Extract<ApfMessage, { type: 'channel-close' }>): ChannelFollowUps;
+  socketData(ch: Channel, data: Buffer): ChannelFollowUps;
   socketEnd(ch: Channel): void;
   socketClosed(ch: Channel): void;
   socketWritten(ch: Channel, bytes: number): void;
-  closeUnanswered(id: number): void;
+  closeUnanswered(id: HostChannelId): ChannelFollowUps;
   /** The client is gone for good: drop its bytes, CLOSE now (issue #14). */
   abandon(ch: OpenChannel): void;
   /** The link is gone: every id is stale, every socket destroyed. */
-  linkLost(reason: string): void;
+  linkLost(reason: string): ChannelFollowUps;
   /** Stop: CLOSE each open channel and end its socket after its writes. */
-  shutdown(): void;
+  shutdown(): ChannelFollowUps;
 }
 
-export const createChannels = (ctx: SessionContext, hooks: ChannelHooks): Channels => {
-  const table = new Map<number, Channel>();
-  const notifications = new Map<number, NotificationChannel>();
+export const createChannels = (ctx: SessionContext): Channels => {
+  const follow: ChannelFollowUps = { released: [], retry: undefined, activityChanged: false, slotsChanged: false };
+  /** A step begins: nothing is left to do yet. */
+  const begin = (): ChannelFollowUps => {
+    follow.released.length = 0;
+    follow.retry = undefined;
+    follow.activityChanged = false;
+    follow.slotsChanged = false;
+    return follow;
+  };
+  const table = new Map<HostChannelId, Channel>();
+  const notifications = new Map<HostChannelId, NotificationChannel>();
   let nextId = 1;
-  let opening: number | undefined;
+  let opening: HostChannelId | undefined;
   const reclaimPorts = new Set(ctx.options.reclaim.ports);
 
   // Host ids: never 0, never one still in use; the counter wraps only after 2^32-1 channels.
-  const allocId = (): number => {
+  const allocId = (): HostChannelId => {
     for (;;) {
-      const id = nextId;
+      const id = nextId as HostChannelId;
       nextId = nextId === MAX_U32 ? 1 : nextId + 1;
       if (!table.has(id) && !notifications.has(id)) return id;
     }
@@ -108,7 +133,7 @@ export const createChannels = (ctx: SessionContext, hooks: ChannelHooks): Channe
     if (ch.phase === 'opening' && opening === ch.id) opening = undefined;
     const c = ch.client;
     c.channel = undefined;
-    hooks.released(c);
+    follow.released.push(c);
     const e: LmsEvent = {
       type: 'channel-closed',
       id: ch.id,
@@ -123,7 +148,7 @@ export const createChannels = (ctx: SessionContext, hooks: ChannelHooks): Channe
 
   /** Our CLOSE, once: the channel turns closing. When we speak first (`timed`), a timer bounds the wait for the ME's. */
   const close = (ch: OpenChannel, timed: boolean): void => {
-    closeOnce(ch.tx, ch.meId, ctx.send);
+    closeSendWindow(ch.tx, ctx.send);
     const closing: ClosingChannel = { phase: 'closing', id: ch.id, client: ch.client, meId: ch.meId, openedAt: ch.openedAt, tx: ch.tx, rx: ch.rx, timed };
     table.set(ch.id, closing);
     if (timed) ctx.emit({ kind: 'start-timer', key: { kind: 'close', channel: ch.id }, ms: ctx.options.closeTimeoutMs });
@@ -135,7 +160,7 @@ export const createChannels = (ctx: SessionContext, hooks: ChannelHooks): Channe
   /** Send what the ME's window allows, pause or resume the socket, and CLOSE once drained. */
   const flush = (ch: OpenChannel): void => {
     const c = ch.client;
-    c.bytesToMe += sendWithin(ch.tx, c.tx, ch.meId, ctx.maxMsgLength, ctx.send, true);
+    c.bytesToMe += sendWithinWindow(ch.tx, c.tx, ctx.maxMsgLength, ctx.send);
     if (c.tx.length > 0 && ch.tx.window === 0 && !ch.stalled) {
       ch.stalled = true;
       ctx.event({ type: 'channel-stalled', id: ch.id, buffered: c.tx.length });
@@ -192,33 +217,43 @@ export const createChannels = (ctx: SessionContext, hooks: ChannelHooks): Channe
     },
 
     onOpenConfirmation(m) {
-      const ch = table.get(m.recipient);
-      if (ch?.phase !== 'opening') return unknown(`OPEN_CONFIRMATION for ${m.recipient}, which is not opening`, m.recipient);
+      const f = begin();
+      const ch = table.get(recipientOf(m));
+      if (ch?.phase !== 'opening') {
+        unknown(`OPEN_CONFIRMATION for ${m.recipient}, which is not opening`, m.recipient);
+        return f;
+      }
       opening = undefined;
       const c = ch.client;
       const at = ctx.now();
+      const meId = senderOf(m);
       const open: OpenChannel = {
         phase: 'open',
         id: ch.id,
         client: c,
-        meId: m.sender,
+        meId,
         openedAt: at,
-        tx: sendWindow(m.window),
-        rx: receiveWindow(ctx.options.window),
+        tx: sendWindow(m.window, meId, true),
+        rx: receiveWindow(ctx.options.window, meId),
         stalled: false,
         activity: reclaimPorts.has(c.local.port) ? startActivity(at, c.tx.length > 0) : undefined,
       };
       table.set(ch.id, open);
-      ctx.event({ type: 'channel-opened', id: ch.id, meId: m.sender, socket: c.socket, local: c.local, peer: c.peer, meWindow: m.window, at });
+      ctx.event({ type: 'channel-opened', id: ch.id, meId, socket: c.socket, local: c.local, peer: c.peer, meWindow: m.window, at });
       // The client left while the open was pending: close right away, nothing to forward.
       if (c.gone) abandon(open);
       else flush(open);
-      hooks.changed();
+      f.slotsChanged = true;
+      return f;
     },
 
     onOpenFailure(m) {
-      const ch = table.get(m.recipient);
-      if (ch?.phase !== 'opening') return unknown(`OPEN_FAILURE for ${m.recipient}, which is not opening`, m.recipient);
+      const f = begin();
+      const ch = table.get(recipientOf(m));
+      if (ch?.phase !== 'opening') {
+        unknown(`OPEN_FAILURE for ${m.recipient}, which is not opening`, m.recipient);
+        return f;
+      }
       opening = undefined;
       const c = ch.client;
       const transient = m.reason === OpenFailureReason.ResourceShortage || m.reason === OpenFailureReason.AdministrativelyProhibited;
@@ -227,26 +262,29 @@ export const createChannels = (ctx: SessionContext, hooks: ChannelHooks): Channe
         table.delete(ch.id);
         c.channel = undefined;
         c.attempts++;
-        return hooks.retry(c);
+        f.retry = c;
+        return f;
       }
       if (!c.gone) ctx.emit({ kind: 'destroy', socket: c.socket });
       closed(ch, 'open-failed', `${openFailureReasonName(m.reason)} after ${c.attempts + 1} attempt(s)`);
-      hooks.changed();
+      f.slotsChanged = true;
+      return f;
     },
 
     onChannelOpen(m) {
       if (m.channelType === 'direct-tcpip' && m.port === 0) {
         const id = allocId();
+        const meId = senderOf(m);
         const note = createNotificationChannel({
           id,
-          meId: m.sender,
+          meId,
           meWindow: m.window,
           window: ctx.options.window,
           maxMsgLength: ctx.maxMsgLength,
-          onRequest: (request) => ctx.event({ type: 'notification', meId: m.sender, request }),
+          onRequest: (request) => ctx.event({ type: 'notification', meId, request }),
         });
         notifications.set(id, note);
-        return ctx.send(openConfirmation(m.sender, id, ctx.options.window));
+        return ctx.send(openConfirmation(meId, id, ctx.options.window));
       }
       // A proxy to loopback only: no outbound connections on the ME's behalf (MicroLMS does the same).
       const reason =
@@ -263,60 +301,78 @@ export const createChannels = (ctx: SessionContext, hooks: ChannelHooks): Channe
     },
 
     onData(m, size) {
-      const note = notifications.get(m.recipient);
-      if (note) return void note.data(m.data).forEach(ctx.send);
-      const ch = table.get(m.recipient);
-      if (!ch || ch.phase === 'opening') return unknown(`CHANNEL_DATA for unknown channel ${m.recipient} (dropped)`, m.recipient);
-      if (ch.phase === 'open' && ch.activity && m.data.length > 0 && meSpoke(ch.activity, ctx.now())) hooks.activityChanged();
+      const f = begin();
+      const id = recipientOf(m);
+      const note = notifications.get(id);
+      if (note) {
+        for (const reply of note.data(m.data)) ctx.send(reply);
+        return f;
+      }
+      const ch = table.get(id);
+      if (!ch || ch.phase === 'opening') {
+        unknown(`CHANNEL_DATA for unknown channel ${m.recipient} (dropped)`, m.recipient);
+        return f;
+      }
+      if (ch.phase === 'open' && ch.activity && m.data.length > 0 && meSpoke(ch.activity, ctx.now())) f.activityChanged = true;
       // An ME that overruns the window or the MTU is reported; its bytes still arrive.
       if (size > ctx.maxMsgLength) ctx.violation('mtu-overrun', `CHANNEL_DATA of ${size} bytes exceeds the MTU ${ctx.maxMsgLength}`, ch.id);
       const window = ch.rx.window;
-      if (received(ch.rx, m.data.length) > 0) ctx.violation('window-overrun', `ME sent ${m.data.length} bytes into a window of ${window}`, ch.id);
+      if (takeFromReceiveWindow(ch.rx, m.data.length) > 0) ctx.violation('window-overrun', `ME sent ${m.data.length} bytes into a window of ${window}`, ch.id);
       const c = ch.client;
       c.bytesFromMe += m.data.length;
       if (!c.gone && m.data.length > 0) ctx.emit({ kind: 'write', socket: c.socket, data: m.data });
+      return f;
     },
 
     onWindowAdjust(m) {
-      const note = notifications.get(m.recipient);
+      const id = recipientOf(m);
+      const note = notifications.get(id);
       if (note) return void note.adjust(m.bytesToAdd).forEach(ctx.send);
-      const ch = table.get(m.recipient);
+      const ch = table.get(id);
       if (!ch || ch.phase === 'opening') return unknown(`WINDOW_ADJUST for unknown channel ${m.recipient}`, m.recipient);
-      if (credited(ch.tx, m.bytesToAdd)) ctx.violation('window-overflow', `WINDOW_ADJUST +${m.bytesToAdd} overflows the u32 window (capped)`, ch.id);
+      if (creditSendWindow(ch.tx, m.bytesToAdd)) ctx.violation('window-overflow', `WINDOW_ADJUST +${m.bytesToAdd} overflows the u32 window (capped)`, ch.id);
       if (ch.phase === 'open') {
         ch.stalled = false;
         flush(ch);
       }
     },
 
-    onClose(recipient) {
+    onClose(m) {
+      const f = begin();
+      const recipient = recipientOf(m);
       const note = notifications.get(recipient);
       if (note) {
-        note.close().forEach(ctx.send);
+        for (const reply of note.close()) ctx.send(reply);
         notifications.delete(recipient);
-        return;
+        return f;
       }
       const ch = table.get(recipient);
       // AMT replays stale CLOSEs (id 0 after a reset): match on id and state, never answer them.
-      if (!ch || ch.phase === 'opening') return ctx.violation('stale-close', `CHANNEL_CLOSE for ${recipient}, which is not open (ignored)`, recipient);
+      if (!ch || ch.phase === 'opening') {
+        ctx.violation('stale-close', `CHANNEL_CLOSE for ${recipient}, which is not open (ignored)`, recipient);
+        return f;
+      }
       if (ch.phase === 'closing') stopCloseTimer(ch);
       else close(ch, false);
       const c = ch.client;
       c.tx.clear();
       if (!c.gone) ctx.emit({ kind: 'end', socket: c.socket });
       closed(ch, 'closed');
-      hooks.changed();
+      f.slotsChanged = true;
+      return f;
     },
 
     socketData(ch, data) {
+      const f = begin();
       const c = ch.client;
-      if (c.ended || c.gone) return;
-      if (ch.phase === 'opening') return holdBytes(c, data, ctx);
-      if (ch.phase !== 'open') return;
+      if (c.ended || c.gone) return f;
+      if (ch.phase === 'opening') holdBytes(c, data, ctx);
+      if (ch.phase !== 'open') return f;
       // A change of rule can bring a deadline forward: the timer, if one runs, follows it.
-      if (ch.activity && clientSpoke(ch.activity, ctx.now())) hooks.activityChanged();
+      if (ch.activity && clientSpoke(ch.activity, ctx.now())) f.activityChanged = true;
       c.tx.push(data);
       flush(ch);
+      return f;
     },
 
     socketEnd(ch) {
@@ -332,22 +388,25 @@ export const createChannels = (ctx: SessionContext, hooks: ChannelHooks): Channe
 
     socketWritten(ch, bytes) {
       if (ch.phase === 'opening') return;
-      const adjust = consumed(ch.rx, bytes, ch.meId);
+      const adjust = oweCredit(ch.rx, bytes);
       if (adjust) ctx.send(adjust);
     },
 
     closeUnanswered(id) {
+      const f = begin();
       const ch = table.get(id);
-      if (ch?.phase !== 'closing' || !ch.timed) return;
+      if (ch?.phase !== 'closing' || !ch.timed) return f;
       ctx.violation('close-unanswered', `the ME did not answer CLOSE on channel ${id} within ${ctx.options.closeTimeoutMs} ms; its slot is given up`, id);
       if (!ch.client.gone) ctx.emit({ kind: 'destroy', socket: ch.client.socket });
       closed(ch, 'close-unanswered');
-      hooks.changed();
+      f.slotsChanged = true;
+      return f;
     },
 
     abandon,
 
     linkLost(reason) {
+      const f = begin();
       for (const ch of [...table.values()]) {
         if (ch.phase === 'closing') stopCloseTimer(ch);
         if (!ch.client.gone) ctx.emit({ kind: 'destroy', socket: ch.client.socket });
@@ -355,15 +414,18 @@ export const createChannels = (ctx: SessionContext, hooks: ChannelHooks): Channe
       }
       notifications.clear();
       opening = undefined;
+      return f;
     },
 
     shutdown() {
+      const f = begin();
       for (const ch of [...table.values()]) {
         if (ch.phase === 'open') close(ch, false);
         if (!ch.client.gone) ctx.emit({ kind: ch.phase === 'opening' ? 'destroy' : 'end', socket: ch.client.socket });
         closed(ch, 'shutdown');
       }
       opening = undefined;
+      return f;
     },
   };
 };

@@ -4,7 +4,7 @@
  */
 import type { ApfMessage } from '../../codecs/messages.js';
 import type { ByteQueue } from '../byteQueue.js';
-import type { Endpoint, LmsEvent, ProtocolViolation, SessionEffect, SessionOptions, SocketId } from '../sessionTypes.js';
+import type { Endpoint, HostChannelId, LmsEvent, ProtocolViolation, SessionEffect, SessionOptions, SocketId } from '../sessionTypes.js';
 
 export interface SessionContext {
   readonly options: SessionOptions;
@@ -31,7 +31,7 @@ export interface LocalSocket {
   /** CHANNEL_OPENs tried for it (OPEN_FAILURE 1 and 4 are retried). */
   attempts: number;
   /** The channel carrying it, once one is opening. */
-  channel: number | undefined;
+  channel: HostChannelId | undefined;
   /** The client half-closed (FIN): CLOSE follows once `tx` drains. */
   ended: boolean;
   /** The socket is gone: ME data is dropped. */

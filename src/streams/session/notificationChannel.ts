@@ -5,7 +5,8 @@
  */
 import type { ApfMessage } from '../../codecs/messages.js';
 import { ByteQueue } from '../byteQueue.js';
-import { closeOnce, consumed, credited, receiveWindow, sendWindow, sendWithin } from '../channelWindow.js';
+import { closeSendWindow, creditSendWindow, oweCredit, receiveWindow, sendWindow, sendWithinWindow } from '../channelWindow.js';
+import type { HostChannelId, MeChannelId } from '../sessionTypes.js';
 
 /** An event request larger than this is cut off and closed. */
 const MAX_NOTIFICATION_BYTES = 64 * 1024;
@@ -20,8 +21,8 @@ export interface NotificationChannel {
 }
 
 export interface NotificationOptions {
-  readonly id: number;
-  readonly meId: number;
+  readonly id: HostChannelId;
+  readonly meId: MeChannelId;
   readonly meWindow: number;
   readonly window: number;
   readonly maxMsgLength: number;
@@ -40,8 +41,8 @@ const requestLength = (buf: Buffer): number | undefined => {
 export const createNotificationChannel = (o: NotificationOptions): NotificationChannel => {
   let received: Buffer[] = [];
   let size = 0;
-  const tx = sendWindow(o.meWindow);
-  const rx = receiveWindow(o.window);
+  const tx = sendWindow(o.meWindow, o.meId);
+  const rx = receiveWindow(o.window, o.meId);
   const response = new ByteQueue();
   let delivered = false;
 
@@ -56,8 +57,8 @@ export const createNotificationChannel = (o: NotificationOptions): NotificationC
   /** Send the response within the ME's window, then CLOSE. */
   const respond = (out: ApfMessage[] = []): ApfMessage[] => {
     const send = (m: ApfMessage): void => void out.push(m);
-    sendWithin(tx, response, o.meId, o.maxMsgLength, send);
-    if (delivered && response.length === 0) closeOnce(tx, o.meId, send);
+    sendWithinWindow(tx, response, o.maxMsgLength, send);
+    if (delivered && response.length === 0) closeSendWindow(tx, send);
     return out;
   };
 
@@ -68,7 +69,7 @@ export const createNotificationChannel = (o: NotificationOptions): NotificationC
       received.push(bytes);
       size += bytes.length;
       // The bytes are consumed as they arrive, so credit goes back at once (in batches).
-      const adjust = consumed(rx, bytes.length, o.meId);
+      const adjust = oweCredit(rx, bytes.length);
       if (adjust) out.push(adjust);
       const whole = Buffer.concat(received);
       received = [whole];
@@ -80,13 +81,13 @@ export const createNotificationChannel = (o: NotificationOptions): NotificationC
       return out;
     },
     adjust(bytes) {
-      credited(tx, bytes); // capped at 2^32-1, as on every channel
+      creditSendWindow(tx, bytes); // capped at 2^32-1, as on every channel
       return respond();
     },
     close() {
       if (!delivered && size > 0) deliver();
       const out: ApfMessage[] = [];
-      closeOnce(tx, o.meId, (m) => void out.push(m));
+      closeSendWindow(tx, (m) => void out.push(m));
       return out;
     },
   };

@@ -15,7 +15,7 @@ import { disconnect, type ApfMessage } from '../../codecs/messages.js';
 import { DisconnectReason, disconnectReasonName } from '../../codecs/opcodes.js';
 import type { Endpoint, LmsEvent, ProtocolViolation, SessionEffect, SessionInput, SessionOptions, SessionPhase, SocketId, TimerKey } from '../sessionTypes.js';
 import { createAdmission } from './admission.js';
-import { createChannels } from './channels.js';
+import { createChannels, type ChannelFollowUps } from './channels.js';
 import type { LocalSocket, SessionContext } from './context.js';
 import { createForwards } from './forwards.js';
 import { createHandshake } from './handshake.js';
@@ -68,13 +68,16 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
   const forwards = createForwards(ctx, () => pump());
   const admission = createAdmission(ctx);
   const servable = (s: LocalSocket): boolean => handshake.phase() === 'ready' && forwards.serves(s.local.port);
-  const channels = createChannels(ctx, {
-    changed: () => pump(),
-    retry: (s) => admission.retry(s),
-    released: (s) => sockets.delete(s.socket),
-    activityChanged: () => reclaimer.changed(),
-  });
+  const channels = createChannels(ctx);
   const reclaimer = createReclaimer(ctx, channels, () => admission.count(servable));
+
+  /** What a channel step left to do, done once the step is over (channels.ts: ChannelFollowUps). */
+  const after = (f: ChannelFollowUps): void => {
+    for (const s of f.released) sockets.delete(s.socket);
+    if (f.retry) admission.retry(f.retry);
+    if (f.activityChanged) reclaimer.changed();
+    if (f.slotsChanged) pump();
+  };
 
   /** Open a channel for the next servable socket while the ME has a slot and no open is pending. */
   const pump = (): void => {
@@ -91,7 +94,7 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
 
   /** Every channel id is stale once the link is gone: sockets are destroyed, listeners stay. */
   const teardown = (reason: string): void => {
-    channels.linkLost(reason);
+    after(channels.linkLost(reason));
     admission.linkLost();
     forwards.reset();
     handshake.reset();
@@ -115,7 +118,7 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
   /** Stop in order: CLOSE for every open channel, its socket ended after pending writes; refuse the rest. */
   const shutdown = (): void => {
     stopping = true;
-    channels.shutdown();
+    after(channels.shutdown());
     reclaimer.cancel();
     for (const s of admission.drain()) {
       emit({ kind: 'destroy', socket: s.socket });
@@ -155,15 +158,15 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
       case 'channel-open':
         return channels.onChannelOpen(m);
       case 'channel-open-confirmation':
-        return channels.onOpenConfirmation(m);
+        return after(channels.onOpenConfirmation(m));
       case 'channel-open-failure':
-        return channels.onOpenFailure(m);
+        return after(channels.onOpenFailure(m));
       case 'channel-window-adjust':
         return channels.onWindowAdjust(m);
       case 'channel-data':
-        return channels.onData(m, size);
+        return after(channels.onData(m, size));
       case 'channel-close':
-        return channels.onClose(m.recipient);
+        return after(channels.onClose(m));
       default:
         return ctx.violation('unexpected-message', `${m.type} from the ME (ignored)`);
     }
@@ -185,7 +188,7 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
     const ch = channelOf(s);
     switch (input.kind) {
       case 'socket-data':
-        return ch ? channels.socketData(ch, input.data) : admission.data(s, input.data);
+        return ch ? after(channels.socketData(ch, input.data)) : admission.data(s, input.data);
       case 'socket-end':
         if (ch) return channels.socketEnd(ch);
         if (admission.end(s)) sockets.delete(input.socket);
@@ -212,7 +215,7 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
         if (admission.holdExpired(key.socket)) sockets.delete(key.socket);
         return;
       case 'close':
-        return channels.closeUnanswered(key.channel);
+        return after(channels.closeUnanswered(key.channel));
     }
   };
 
