@@ -210,6 +210,43 @@ describe('lms run refuses what it cannot honour (issue #14)', function () {
       refused(await lms(['run', ...(await simPorts()), '--control-socket', join(link, 'lms.sock')]), /is a symbolic link; name the real folder/);
     });
 
+    it("never changes the socket's mode or owner through its path once it exists: no chmod or chown names it (issue #22, item 3)", async function () {
+      if (!isRoot || spawnSync('strace', ['-V'], { stdio: 'ignore' }).status !== 0) {
+        console.log('      skipped: needs root (to start lms with --user) and strace (npm test installs it as root)');
+        return this.skip();
+      }
+      // What the race below can only catch by luck, the system calls show every time: the old code
+      // chmod'ed and chown'ed the path after bind, which follows a link put there in between.
+      const dir = openDir();
+      const socket = join(dir, 'run', 'lms.sock');
+      const trace = join(dir, 'trace');
+      spawnSync(
+        'strace',
+        // lms runs 3 s under timeout(1), which then stops it with SIGTERM, as systemctl stop would.
+        [
+          '-f',
+          '-qq',
+          '-e',
+          'trace=chmod,fchmodat,chown,fchownat,lchown',
+          '-o',
+          trace,
+          'timeout',
+          '3',
+          process.execPath,
+          CLI,
+          'run',
+          ...(await simPorts()),
+        ].concat(['--user', 'nobody', '--control-socket', socket, '--no-host-fqdn', '--no-time-sync', '--no-power-ops']),
+        { timeout: 20_000, stdio: 'ignore' },
+      );
+      const calls = readFileSync(trace, 'utf8');
+      assert.match(calls, /chown|chmod/, 'strace saw the folder handed to the service user, so it was tracing');
+      assert.deepStrictEqual(
+        calls.split('\n').filter((l) => l.includes(socket)),
+        [],
+      );
+    });
+
     it("never lets the service user, who owns the socket's folder, redirect the socket's owner or mode onto another file (issue #22, item 3)", async function () {
       this.timeout(60_000);
       if (!isRoot) {
