@@ -3,11 +3,11 @@
  * owner and one group named for the purpose (0660, `--control-group`, lms-status in the package),
  * one JSON request line in, one JSON reply line out. `lms status` and `lms doctor` are its clients.
  *
- * The socket is made with its final mode, owner and group (umask, effective ids), never changed
- * through its path afterwards: whoever can write the folder could swap the path for a link
- * between bind and a chmod or chown, which would then land on the link's target.
+ * The socket is made with its final mode (umask) and given its owner and group only while nobody
+ * else can write its folder, with lchown: whoever can write the folder could otherwise swap the
+ * path for a link between bind and a chmod or chown, which would then land on the link's target.
  */
-import { accessSync, chownSync, constants, existsSync, lchownSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { accessSync, constants, existsSync, lchownSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import * as net from 'node:net';
 import { dirname, join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
@@ -126,19 +126,19 @@ const clearStale = (path: string): Promise<void> =>
   });
 
 /**
- * Makes the socket file with its final ids and mode in one step: the umask gives the mode, and,
- * as root, the effective ids give the owner and group (restored at once after the bind). An
- * unprivileged lms cannot take another group's id, so it hands the fresh socket to its group with
- * lchown, which never follows a link (and an unprivileged process can give away nothing of anyone
- * else's).
+ * Makes the socket file with its final mode (the umask) and gives it its owner and group while no
+ * one else can touch its folder. When the folder is to be the service user's (`handFolder`: lms made
+ * it, or gave it on a run before), root takes it for that moment, binds, gives the socket away with
+ * lchown (which never follows a link), then hands the folder over; the service user removes the
+ * socket at stop. In a folder of root's the socket is given away the same way and stays there. Nothing is changed through the path while another user could replace what it
+ * names. (Becoming the service user for the bind instead needs seteuid, which Node refuses where
+ * io_uring may be on: CVE-2024-22017.) An unprivileged lms gives the socket to its group the same
+ * way; it can give away nothing of anyone else's.
  */
-const bindSocket = async (server: net.Server, path: string, access: ControlAccess): Promise<void> => {
-  const root = uid() === 0;
-  // The service user makes the socket in a folder of its own (so it can remove it at stop); in
-  // root's folder root makes it, in the service user's group, and a later start clears it if left.
-  const ownFolder = access.owner !== undefined && lstatSync(dirname(path)).uid === access.owner.uid;
-  const asUid = root && ownFolder ? access.owner?.uid : undefined;
-  const asGid = root ? (access.group ?? access.owner?.gid) : undefined;
+const bindSocket = async (server: net.Server, path: string, access: ControlAccess, handFolder: boolean): Promise<void> => {
+  const dir = dirname(path);
+  const owner = uid() === 0 ? access.owner : undefined;
+  if (owner && handFolder) lchownSync(dir, 0, 0);
   const listening = new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.once('listening', () => {
@@ -148,21 +148,20 @@ const bindSocket = async (server: net.Server, path: string, access: ControlAcces
   });
   const umask = process.umask(access.group === undefined ? 0o177 : 0o117);
   try {
-    if (asGid !== undefined) process.setegid!(asGid);
-    if (asUid !== undefined) process.seteuid!(asUid);
-    server.listen(path); // a Unix socket is bound within this call: the ids are ours again right after
+    server.listen(path); // a Unix socket is bound within this call
   } finally {
-    if (asUid !== undefined) process.seteuid!(0);
-    if (asGid !== undefined) process.setegid!(0);
     process.umask(umask);
   }
   try {
     await listening;
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new Error(e.message);
+    if (owner && handFolder) lchownSync(dir, owner.uid, owner.gid);
+    throw new Error((err as Error).message);
   }
-  if (!root && access.group !== undefined && access.group !== process.getegid?.()) lchownSync(path, -1, access.group);
+  if (owner) {
+    lchownSync(path, owner.uid, access.group ?? owner.gid);
+    if (handFolder) lchownSync(dir, owner.uid, owner.gid);
+  } else if (access.group !== undefined && access.group !== process.getegid?.()) lchownSync(path, -1, access.group);
 };
 
 /**
@@ -173,9 +172,9 @@ const bindSocket = async (server: net.Server, path: string, access: ControlAcces
 export const serveControl = async (path: string, answer: (request: ControlRequest) => unknown, access: ControlAccess = {}): Promise<net.Server> => {
   const problem = controlPathProblem(path, access.owner?.uid);
   if (problem) throw new Error(problem);
+  // The folder goes to the service user when lms makes it (or gave it before): root's until the socket is in it.
   const made = mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-  // A folder just made under a parent checked above: no one else could have put anything there.
-  if (made !== undefined && access.owner) chownSync(dirname(path), access.owner.uid, access.owner.gid);
+  const handFolder = access.owner !== undefined && (made !== undefined || lstatSync(dirname(path)).uid === access.owner.uid);
   await clearStale(path);
   const server = net.createServer((socket) => {
     let buffered = '';
@@ -198,7 +197,7 @@ export const serveControl = async (path: string, answer: (request: ControlReques
     });
   });
   server.maxConnections = MAX_CONNECTIONS;
-  await bindSocket(server, path, access);
+  await bindSocket(server, path, access, handFolder);
   const ours = lstatSync(path).ino;
   server.on('close', () => {
     // Only the socket we made: another daemon may have replaced it since.
