@@ -3,10 +3,10 @@
  * they learnt: its status, or why there is none, telling a daemon that is not running from one the
  * user may not ask (a permission problem is not an absence).
  */
-import { execFileSync } from 'node:child_process';
 import { lstatSync } from 'node:fs';
 import { controlSocketToAsk, queryControl } from './controlSocket.js';
 import type { LmsStatus } from './lmsService.js';
+import { groupNameOf } from './privileges.js';
 
 /** What the daemon's control socket answers: its LMS's status and the process that runs it. */
 export type DaemonStatus = LmsStatus & { readonly pid?: number };
@@ -17,20 +17,10 @@ export type DaemonAnswer =
 
 /** The name of the group of the socket at `path`; undefined when this user cannot see the socket. */
 const groupOf = (path: string): string | undefined => {
-  let gid: number;
   try {
-    gid = lstatSync(path).gid;
+    return groupNameOf(lstatSync(path).gid);
   } catch {
     return undefined;
-  }
-  try {
-    return (
-      execFileSync('getent', ['group', String(gid)], { stdio: ['ignore', 'pipe', 'ignore'] })
-        .toString()
-        .split(':')[0] || String(gid)
-    );
-  } catch {
-    return String(gid);
   }
 };
 

@@ -126,14 +126,12 @@ const clearStale = (path: string): Promise<void> =>
   });
 
 /**
- * Makes the socket file with its final mode (the umask) and gives it its owner and group while no
- * one else can touch its folder. When the folder is to be the service user's (`handFolder`: lms made
- * it, or gave it on a run before), root takes it for that moment, binds, gives the socket away with
- * lchown (which never follows a link), then hands the folder over; the service user removes the
- * socket at stop. In a folder of root's the socket is given away the same way and stays there. Nothing is changed through the path while another user could replace what it
- * names. (Becoming the service user for the bind instead needs seteuid, which Node refuses where
- * io_uring may be on: CVE-2024-22017.) An unprivileged lms gives the socket to its group the same
- * way; it can give away nothing of anyone else's.
+ * Binds with the umask's mode, then gives the socket its owner and group with lchown (which never
+ * follows a link) while no one but root can write its folder. When the folder is to be the
+ * service user's (`handFolder`: lms made it, or gave it on a run before), root takes it back for
+ * that moment and hands it over afterwards; the service user removes the socket at stop. (Becoming
+ * the service user for the bind would need seteuid, which Node refuses where io_uring may be on:
+ * CVE-2024-22017.) An unprivileged lms can give away nothing of anyone else's.
  */
 const bindSocket = async (server: net.Server, path: string, access: ControlAccess, handFolder: boolean): Promise<void> => {
   const dir = dirname(path);
@@ -156,7 +154,7 @@ const bindSocket = async (server: net.Server, path: string, access: ControlAcces
     await listening;
   } catch (err) {
     if (owner && handFolder) lchownSync(dir, owner.uid, owner.gid);
-    throw new Error((err as Error).message);
+    throw err;
   }
   if (owner) {
     lchownSync(path, owner.uid, access.group ?? owner.gid);

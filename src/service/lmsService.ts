@@ -218,10 +218,13 @@ export const startLms = (options: LmsOptions): LmsService => {
   };
   let effectsSub = startSession();
 
-  // AMT's alerts, parsed once each as they come (for the log, and for whoever subscribes).
-  const alerts$ = events$.pipe(
+  const notifications$ = events$.pipe(
     filter((e): e is Extract<LmsEvent, { type: 'notification' }> => e.type === 'notification'),
-    map((e) => ({ meId: e.meId, request: e.request, alert: parseAmtAlert(e.request) })),
+    map((e) => ({ meId: e.meId, request: e.request })),
+  );
+  // AMT's alerts, parsed once each as they come (for the log, and for whoever subscribes).
+  const alerts$ = notifications$.pipe(
+    map(({ meId, request }) => ({ meId, request, alert: parseAmtAlert(request) })),
     tap(({ meId, request, alert }) => {
       if (alert)
         log.info({ meChannel: meId, messageId: alert.messageId, arguments: alert.arguments, time: alert.time.toISOString() }, `ME event ${alert.messageId}`);
@@ -231,7 +234,7 @@ export const startLms = (options: LmsOptions): LmsService => {
     map(({ alert }) => alert),
     filter((a): a is AmtAlert => a !== undefined),
   );
-  const alertLog = alerts$.subscribe();
+  alerts$.subscribe(); // the log line for each, whether or not anyone else listens (ends with events$)
 
   for (const port of options.reservePorts ?? []) void listeners.listen(port);
   link.connect();
@@ -263,10 +266,7 @@ export const startLms = (options: LmsOptions): LmsService => {
     events$: events$.asObservable(),
     phase$: phase$.asObservable(),
     channels$: handles.opened$,
-    notifications$: events$.pipe(
-      filter((e): e is Extract<LmsEvent, { type: 'notification' }> => e.type === 'notification'),
-      map((e) => ({ meId: e.meId, request: e.request })),
-    ),
+    notifications$,
     alerts$,
     connect(port) {
       const [ours, theirs] = duplexPair();
@@ -297,7 +297,6 @@ export const startLms = (options: LmsOptions): LmsService => {
       phase$.complete();
       handles.complete();
       events$.complete();
-      alertLog.unsubscribe();
     },
   };
 };

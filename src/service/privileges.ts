@@ -25,17 +25,24 @@ interface Log {
   info(fields: Record<string, unknown>, message: string): void;
 }
 
-/** A numeric id that a lookup command prints, or undefined when it fails (no such name). */
-const lookupId = (cmd: string, args: string[], field: (out: string) => string | undefined): number | undefined => {
+/** What a lookup command prints, or undefined when it fails (no such name or id). */
+const lookup = (cmd: string, args: string[]): string | undefined => {
   try {
-    const n = Number(field(execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] }).toString()));
-    return Number.isInteger(n) ? n : undefined;
+    return execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
   } catch {
     return undefined;
   }
 };
-const idOf = (args: string[]): number | undefined => lookupId('id', args, (o) => o.trim());
-const groupId = (name: string): number | undefined => lookupId('getent', ['group', name], (o) => o.split(':')[2]);
+const whole = (s: string | undefined): number | undefined => (s !== undefined && Number.isInteger(Number(s)) && s.trim() !== '' ? Number(s) : undefined);
+const idOf = (args: string[]): number | undefined => whole(lookup('id', args)?.trim());
+/** `getent group` of a name or a gid: the entry's fields (name, password, gid, members). */
+const groupEntry = (key: string | number): string[] | undefined =>
+  lookup('getent', ['group', String(key)])
+    ?.trim()
+    .split(':');
+const groupId = (name: string): number | undefined => whole(groupEntry(name)?.[2]);
+/** A group's name, or its number when the host has no name for it. */
+export const groupNameOf = (gid: number): string => groupEntry(gid)?.[0] || String(gid);
 
 /** Resolves --control-group: its gid, which this process must be able to give its socket to. */
 export const planControlGroup = (name: string | undefined): number | undefined => {

@@ -50,7 +50,8 @@ const post = (t: WsmanTarget, limits: WsmanLimits, xml: string, authorization?: 
   new Promise((resolve, reject) => {
     const left = limits.deadline - Date.now();
     if (left <= 0) return reject(new WsmanError(`no answer from AMT on port ${t.port} before the call's deadline`));
-    if (limits.signal?.aborted) return reject(new WsmanError(`the call to AMT on port ${t.port} was stopped: ${String(limits.signal.reason)}`));
+    const stopped = (): WsmanError => new WsmanError(`the call to AMT on port ${t.port} was stopped: ${String(limits.signal?.reason)}`);
+    if (limits.signal?.aborted) return reject(stopped());
     const req = http.request({
       host: '127.0.0.1',
       port: t.port,
@@ -67,7 +68,7 @@ const post = (t: WsmanTarget, limits: WsmanLimits, xml: string, authorization?: 
     });
     const fail = (err: WsmanError): void => void req.destroy(err);
     const deadline = setTimeout(() => fail(new WsmanError(`no answer from AMT on port ${t.port} within ${Math.round((left + 999) / 1000)} s`)), left);
-    const onAbort = (): void => fail(new WsmanError(`the call to AMT on port ${t.port} was stopped: ${String(limits.signal?.reason)}`));
+    const onAbort = (): void => fail(stopped());
     limits.signal?.addEventListener('abort', onAbort, { once: true });
     const done = (): void => {
       clearTimeout(deadline);
