@@ -7,7 +7,8 @@ import { Exit, UsageError } from './exitCodes.js';
 export const STATUS_HELP = `Usage: lms status [--json] [--control-socket <path>]
 
 Shows the running daemon's session state, the ME's protocol version and UUID, forwarded ports,
-open channels with bytes and age, queue length, resets and protocol errors. Without
+open channels with bytes, age and the local user whose connection each is, the slots each user
+holds and the connections each has waiting, queue length, resets and protocol errors. Without
 --control-socket it asks the daemon this user started, else the system daemon (/run/lms/lms.sock,
 which root and members of group lms-status may ask).
 
@@ -21,6 +22,9 @@ const duty = (name: string, d: DutyReport | undefined): string | undefined => {
   return `${name.padEnd(16)} ${d.error ? `failed: ${d.error}` : d.result} (${d.occasion}, ${d.lastRunAt})`;
 };
 
+/** A user as the daemon named it: login name and uid, or the uid alone. */
+const who = (u: { owner: number; user?: string }): string => (u.owner < 0 ? 'unknown user' : u.user ? `${u.user} (uid ${u.owner})` : `uid ${u.owner}`);
+
 const human = (s: LmsStatus & { simulator?: Record<string, unknown>; duties?: Record<'hostFqdn' | 'timeSync' | 'powerOps', DutyReport> }): string => {
   const lines = [
     `device:          ${s.device}`,
@@ -33,8 +37,10 @@ const human = (s: LmsStatus & { simulator?: Record<string, unknown>; duties?: Re
   ];
   for (const c of s.channels)
     lines.push(
-      `  #${c.id} (ME ${c.meId}) ${c.peer.address}:${c.peer.port} -> ${c.local.port}  ${c.bytesToMe} B to ME, ${c.bytesFromMe} B from ME, ${(c.ageMs / 1000).toFixed(1)} s`,
+      `  #${c.id} (ME ${c.meId}) ${c.peer.address}:${c.peer.port} -> ${c.local.port}  ${who(c)}  ${c.bytesToMe} B to ME, ${c.bytesFromMe} B from ME, ${(c.ageMs / 1000).toFixed(1)} s`,
     );
+  // Slots and waiting places are shared by user: who holds and who waits.
+  for (const u of s.users ?? []) lines.push(`user ${who(u)}: holds ${u.holding} of the ME's slots, ${u.waiting} waiting`);
   if (s.lastDeviceError) lines.push(`last device error: ${s.lastDeviceError}`);
   if (s.duties) {
     for (const [name, d] of [

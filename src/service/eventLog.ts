@@ -6,6 +6,7 @@ import { triggerReasonName } from '../codecs/opcodes.js';
 import type { LmsEvent } from '../streams/sessionTypes.js';
 import { createLogBudget } from './logBudget.js';
 import type { Logger } from './logger.js';
+import type { UserNames } from './userNames.js';
 
 export interface LmsCounters {
   readonly connects: number;
@@ -38,7 +39,7 @@ export interface EventLog {
 }
 
 /** Log lines and counters from the session's events alone: a channel whose open failed has no duration and is not counted closed. */
-export const createEventLog = (log: Logger): EventLog => {
+export const createEventLog = (log: Logger, users: UserNames): EventLog => {
   const counts: Record<EventCounter, number> = {
     protocolErrors: 0,
     channelsOpened: 0,
@@ -75,7 +76,14 @@ export const createEventLog = (log: Logger): EventLog => {
       case 'channel-opened':
         counts.channelsOpened++;
         return log.info(
-          { channel: e.id, meChannel: e.meId, port: e.local.port, peer: `${e.peer.address}:${e.peer.port}`, meWindow: e.meWindow },
+          {
+            channel: e.id,
+            meChannel: e.meId,
+            port: e.local.port,
+            peer: `${e.peer.address}:${e.peer.port}`,
+            user: users.describe(e.owner),
+            meWindow: e.meWindow,
+          },
           'channel open',
         );
       case 'channel-stalled':
@@ -99,15 +107,26 @@ export const createEventLog = (log: Logger): EventLog => {
       }
       case 'connection-refused':
         counts.refused++;
-        return warnRefused({ peer: `${e.peer.address}:${e.peer.port}`, reason: e.reason }, 'connection refused');
-      case 'channel-reclaimed':
+        return warnRefused({ peer: `${e.peer.address}:${e.peer.port}`, user: users.describe(e.owner), reason: e.reason }, 'connection refused');
+      case 'channel-reclaimed': {
         counts.reclaimed++;
-        return warnReclaimed(
-          { channel: e.id, port: e.port, why: e.why, quietMs: e.quietMs },
-          e.why === 'idle'
-            ? `channel ${e.id} reclaimed: no byte either way for ${e.quietMs} ms while others wait`
-            : `channel ${e.id} reclaimed: the client's request unanswered for ${e.quietMs} ms while others wait`,
-        );
+        const user = users.describe(e.owner);
+        const quiet = (text: string, quietMs: number) =>
+          warnReclaimed({ channel: e.id, port: e.port, user, why: e.why, quietMs }, `channel ${e.id} of ${user} reclaimed: ${text}`);
+        const shared = (text: string, forOwner: number) =>
+          warnReclaimed({ channel: e.id, port: e.port, user, why: e.why, for: users.describe(forOwner) }, `channel ${e.id} of ${user} reclaimed: ${text}`);
+        switch (e.why) {
+          case 'idle':
+            return quiet(`no byte either way for ${e.quietMs} ms while others wait`, e.quietMs);
+          case 'no-answer':
+            return quiet(`the client's request unanswered for ${e.quietMs} ms while others wait`, e.quietMs);
+          case 'over-share':
+            return shared(`it held two slots more than ${users.describe(e.for)}, who waits`, e.for);
+          case 'port-share':
+            return shared(`every slot carried a redirection port while ${users.describe(e.for)} waits for WS-Man`, e.for);
+        }
+        return;
+      }
       case 'protocol-error':
         counts.protocolErrors++;
         return warnProtocolError({ violation: e.violation, channel: e.channel }, e.detail);

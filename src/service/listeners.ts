@@ -5,8 +5,10 @@
  * sockets go to `accept`.
  */
 import * as net from 'node:net';
-import type { Endpoint, SessionInput } from '../streams/sessionTypes.js';
+import type { Endpoint, SessionInput, SocketOwner } from '../streams/sessionTypes.js';
 import type { Logger } from './logger.js';
+
+const ACCEPT_BACKLOG = 4096;
 
 export interface Listeners {
   /** Bind `port` (idempotent) and answer with `listening`. */
@@ -26,7 +28,9 @@ export interface ListenersOptions {
   readonly log: Logger;
   readonly feed: (input: SessionInput) => void;
   /** `local.address` is the listener's own: asking the socket (getsockname) costs a syscall per connection. */
-  readonly accept: (socket: net.Socket, local: Endpoint, peer: Endpoint) => void;
+  readonly accept: (socket: net.Socket, local: Endpoint, peer: Endpoint, owner: SocketOwner | undefined) => void;
+  /** The local user that made the connection (socketOwners.ts). */
+  readonly ownerOf: (local: Endpoint, peer: Endpoint) => SocketOwner | undefined;
 }
 
 export const createListeners = (o: ListenersOptions): Listeners => {
@@ -44,7 +48,8 @@ export const createListeners = (o: ListenersOptions): Listeners => {
       return void s.destroy();
     }
     s.setNoDelay(true);
-    o.accept(s, local, { address: s.remoteAddress, port: s.remotePort ?? 0 });
+    const peer = { address: s.remoteAddress, port: s.remotePort ?? 0 };
+    o.accept(s, local, peer, o.ownerOf(local, peer));
   };
 
   const bindOne = (address: string, port: number): Promise<net.Server | undefined> =>
@@ -56,7 +61,9 @@ export const createListeners = (o: ListenersOptions): Listeners => {
         log.warn({ address, port, code: err.code }, `cannot listen on [${address}]:${port}: ${err.message}`);
         resolve(undefined);
       });
-      server.listen({ host: address, port, exclusive: true, ipv6Only: address.includes(':') }, () => {
+      // A deep accept queue (the kernel caps it at net.core.somaxconn): one user's burst of connects
+      // must not fill it, or the kernel drops another user's SYN and its client waits a second to retry.
+      server.listen({ host: address, port, exclusive: true, ipv6Only: address.includes(':'), backlog: ACCEPT_BACKLOG }, () => {
         server.removeAllListeners('error');
         bound = (server.address() as net.AddressInfo).address;
         server.on('error', (err) => log.error({ address, port, error: err.message }, 'listener error'));

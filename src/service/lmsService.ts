@@ -21,6 +21,7 @@ import {
   type SessionInput,
   type SessionOptions,
   type SessionPhase,
+  type SocketOwner,
 } from '../streams/sessionTypes.js';
 import { parseAmtAlert, type AmtAlert } from './amtAlert.js';
 import { createChannelHandles, type ChannelHandle } from './channelHandles.js';
@@ -29,7 +30,9 @@ import { duplexPair } from './duplexPair.js';
 import { createEventLog, type LmsCounters } from './eventLog.js';
 import { createListeners } from './listeners.js';
 import { silentLogger, type Logger } from './logger.js';
+import { createSocketOwners } from './socketOwners.js';
 import { createSocketTable } from './socketTable.js';
+import { createUserNames } from './userNames.js';
 
 export type { ChannelActivity, ChannelHandle } from './channelHandles.js';
 export type { LmsCounters } from './eventLog.js';
@@ -57,7 +60,20 @@ export interface LmsStatus {
   readonly session: SessionSnapshot;
   readonly meVersion?: { major: number; minor: number; uuid: string };
   readonly counters: LmsCounters;
-  readonly channels: readonly { id: number; meId: number; local: Endpoint; peer: Endpoint; ageMs: number; bytesToMe: number; bytesFromMe: number }[];
+  readonly channels: readonly {
+    id: number;
+    meId: number;
+    local: Endpoint;
+    peer: Endpoint;
+    /** The uid of the local user whose connection it is (-1: unknown), and its login name when known. */
+    owner: SocketOwner;
+    user?: string;
+    ageMs: number;
+    bytesToMe: number;
+    bytesFromMe: number;
+  }[];
+  /** Each local user with a channel or a waiting connection: slots held and connections waiting. */
+  readonly users: readonly { owner: SocketOwner; user?: string; holding: number; waiting: number }[];
   /** Forwarded ports bound on some loopback addresses but not on all: a program may hold the others. */
   readonly partialForwards: readonly { readonly port: number; readonly unbound: readonly string[] }[];
   readonly lastDeviceError?: string;
@@ -116,9 +132,20 @@ export const startLms = (options: LmsOptions): LmsService => {
 
   const link = createDeviceLink({ device: options.device, reconnectMs, reconnectMaxMs, log, feed });
   const sockets = createSocketTable({ log, feed, graceMs: options.graceMs ?? 5_000 });
-  const listeners = createListeners({ addresses: bindAddresses, log, feed, accept: sockets.accept });
+  const owners = createSocketOwners();
+  let ownersUnavailableSaid = false;
+  const ownerOf = (local: Endpoint, peer: Endpoint): SocketOwner | undefined => {
+    const owner = owners.ownerOf(local, peer);
+    if (owner === undefined && owners.unavailable && !ownersUnavailableSaid) {
+      ownersUnavailableSaid = true;
+      log.warn({ why: owners.unavailable }, `cannot tell which local user made a connection (${owners.unavailable}): all share the ME's slots as one`);
+    }
+    return owner;
+  };
+  const listeners = createListeners({ addresses: bindAddresses, log, feed, accept: sockets.accept, ownerOf });
   const handles = createChannelHandles();
-  const eventLog = createEventLog(log);
+  const userNames = createUserNames();
+  const eventLog = createEventLog(log, userNames);
   // Messages to the ME share slabs: a full CHANNEL_DATA is just over Node's own pool limit.
   const encode = slabEncoder();
   const enabled = (level: string): boolean => log.isLevelEnabled?.(level) ?? true;
@@ -245,9 +272,24 @@ export const startLms = (options: LmsOptions): LmsService => {
     const channels = [];
     for (const c of session.channels) {
       const h = handles.get(c.id);
-      if (h)
-        channels.push({ id: c.id, meId: h.meId, local: h.local, peer: h.peer, ageMs: now - h.openedAt, bytesToMe: c.bytesToMe, bytesFromMe: c.bytesFromMe });
+      if (!h) continue;
+      const user = userNames.nameOf(c.owner);
+      channels.push({
+        id: c.id,
+        meId: h.meId,
+        local: h.local,
+        peer: h.peer,
+        owner: c.owner,
+        ...(user === undefined ? {} : { user }),
+        ageMs: now - h.openedAt,
+        bytesToMe: c.bytesToMe,
+        bytesFromMe: c.bytesFromMe,
+      });
     }
+    const users = session.users.map((u) => {
+      const user = userNames.nameOf(u.owner);
+      return { ...u, ...(user === undefined ? {} : { user }) };
+    });
     const meVersion = eventLog.meVersion;
     return {
       device: options.device.description,
@@ -255,6 +297,7 @@ export const startLms = (options: LmsOptions): LmsService => {
       ...(meVersion ? { meVersion } : {}),
       counters: { connects: link.connects, resets: link.resets, sessionFailures, goneBeforeAccept: listeners.goneBeforeAccept, ...eventLog.counts() },
       channels,
+      users,
       partialForwards: listeners.partial(),
       ...(link.lastError ? { lastDeviceError: link.lastError } : {}),
     };
@@ -271,7 +314,7 @@ export const startLms = (options: LmsOptions): LmsService => {
     connect(port) {
       const [ours, theirs] = duplexPair();
       if (stopping) theirs.destroy(new Error('the LMS is stopped'));
-      else sockets.accept(ours, { address: '127.0.0.1', port }, IN_PROCESS_PEER);
+      else sockets.accept(ours, { address: '127.0.0.1', port }, IN_PROCESS_PEER, process.getuid?.()); // lms's own: its duties share the slots as the user it runs as
       return theirs;
     },
     async ready(port?: number) {

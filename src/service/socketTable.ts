@@ -5,7 +5,7 @@
  * session step per message cost more than the forwarding itself.
  */
 import type { Duplex } from 'node:stream';
-import type { Endpoint, SessionInput, SocketId } from '../streams/sessionTypes.js';
+import type { Endpoint, SessionInput, SocketId, SocketOwner } from '../streams/sessionTypes.js';
 import type { Logger } from './logger.js';
 
 export interface SocketTableOptions {
@@ -16,8 +16,8 @@ export interface SocketTableOptions {
 }
 
 export interface SocketTable {
-  /** A connection to carry: a TCP socket from a listener, or one end of an in-process pair. */
-  accept(socket: Duplex, local: Endpoint, peer: Endpoint): void;
+  /** A connection to carry: a TCP socket from a listener, or one end of an in-process pair; `owner`, the user that made it. */
+  accept(socket: Duplex, local: Endpoint, peer: Endpoint, owner: SocketOwner | undefined): void;
   write(socket: SocketId, data: Buffer): void;
   pause(socket: SocketId): void;
   resume(socket: SocketId): void;
@@ -61,7 +61,7 @@ export const createSocketTable = (o: SocketTableOptions): SocketTable => {
   };
 
   return {
-    accept(socket, local, peer) {
+    accept(socket, local, peer, owner) {
       const id = nextSocket++;
       sockets.set(id, socket);
       socket.on('data', (data: Buffer) => feed({ kind: 'socket-data', socket: id, data }));
@@ -71,7 +71,7 @@ export const createSocketTable = (o: SocketTableOptions): SocketTable => {
         sockets.delete(id);
         feed({ kind: 'socket-closed', socket: id });
       });
-      feed({ kind: 'accepted', socket: id, local, peer });
+      feed(owner === undefined ? { kind: 'accepted', socket: id, local, peer } : { kind: 'accepted', socket: id, local, peer, owner });
     },
     write(id, data) {
       const s = sockets.get(id);

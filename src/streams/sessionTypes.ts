@@ -10,6 +10,15 @@ import type { ApfMessage } from '../codecs/messages.js';
 /** The shell's handle for one accepted local socket. */
 export type SocketId = number;
 
+/**
+ * The local user that owns a client socket: its uid, found by the shell from the kernel's socket
+ * table, or `UNKNOWN_OWNER` when it could not be (the socket was gone, or no /proc). Slots and
+ * waiting places are shared between owners (session/fairShare.ts).
+ */
+export type SocketOwner = number;
+/** No uid is (uid_t)-1: the owners the shell could not find share this one. */
+export const UNKNOWN_OWNER: SocketOwner = -1;
+
 declare const hostSide: unique symbol;
 declare const meSide: unique symbol;
 /**
@@ -54,7 +63,8 @@ export type SessionInput =
   | { readonly kind: 'decode-error'; readonly error: ApfDecodeError; readonly size: number }
   /** Result of a `listen` effect: which loopback addresses could be bound. */
   | { readonly kind: 'listening'; readonly port: number; readonly bound: readonly string[]; readonly error?: string }
-  | { readonly kind: 'accepted'; readonly socket: SocketId; readonly local: Endpoint; readonly peer: Endpoint }
+  /** A local connection; `owner` absent is `UNKNOWN_OWNER`. */
+  | { readonly kind: 'accepted'; readonly socket: SocketId; readonly local: Endpoint; readonly peer: Endpoint; readonly owner?: SocketOwner }
   | { readonly kind: 'socket-data'; readonly socket: SocketId; readonly data: Buffer }
   /** The client half-closed (FIN): it will send nothing more but may still read. */
   | { readonly kind: 'socket-end'; readonly socket: SocketId }
@@ -129,6 +139,7 @@ export type LmsEvent =
       readonly socket: SocketId;
       readonly local: Endpoint;
       readonly peer: Endpoint;
+      readonly owner: SocketOwner;
       readonly meWindow: number;
       /** When the ME confirmed it, on the session's clock (ms). */
       readonly at: number;
@@ -154,10 +165,25 @@ export type LmsEvent =
       readonly id: number;
       readonly socket: SocketId;
       readonly port: number;
+      readonly owner: SocketOwner;
       readonly why: 'idle' | 'no-answer';
       readonly quietMs: number;
     }
-  | { readonly type: 'connection-refused'; readonly socket: SocketId; readonly peer: Endpoint; readonly reason: string }
+  /**
+   * A channel closed so that another user gets a slot (session/fairShare.ts): `over-share`, its
+   * owner held two slots more than `for`, who waits; `port-share`, every slot carried a redirection
+   * port while `for` waits for a WS-Man port.
+   */
+  | {
+      readonly type: 'channel-reclaimed';
+      readonly id: number;
+      readonly socket: SocketId;
+      readonly port: number;
+      readonly owner: SocketOwner;
+      readonly why: 'over-share' | 'port-share';
+      readonly for: SocketOwner;
+    }
+  | { readonly type: 'connection-refused'; readonly socket: SocketId; readonly peer: Endpoint; readonly owner: SocketOwner; readonly reason: string }
   | { readonly type: 'protocol-error'; readonly violation: ProtocolViolation; readonly detail: string; readonly channel?: number }
   | { readonly type: 'notification'; readonly meId: number; readonly request: Buffer }
   | { readonly type: 'udp-sent'; readonly address: string; readonly port: number; readonly bytes: number }
@@ -169,7 +195,10 @@ export interface SessionOptions {
   readonly window: number;
   /** At most this many channels open at once (the ME has 8 slots). */
   readonly maxChannels: number;
-  /** Sockets waiting for a channel beyond this are refused. */
+  /**
+   * Sockets waiting for a channel beyond this are refused; while it is full, a user with fewer
+   * waiting sockets than another takes the place of that user's newest one.
+   */
   readonly maxQueue: number;
   /** How long a socket may wait while the ME is unavailable before it is refused. */
   readonly holdMs: number;
@@ -188,7 +217,10 @@ export interface SessionOptions {
 
 /** When quiet channels are taken back while other clients wait for a slot. */
 export interface ReclaimPolicy {
-  /** Only channels to these ports are ever reclaimed: AMT's HTTP ports, never the redirection ones. */
+  /**
+   * AMT's WS-Man ports. Only their channels are reclaimed for being quiet (redirection sessions are
+   * quiet for long), and one slot is kept reachable for them whatever the other ports hold.
+   */
   readonly ports: readonly number[];
   /** No byte either way for this long, with no request of the client unanswered (0: never). */
   readonly idleMs: number;

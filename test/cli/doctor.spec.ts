@@ -46,7 +46,7 @@ const fakeHost = (): { root: string; put(path: string, text: string): void; link
 const READY: DaemonStatus = {
   pid: LMS_PID,
   device: 'MEI device /dev/mei0',
-  session: { phase: 'ready', forwards: [16992, 623], listening: [16992, 623], channels: [], queued: 0 },
+  session: { phase: 'ready', forwards: [16992, 623], listening: [16992, 623], channels: [], queued: 0, users: [] },
   counters: {
     connects: 1,
     resets: 0,
@@ -62,6 +62,7 @@ const READY: DaemonStatus = {
     bytesFromMe: 0,
   },
   channels: [],
+  users: [],
   partialForwards: [],
 };
 

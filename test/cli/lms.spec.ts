@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { curl, freePort, head } from '../support/harness.js';
@@ -107,6 +107,30 @@ describe('lms command line', function () {
       const text = await lms(['status', '--control-socket', daemon.controlSocket]);
       assert.match(text.stdout, /^session: +ready$/m);
       assert.match(text.stdout, /^ME version: +1\.0, UUID 4c4c4544/m);
+    });
+
+    it('names the local user behind each channel, with the slots each user holds and has waiting (issue #25)', async () => {
+      const s = await simulate();
+      daemon = s.daemon;
+      const me = process.getuid!();
+      const name = userInfo().username;
+      const client = net.connect({ host: '127.0.0.1', port: s.echoPort });
+      try {
+        // An echo channel stays open: its bytes come back once the channel carries them.
+        await new Promise<void>((resolve) => {
+          client.on('connect', () => client.write('x'));
+          client.once('data', () => resolve());
+        });
+        const status = JSON.parse((await lms(['status', '--json', '--control-socket', daemon.controlSocket])).stdout);
+        const mine = status.channels.find((c: { peer: { port: number } }) => c.peer.port === client.localPort);
+        assert.equal(mine?.owner, me, JSON.stringify(status.channels));
+        assert.deepStrictEqual(status.users, [{ owner: me, user: name, holding: 1, waiting: 0 }]);
+        const text = (await lms(['status', '--control-socket', daemon.controlSocket])).stdout;
+        assert.ok(text.includes(`\nuser ${name} (uid ${me}): holds 1 of the ME's slots, 0 waiting\n`), text);
+        assert.ok(text.includes(`127.0.0.1:${client.localPort} -> ${s.echoPort}  ${name} (uid ${me})  `), text);
+      } finally {
+        client.destroy();
+      }
     });
 
     it('exits 4 when no daemon answers', async () => {

@@ -20,11 +20,12 @@ export const pipelineAndClose = (port: number, bodyBytes: number, closeAfterMs =
   });
 
 /**
- * Keeps `count` connections open until `untilMs` (Date.now()), reconnecting each one lms closes:
+ * Keeps `count` connections open until `untilMs` (Date.now()), reconnecting each one lms closes
+ * after `reconnectMs`:
  * idle ones send nothing; slowloris ones send one byte of a request every `dribbleMs`.
  * Resolves with how many connections lms closed on them.
  */
-export const holdSlots = (port: number, count: number, untilMs: number, dribbleMs?: number): Promise<number> => {
+export const holdSlots = (port: number, count: number, untilMs: number, dribbleMs?: number, reconnectMs = 0): Promise<number> => {
   const request = Buffer.from(`GET / HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(4000)}\r\n\r\n`);
   let closedOnUs = 0;
   const one = (): Promise<void> =>
@@ -43,7 +44,7 @@ export const holdSlots = (port: number, count: number, untilMs: number, dribbleM
         clearInterval(timer);
         clearTimeout(end);
         if (Date.now() < untilMs) closedOnUs++;
-        void one().then(resolve);
+        setTimeout(() => void one().then(resolve), reconnectMs);
       });
     });
   return Promise.all(Array.from({ length: count }, one)).then(() => closedOnUs);

@@ -1,29 +1,46 @@
 /**
  * Local sockets waiting for a channel (docs/apf.md §3.1): admitted from loopback peers only, up to
  * `maxQueue`, read while they wait, and held at most `holdMs` while the ME does not serve their
- * port. The ME takes one CHANNEL_OPEN at a time, and after a transient OPEN_FAILURE the socket goes
- * back to the head of the queue behind a backoff timer.
+ * port. Each user's sockets wait in their own line, and the lines share the queue (fairShare.ts):
+ * while it is full, a user with fewer waiting sockets than another takes the place of that user's
+ * newest one, and the next slot goes to the waiting user holding the fewest. The ME takes one
+ * CHANNEL_OPEN at a time, and after a transient OPEN_FAILURE the socket goes back to the head of
+ * its line behind a backoff timer.
  */
 import { ByteQueue } from '../byteQueue.js';
 import { isLoopbackAddress } from '../loopback.js';
-import type { Endpoint, SocketId } from '../sessionTypes.js';
+import type { Endpoint, SocketId, SocketOwner } from '../sessionTypes.js';
 import { holdBytes, type LocalSocket, type SessionContext } from './context.js';
+import { nextOwner, type Waiter } from './fairShare.js';
 
 const RETRY = { kind: 'open-retry' } as const;
+
+/** What `admit` did: the socket queued (or undefined: refused), and the one whose place it took. */
+export interface Admitted {
+  readonly queued: LocalSocket | undefined;
+  readonly evicted: LocalSocket | undefined;
+}
 
 export interface Admission {
   readonly size: number;
   /** A retried open waits for its backoff timer: no CHANNEL_OPEN goes out meanwhile. */
   readonly backingOff: boolean;
-  /** A new socket, queued (and returned) or refused (undefined). */
-  admit(socket: SocketId, local: Endpoint, peer: Endpoint, servable: (s: LocalSocket) => boolean): LocalSocket | undefined;
-  /** Takes the first socket `servable` accepts out of the queue, stopping its hold timer. */
-  next(servable: (s: LocalSocket) => boolean): LocalSocket | undefined;
+  /** A new socket, queued, or refused; a full queue may give it the place of another user's newest. */
+  admit(socket: SocketId, local: Endpoint, peer: Endpoint, owner: SocketOwner, servable: (s: LocalSocket) => boolean): Admitted;
+  /**
+   * Takes the next socket `eligible` accepts out of the queue, stopping its hold timer: the first of
+   * the waiting user that holds the fewest slots (`holds`), ties to the user served longest ago.
+   */
+  next(eligible: (s: LocalSocket) => boolean, holds: (owner: SocketOwner) => number): LocalSocket | undefined;
   /** How many queued sockets `servable` accepts. */
   count(servable: (s: LocalSocket) => boolean): number;
+  /** Each user with a socket `servable` accepts, and whether one of them is for a port `wsman` accepts. */
+  waiters(servable: (s: LocalSocket) => boolean, wsman: (port: number) => boolean): Waiter[];
+  /** Waiting sockets per user. */
+  perOwner(): ReadonlyMap<SocketOwner, number>;
   /** Once the ME serves a socket's port again, it waits for a slot however long (issue #14). */
   unholdServable(servable: (s: LocalSocket) => boolean): void;
-  /** A transient OPEN_FAILURE: the socket goes first again, after `openRetryMs * 2^attempts`. */
+  /** A transient OPEN_FAILURE: the socket goes first in its line again, after `openRetryMs * 2^attempts`. */
   retry(s: LocalSocket): void;
   retryDue(): void;
   holdExpired(socket: SocketId): LocalSocket | undefined;
@@ -38,7 +55,12 @@ export interface Admission {
 }
 
 export const createAdmission = (ctx: SessionContext): Admission => {
-  let queue: LocalSocket[] = [];
+  /** One line per user, in the order users first waited; a user's line goes when it empties. */
+  const lines = new Map<SocketOwner, LocalSocket[]>();
+  /** The turn each user was last served in (fairShare.nextOwner): one entry per uid ever served. */
+  const servedAt = new Map<SocketOwner, number>();
+  let turn = 0;
+  let size = 0;
   let backingOff = false;
 
   const hold = (s: LocalSocket): void => {
@@ -50,35 +72,70 @@ export const createAdmission = (ctx: SessionContext): Admission => {
     s.held = false;
     ctx.emit({ kind: 'cancel-timer', key: { kind: 'hold', socket: s.socket } });
   };
-  const take = (i: number): LocalSocket => {
-    const [s] = queue.splice(i, 1) as [LocalSocket];
+  const take = (line: LocalSocket[], i: number): LocalSocket => {
+    const [s] = line.splice(i, 1) as [LocalSocket];
+    size--;
+    if (line.length === 0) lines.delete(s.owner);
     unhold(s);
     return s;
   };
   const remove = (s: LocalSocket): void => {
-    const i = queue.indexOf(s);
-    if (i >= 0) take(i);
+    const line = lines.get(s.owner);
+    const i = line ? line.indexOf(s) : -1;
+    if (line && i >= 0) take(line, i);
+  };
+  const lineOf = (owner: SocketOwner): LocalSocket[] => {
+    const line = lines.get(owner);
+    if (line) return line;
+    const fresh: LocalSocket[] = [];
+    lines.set(owner, fresh);
+    return fresh;
+  };
+  const refuse = (socket: SocketId, peer: Endpoint, owner: SocketOwner, reason: string): void => {
+    ctx.emit({ kind: 'destroy', socket });
+    ctx.event({ type: 'connection-refused', socket, peer, owner, reason });
+  };
+  /** The user with the most waiting sockets. */
+  const longestLine = (): LocalSocket[] | undefined => {
+    let longest: LocalSocket[] | undefined;
+    for (const line of lines.values()) if (!longest || line.length > longest.length) longest = line;
+    return longest;
   };
 
   return {
     get size() {
-      return queue.length;
+      return size;
     },
     get backingOff() {
       return backingOff;
     },
-    admit(socket, local, peer, servable) {
-      const refuse = (reason: string): undefined => {
-        ctx.emit({ kind: 'destroy', socket });
-        ctx.event({ type: 'connection-refused', socket, peer, reason });
-        return undefined;
-      };
-      if (!isLoopbackAddress(peer.address)) return refuse(`peer ${peer.address} is not a loopback address`);
-      if (queue.length >= ctx.options.maxQueue) return refuse(`${queue.length} connections already wait for a channel`);
+    admit(socket, local, peer, owner, servable) {
+      if (!isLoopbackAddress(peer.address)) {
+        refuse(socket, peer, owner, `peer ${peer.address} is not a loopback address`);
+        return { queued: undefined, evicted: undefined };
+      }
+      let evicted: LocalSocket | undefined;
+      if (size >= ctx.options.maxQueue) {
+        const longest = longestLine();
+        const mine = lines.get(owner)?.length ?? 0;
+        if (!longest || longest.length <= mine || longest[0]!.owner === owner) {
+          refuse(socket, peer, owner, `${size} connections already wait for a channel`);
+          return { queued: undefined, evicted: undefined };
+        }
+        // The queue is shared: a user with fewer waiting places takes the newest of the user with the most.
+        evicted = take(longest, longest.length - 1);
+        refuse(
+          evicted.socket,
+          evicted.peer,
+          evicted.owner,
+          `the waiting queue is full and this user held the most of its places (${longest.length + 1}): its newest went to another user`,
+        );
+      }
       const s: LocalSocket = {
         socket,
         local,
         peer,
+        owner,
         tx: new ByteQueue(),
         attempts: 0,
         channel: undefined,
@@ -89,24 +146,65 @@ export const createAdmission = (ctx: SessionContext): Admission => {
         bytesToMe: 0,
         bytesFromMe: 0,
       };
-      queue.push(s);
+      lineOf(owner).push(s);
+      size++;
       if (!servable(s)) hold(s);
-      return s;
+      return { queued: s, evicted };
     },
-    next(servable) {
-      const i = queue.findIndex(servable);
-      return i < 0 ? undefined : take(i);
+    next(eligible, holds) {
+      if (lines.size === 1) {
+        // One user waits (the usual case): its line in order, nothing to weigh.
+        const [line] = lines.values() as IterableIterator<LocalSocket[]>;
+        const i = line!.findIndex(eligible);
+        if (i < 0) return undefined;
+        const s = take(line!, i);
+        servedAt.set(s.owner, turn++);
+        return s;
+      }
+      const firsts = new Map<SocketOwner, number>();
+      for (const [owner, line] of lines) {
+        const i = line.findIndex(eligible);
+        if (i >= 0) firsts.set(owner, i);
+      }
+      if (firsts.size === 0) return undefined;
+      const owner = nextOwner(firsts.keys(), holds, servedAt)!;
+      const line = lines.get(owner)!;
+      servedAt.set(owner, turn++);
+      return take(line, firsts.get(owner)!);
     },
     count(servable) {
       let n = 0;
-      for (const s of queue) if (servable(s)) n++;
+      for (const line of lines.values()) for (const s of line) if (servable(s)) n++;
+      return n;
+    },
+    waiters(servable, wsman) {
+      const found: Waiter[] = [];
+      for (const [owner, line] of lines) {
+        let any = false;
+        let forWsman = false;
+        for (const s of line) {
+          if (!servable(s)) continue;
+          any = true;
+          if (wsman(s.local.port)) {
+            forWsman = true;
+            break;
+          }
+        }
+        if (any) found.push({ owner, wsman: forWsman });
+      }
+      return found;
+    },
+    perOwner() {
+      const n = new Map<SocketOwner, number>();
+      for (const [owner, line] of lines) n.set(owner, line.length);
       return n;
     },
     unholdServable(servable) {
-      for (const s of queue) if (s.held && servable(s)) unhold(s);
+      for (const line of lines.values()) for (const s of line) if (s.held && servable(s)) unhold(s);
     },
     retry(s) {
-      queue.unshift(s);
+      lineOf(s.owner).unshift(s);
+      size++;
       backingOff = true;
       ctx.emit({ kind: 'start-timer', key: RETRY, ms: ctx.options.openRetryMs * 2 ** (s.attempts - 1) });
     },
@@ -114,12 +212,16 @@ export const createAdmission = (ctx: SessionContext): Admission => {
       backingOff = false;
     },
     holdExpired(socket) {
-      const i = queue.findIndex((s) => s.socket === socket);
-      if (i < 0) return undefined;
-      const [s] = queue.splice(i, 1) as [LocalSocket];
-      ctx.emit({ kind: 'destroy', socket });
-      ctx.event({ type: 'connection-refused', socket, peer: s.peer, reason: `no ME service for port ${s.local.port} within ${ctx.options.holdMs} ms` });
-      return s;
+      for (const line of lines.values()) {
+        const i = line.findIndex((s) => s.socket === socket);
+        if (i < 0) continue;
+        const s = line[i]!;
+        s.held = false; // its timer is the one that fired
+        take(line, i);
+        refuse(socket, s.peer, s.owner, `no ME service for port ${s.local.port} within ${ctx.options.holdMs} ms`);
+        return s;
+      }
+      return undefined;
     },
     data(s, data) {
       if (!s.ended) holdBytes(s, data, ctx);
@@ -138,11 +240,13 @@ export const createAdmission = (ctx: SessionContext): Admission => {
     linkLost() {
       if (backingOff) ctx.emit({ kind: 'cancel-timer', key: RETRY });
       backingOff = false;
-      for (const s of queue) hold(s);
+      for (const line of lines.values()) for (const s of line) hold(s);
     },
     drain() {
-      const all = queue;
-      queue = [];
+      const all = [...lines.values()].flat();
+      lines.clear();
+      servedAt.clear();
+      size = 0;
       for (const s of all) unhold(s);
       if (backingOff) ctx.emit({ kind: 'cancel-timer', key: RETRY });
       backingOff = false;

@@ -239,7 +239,7 @@ export const createChannels = (ctx: SessionContext): Channels => {
         activity: reclaimPorts.has(c.local.port) ? startActivity(at, c.tx.length > 0) : undefined,
       };
       table.set(ch.id, open);
-      ctx.event({ type: 'channel-opened', id: ch.id, meId, socket: c.socket, local: c.local, peer: c.peer, meWindow: m.window, at });
+      ctx.event({ type: 'channel-opened', id: ch.id, meId, socket: c.socket, local: c.local, peer: c.peer, owner: c.owner, meWindow: m.window, at });
       // The client left while the open was pending: close right away, nothing to forward.
       if (c.gone) abandon(open);
       else flush(open);

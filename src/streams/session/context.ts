@@ -4,7 +4,7 @@
  */
 import type { ApfMessage } from '../../codecs/messages.js';
 import type { ByteQueue } from '../byteQueue.js';
-import type { Endpoint, HostChannelId, LmsEvent, ProtocolViolation, SessionEffect, SessionOptions, SocketId } from '../sessionTypes.js';
+import type { Endpoint, HostChannelId, LmsEvent, ProtocolViolation, SessionEffect, SessionOptions, SocketId, SocketOwner } from '../sessionTypes.js';
 
 export interface SessionContext {
   readonly options: SessionOptions;
@@ -26,6 +26,8 @@ export interface LocalSocket {
   readonly socket: SocketId;
   readonly local: Endpoint;
   readonly peer: Endpoint;
+  /** The local user whose socket it is: slots and waiting places are shared by user (fairShare.ts). */
+  readonly owner: SocketOwner;
   /** Socket bytes not yet sent to the ME. It is read while it waits, up to the high-water mark. */
   readonly tx: ByteQueue;
   /** CHANNEL_OPENs tried for it (OPEN_FAILURE 1 and 4 are retried). */

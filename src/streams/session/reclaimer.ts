@@ -68,7 +68,15 @@ export const createReclaimer = (ctx: SessionContext, channels: Channels, waiting
       for (const c of candidates()) {
         if (need <= 0 || c.at > t) break;
         need--;
-        ctx.event({ type: 'channel-reclaimed', id: c.ch.id, socket: c.ch.client.socket, port: c.ch.client.local.port, why: c.why, quietMs: t - c.since });
+        ctx.event({
+          type: 'channel-reclaimed',
+          id: c.ch.id,
+          socket: c.ch.client.socket,
+          port: c.ch.client.local.port,
+          owner: c.ch.client.owner,
+          why: c.why,
+          quietMs: t - c.since,
+        });
         ctx.emit({ kind: 'destroy', socket: c.ch.client.socket });
         channels.abandon(c.ch);
       }

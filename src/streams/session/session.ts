@@ -13,10 +13,23 @@
 import { describeDecodeError } from '../../codecs/errors.js';
 import { disconnect, type ApfMessage } from '../../codecs/messages.js';
 import { DisconnectReason, disconnectReasonName } from '../../codecs/opcodes.js';
-import type { Endpoint, LmsEvent, ProtocolViolation, SessionEffect, SessionInput, SessionOptions, SessionPhase, SocketId, TimerKey } from '../sessionTypes.js';
+import {
+  UNKNOWN_OWNER,
+  type Endpoint,
+  type LmsEvent,
+  type ProtocolViolation,
+  type SessionEffect,
+  type SessionInput,
+  type SessionOptions,
+  type SessionPhase,
+  type SocketId,
+  type SocketOwner,
+  type TimerKey,
+} from '../sessionTypes.js';
 import { createAdmission } from './admission.js';
-import { createChannels, type ChannelFollowUps } from './channels.js';
+import { createChannels, type Channel, type ChannelFollowUps } from './channels.js';
 import type { LocalSocket, SessionContext } from './context.js';
+import { holdings, lastSlotKeptForWsman, shareReclaim, type SlotHolder } from './fairShare.js';
 import { createForwards } from './forwards.js';
 import { createHandshake } from './handshake.js';
 import { createReclaimer } from './reclaimer.js';
@@ -26,8 +39,19 @@ export interface SessionSnapshot {
   readonly phase: SessionPhase;
   readonly forwards: readonly number[];
   readonly listening: readonly number[];
-  readonly channels: readonly { id: number; meId?: number; socket: SocketId; phase: string; txBuffered: number; bytesToMe: number; bytesFromMe: number }[];
+  readonly channels: readonly {
+    id: number;
+    meId?: number;
+    socket: SocketId;
+    owner: SocketOwner;
+    phase: string;
+    txBuffered: number;
+    bytesToMe: number;
+    bytesFromMe: number;
+  }[];
   readonly queued: number;
+  /** Each local user with a channel or a waiting socket: slots held (closing ones aside) and sockets waiting. */
+  readonly users: readonly { owner: SocketOwner; holding: number; waiting: number }[];
   readonly pendingOpen?: number;
 }
 
@@ -79,17 +103,52 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
     if (f.slotsChanged) pump();
   };
 
+  const wsmanPorts = new Set(options.reclaim.ports);
+  const forWsman = (port: number): boolean => wsmanPorts.has(port);
+  /** The channels holding slots, as fair sharing sees them; a closing one's slot is on its way back. */
+  const slotHolders = (): SlotHolder<Channel>[] => {
+    const held: SlotHolder<Channel>[] = [];
+    for (const ch of channels.all()) {
+      if (ch.phase === 'closing') continue;
+      const open = ch.phase === 'open';
+      held.push({ channel: ch, owner: ch.client.owner, wsman: forWsman(ch.client.local.port), open, openedAt: open ? ch.openedAt : Number.POSITIVE_INFINITY });
+    }
+    return held;
+  };
+  const holdsOf = (owner: SocketOwner): number => {
+    let n = 0;
+    for (const ch of channels.all()) if (ch.phase !== 'closing' && ch.client.owner === owner) n++;
+    return n;
+  };
+  /** The last free slot waits for a WS-Man socket while one waits and no channel carries a WS-Man port. */
+  const lastSlotKept = (): boolean =>
+    channels.size === options.maxChannels - 1 && admission.size > 0 && lastSlotKeptForWsman(slotHolders(), admission.waiters(servable, forWsman));
+  const servableNow = (kept: boolean) => (s: LocalSocket) => servable(s) && (!kept || forWsman(s.local.port));
+
   /** Open a channel for the next servable socket while the ME has a slot and no open is pending. */
   const pump = (): void => {
     // Once the ME serves a socket's port again, it waits for a slot, however long: the hold
     // started at a reset is for an ME that does not come back, not for slow channels (issue #14).
     admission.unholdServable(servable);
     while (handshake.phase() === 'ready' && channels.opening === undefined && !admission.backingOff && channels.size < options.maxChannels) {
-      const s = admission.next(servable);
+      const s = admission.next(lastSlotKept() ? servableNow(true) : servable, holdsOf);
       if (!s) break;
       channels.open(s);
     }
+    shareSlots();
     reclaimer.arm();
+  };
+
+  /** Every slot taken, none on its way back, and a user waits that fair sharing serves: take one back. */
+  const shareSlots = (): void => {
+    if (handshake.phase() !== 'ready' || channels.size < options.maxChannels || admission.size === 0) return;
+    for (const ch of channels.all()) if (ch.phase === 'closing') return;
+    const r = shareReclaim(slotHolders(), admission.waiters(servable, forWsman));
+    if (r?.channel.phase !== 'open') return;
+    const c = r.channel.client;
+    event({ type: 'channel-reclaimed', id: r.channel.id, socket: c.socket, port: c.local.port, owner: r.owner, why: r.why, for: r.for });
+    emit({ kind: 'destroy', socket: c.socket });
+    channels.abandon(r.channel);
   };
 
   /** Every channel id is stale once the link is gone: sockets are destroyed, listeners stay. */
@@ -122,7 +181,7 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
     reclaimer.cancel();
     for (const s of admission.drain()) {
       emit({ kind: 'destroy', socket: s.socket });
-      event({ type: 'connection-refused', socket: s.socket, peer: s.peer, reason: 'the service is stopping' });
+      event({ type: 'connection-refused', socket: s.socket, peer: s.peer, owner: s.owner, reason: 'the service is stopping' });
     }
     sockets.clear();
     handshake.reset();
@@ -172,10 +231,11 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
     }
   };
 
-  const onAccepted = (socket: SocketId, local: Endpoint, peer: Endpoint): void => {
-    const s = admission.admit(socket, local, peer, servable);
-    if (!s) return;
-    sockets.set(socket, s);
+  const onAccepted = (socket: SocketId, local: Endpoint, peer: Endpoint, owner: SocketOwner): void => {
+    const { queued, evicted } = admission.admit(socket, local, peer, owner, servable);
+    if (evicted) sockets.delete(evicted.socket);
+    if (!queued) return;
+    sockets.set(socket, queued);
     pump();
   };
 
@@ -237,12 +297,19 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
       case 'listening':
         return forwards.onListening(input.port, input.bound, input.error);
       case 'accepted':
-        return onAccepted(input.socket, input.local, input.peer);
+        return onAccepted(input.socket, input.local, input.peer, input.owner ?? UNKNOWN_OWNER);
       case 'timer':
         return onTimer(input.key);
       default:
         return onSocket(input);
     }
+  };
+
+  const users = (): SessionSnapshot['users'] => {
+    const holding = holdings(slotHolders());
+    const waiting = admission.perOwner();
+    const owners = new Set([...holding.keys(), ...waiting.keys()]);
+    return [...owners].sort((a, b) => a - b).map((owner) => ({ owner, holding: holding.get(owner) ?? 0, waiting: waiting.get(owner) ?? 0 }));
   };
 
   return {
@@ -259,12 +326,14 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
         id: c.id,
         ...(c.phase === 'opening' ? {} : { meId: c.meId }),
         socket: c.client.socket,
+        owner: c.client.owner,
         phase: c.phase,
         txBuffered: c.client.tx.length,
         bytesToMe: c.client.bytesToMe,
         bytesFromMe: c.client.bytesFromMe,
       })),
       queued: admission.size,
+      users: users(),
       ...(channels.opening === undefined ? {} : { pendingOpen: channels.opening }),
     }),
   };
