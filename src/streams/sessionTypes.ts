@@ -120,6 +120,15 @@ export type ProtocolViolation =
   | 'close-unanswered'
   | 'unexpected-message';
 
+/** A channel taken back while others wait: which, on what port, and whose it was. */
+interface ReclaimedChannel {
+  readonly type: 'channel-reclaimed';
+  readonly id: number;
+  readonly socket: SocketId;
+  readonly port: number;
+  readonly owner: SocketOwner;
+}
+
 /** What the session reports: its phase, forwards, channels opening and closing, refusals, protocol errors, ME notifications. */
 export type LmsEvent =
   | { readonly type: 'session'; readonly phase: SessionPhase; readonly detail?: string }
@@ -160,29 +169,13 @@ export type LmsEvent =
    * A quiet channel on a reclaimable port closed because other clients wait for a slot: `idle`, no
    * byte either way for `quietMs`; `no-answer`, the client's bytes unanswered by the ME for `quietMs`.
    */
-  | {
-      readonly type: 'channel-reclaimed';
-      readonly id: number;
-      readonly socket: SocketId;
-      readonly port: number;
-      readonly owner: SocketOwner;
-      readonly why: 'idle' | 'no-answer';
-      readonly quietMs: number;
-    }
+  | (ReclaimedChannel & { readonly why: 'idle' | 'no-answer'; readonly quietMs: number })
   /**
    * A channel closed so that another user gets a slot (session/fairShare.ts): `over-share`, its
    * owner held two slots more than `for`, who waits; `port-share`, every slot carried a redirection
    * port while `for` waits for a WS-Man port.
    */
-  | {
-      readonly type: 'channel-reclaimed';
-      readonly id: number;
-      readonly socket: SocketId;
-      readonly port: number;
-      readonly owner: SocketOwner;
-      readonly why: 'over-share' | 'port-share';
-      readonly for: SocketOwner;
-    }
+  | (ReclaimedChannel & { readonly why: 'over-share' | 'port-share'; readonly for: SocketOwner })
   | { readonly type: 'connection-refused'; readonly socket: SocketId; readonly peer: Endpoint; readonly owner: SocketOwner; readonly reason: string }
   | { readonly type: 'protocol-error'; readonly violation: ProtocolViolation; readonly detail: string; readonly channel?: number }
   | { readonly type: 'notification'; readonly meId: number; readonly request: Buffer }
