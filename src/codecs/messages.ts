@@ -215,7 +215,7 @@ export const requestSuccess = (port?: number): RequestSuccess =>
 /** REQUEST_FAILURE. */
 export const requestFailure: RequestFailure = { type: 'request-failure' };
 /** CHANNEL_OPEN, forwarded-tcpip unless told, with the reserved max-packet field APF sends. */
-export const channelOpen = (o: {
+export const channelOpen = (fields: {
   channelType?: 'forwarded-tcpip' | 'direct-tcpip';
   sender: number;
   window: number;
@@ -225,14 +225,14 @@ export const channelOpen = (o: {
   originatorPort: number;
 }): TcpipChannelOpen => ({
   type: 'channel-open',
-  channelType: o.channelType ?? ChannelType.ForwardedTcpip,
-  sender: u32(o.sender),
-  window: u32(o.window),
+  channelType: fields.channelType ?? ChannelType.ForwardedTcpip,
+  sender: u32(fields.sender),
+  window: u32(fields.window),
   reserved: u32(RESERVED_MAX_PACKET),
-  address: o.address,
-  port: u32(o.port),
-  originatorAddress: o.originatorAddress,
-  originatorPort: u32(o.originatorPort),
+  address: fields.address,
+  port: u32(fields.port),
+  originatorAddress: fields.originatorAddress,
+  originatorPort: u32(fields.originatorPort),
 });
 /** CHANNEL_OPEN_CONFIRMATION of `recipient`'s open, naming our `sender` id and `window`. */
 export const openConfirmation = (recipient: number, sender: number, window: number): ChannelOpenConfirmation => ({

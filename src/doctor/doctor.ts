@@ -52,7 +52,7 @@ export const AMT_PORTS = [16992, 16993, 16994, 16995, 623, 664] as const;
 /** All is well when nothing warns or fails. */
 export const healthy = (findings: readonly Finding[]): boolean => findings.every((f) => f.level === 'ok' || f.level === 'info');
 
-const is = (level: FindingLevel, check: Finding['check'], message: string, fix?: string): Finding =>
+const finding = (level: FindingLevel, check: Finding['check'], message: string, fix?: string): Finding =>
   fix === undefined ? { check, level, message } : { check, level, message, fix };
 
 /** The driver, the node and who may open it. */
@@ -61,8 +61,8 @@ const deviceChecks = (host: HostView, path: string, user: string): Finding[] => 
   const driver = ['sys/module/mei_me', 'sys/module/mei', 'sys/class/mei'].find((p) => host.exists(p));
   out.push(
     driver
-      ? is('ok', 'mei-driver', `the MEI driver is loaded (${driver.replace(/^sys\//, '/sys/')})`)
-      : is(
+      ? finding('ok', 'mei-driver', `the MEI driver is loaded (${driver.replace(/^sys\//, '/sys/')})`)
+      : finding(
           'fail',
           'mei-driver',
           'the MEI driver is not loaded',
@@ -72,7 +72,7 @@ const deviceChecks = (host: HostView, path: string, user: string): Finding[] => 
   const node = host.stat(path.replace(/^\//, ''));
   if (!node) {
     out.push(
-      is(
+      finding(
         'fail',
         'device',
         `no device node at ${path}`,
@@ -81,10 +81,12 @@ const deviceChecks = (host: HostView, path: string, user: string): Finding[] => 
     );
     return out;
   }
-  out.push(is('ok', 'device', `${path} is there${node.isCharacterDevice() ? '' : ' (not a character device: an emulated device?)'}`));
+  out.push(finding('ok', 'device', `${path} is there${node.isCharacterDevice() ? '' : ' (not a character device: an emulated device?)'}`));
   const account = userAccount(host, user);
   if (!account)
-    out.push(is('fail', 'device-access', `there is no user ${user} to run the service`, 'install the sysusers file: systemd-sysusers (the package does it)'));
+    out.push(
+      finding('fail', 'device-access', `there is no user ${user} to run the service`, 'install the sysusers file: systemd-sysusers (the package does it)'),
+    );
   else {
     const mode = node.mode & 0o777;
     const may =
@@ -93,22 +95,22 @@ const deviceChecks = (host: HostView, path: string, user: string): Finding[] => 
     const rule = 'install the udev rule (99-lms-mei.rules: owner lms, mode 0600) and run udevadm trigger --subsystem-match=mei';
     out.push(
       !may
-        ? is('fail', 'device-access', `user ${user} may not open ${path} (${owner})`, rule)
+        ? finding('fail', 'device-access', `user ${user} may not open ${path} (${owner})`, rule)
         : (mode & 0o066) !== 0
-          ? is(
+          ? finding(
               'warn',
               'device-access',
               `not only user ${user} may open ${path} (${owner}): whoever may can read AMT's local system account over AMTHI and administer AMT`,
               rule,
             )
-          : is('ok', 'device-access', `only user ${user} may open ${path} (${owner})`),
+          : finding('ok', 'device-access', `only user ${user} may open ${path} (${owner})`),
     );
   }
   const rule = ['etc/udev/rules.d/99-lms-mei.rules', 'usr/lib/udev/rules.d/99-lms-mei.rules', 'lib/udev/rules.d/99-lms-mei.rules'].find((p) => host.exists(p));
   out.push(
     rule
-      ? is('ok', 'udev-rule', `the udev rule is installed (/${rule})`)
-      : is(
+      ? finding('ok', 'udev-rule', `the udev rule is installed (/${rule})`)
+      : finding(
           'warn',
           'udev-rule',
           'the udev rule 99-lms-mei.rules is not installed: /dev/mei* stays root-only after a reboot',
@@ -126,43 +128,43 @@ const holders = (host: HostView, path: string | undefined): string => {
     : held.map((p) => `pid ${p.pid} (${p.name}: ${p.command})`).join(', ');
 };
 
-const lmeCheck = async (o: DoctorOptions, host: HostView, status: DaemonStatus | undefined): Promise<Finding> => {
-  if (status) return is('ok', 'lme-client', 'the LME client is held by the running lms, as it should be');
+const lmeCheck = async (options: DoctorOptions, host: HostView, status: DaemonStatus | undefined): Promise<Finding> => {
+  if (status) return finding('ok', 'lme-client', 'the LME client is held by the running lms, as it should be');
   try {
-    const c = await o.lme.connect();
+    const c = await options.lme.connect();
     c.close();
-    return is('ok', 'lme-client', `the LME client answers (max_msg_length ${c.maxMsgLength}, protocol version ${c.protocolVersion})`);
+    return finding('ok', 'lme-client', `the LME client answers (max_msg_length ${c.maxMsgLength}, protocol version ${c.protocolVersion})`);
   } catch (err) {
     const e = err instanceof DeviceError ? err : new DeviceError('ENODEV', String(err));
     if (e.code === 'EBUSY')
-      return is(
+      return finding(
         'fail',
         'lme-client',
-        `the LME client is busy: ${holders(host, o.devicePath)}`,
+        `the LME client is busy: ${holders(host, options.devicePath)}`,
         'another LMS holds it (Intel LMS: systemctl stop lms; or an lms run by hand): stop it, then start lms',
       );
-    return is('fail', 'lme-client', e.message);
+    return finding('fail', 'lme-client', e.message);
   }
 };
 
 const daemonCheck = (answer: DaemonAnswer): Finding => {
   if (answer.kind !== 'status') {
     if (answer.kind === 'not-running')
-      return is('warn', 'daemon', `lms is not running (nothing answers on ${answer.path})`, 'systemctl start lms; journalctl -u lms says why it stopped');
+      return finding('warn', 'daemon', `lms is not running (nothing answers on ${answer.path})`, 'systemctl start lms; journalctl -u lms says why it stopped');
     if (answer.kind === 'denied')
-      return is(
+      return finding(
         'warn',
         'daemon',
         `lms may be running, but this user may not ask it: ${answer.detail}`,
         "run lms doctor as root, or as a member of the socket's group",
       );
-    return is('warn', 'daemon', `lms did not answer on ${answer.path}: ${answer.detail}`, 'journalctl -u lms; lms status');
+    return finding('warn', 'daemon', `lms did not answer on ${answer.path}: ${answer.detail}`, 'journalctl -u lms; lms status');
   }
   const status = answer.status;
   const s = status.session;
   if (s.phase === 'ready')
-    return is('ok', 'daemon', `lms runs on ${status.device}; the session is ready, forwarding ${s.forwards.join(', ') || 'no port yet'}`);
-  return is(
+    return finding('ok', 'daemon', `lms runs on ${status.device}; the session is ready, forwarding ${s.forwards.join(', ') || 'no port yet'}`);
+  return finding(
     'warn',
     'daemon',
     `lms runs on ${status.device} but its session is ${s.phase}${status.lastDeviceError ? ` (last device error: ${status.lastDeviceError})` : ''}`,
@@ -186,10 +188,10 @@ const portChecks = (host: HostView, ports: readonly number[], status: DaemonStat
       return m !== null && inodes.has(m[1]!);
     });
     const others = owners.filter((p) => !isLms(p));
-    if (owners.length > 0 && others.length === 0) out.push(is('ok', 'amt-port', `port ${port}: lms listens (pid ${owners.map((p) => p.pid).join(', ')})`));
+    if (owners.length > 0 && others.length === 0) out.push(finding('ok', 'amt-port', `port ${port}: lms listens (pid ${owners.map((p) => p.pid).join(', ')})`));
     else if (others.length > 0 && !status)
       out.push(
-        is(
+        finding(
           'warn',
           'amt-port',
           `port ${port} is held by ${named(others)}, which the daemon did not confirm as lms (its control socket did not answer)`,
@@ -198,32 +200,32 @@ const portChecks = (host: HostView, ports: readonly number[], status: DaemonStat
       );
     else if (others.length > 0)
       out.push(
-        is(
+        finding(
           'fail',
           'amt-port',
           `port ${port} is held by ${named(others)}, not by lms (pid ${status!.pid ?? '?'}): lms cannot forward it there`,
           `stop that program, or move it off the port (ss -ltnp 'sport = :${port}')`,
         ),
       );
-    else out.push(is('warn', 'amt-port', `port ${port} is held by a process this user cannot see`, 'run lms doctor as root to name it'));
+    else out.push(finding('warn', 'amt-port', `port ${port} is held by a process this user cannot see`, 'run lms doctor as root to name it'));
   }
   for (const f of status?.partialForwards ?? [])
     out.push(
-      is(
+      finding(
         'warn',
         'amt-port',
         `port ${f.port} is forwarded in part: lms could not bind it on ${f.unbound.join(', ')}, so local programs there reach whatever holds it`,
         `find the holder (ss -ltnp 'sport = :${f.port}'), stop it, then systemctl restart lms`,
       ),
     );
-  if (out.length === 0) out.push(is('info', 'amt-port', `nothing listens on the AMT ports (${ports.join(', ')})`));
+  if (out.length === 0) out.push(finding('info', 'amt-port', `nothing listens on the AMT ports (${ports.join(', ')})`));
   return out;
 };
 
 /** Ports in the kernel's ephemeral range that are not reserved: the host may take one for an outgoing connection. */
 const ephemeralCheck = (host: HostView, ports: readonly number[]): Finding => {
   const range = host.read('proc/sys/net/ipv4/ip_local_port_range')?.trim().split(/\s+/).map(Number);
-  if (range?.length !== 2) return is('info', 'ephemeral-ports', 'the ephemeral port range could not be read');
+  if (range?.length !== 2) return finding('info', 'ephemeral-ports', 'the ephemeral port range could not be read');
   const [lo, hi] = range as [number, number];
   const reserved = new Set<number>();
   for (const part of (host.read('proc/sys/net/ipv4/ip_local_reserved_ports') ?? '').trim().split(',').filter(Boolean)) {
@@ -232,12 +234,12 @@ const ephemeralCheck = (host: HostView, ports: readonly number[]): Finding => {
   }
   const exposed = ports.filter((p) => p >= lo && p <= hi && !reserved.has(p));
   if (exposed.length === 0)
-    return is(
+    return finding(
       'ok',
       'ephemeral-ports',
       `no AMT port is open to outgoing connections (ephemeral range ${lo}-${hi}${reserved.size ? ', AMT ports reserved' : ''})`,
     );
-  return is(
+  return finding(
     'warn',
     'ephemeral-ports',
     `ports ${exposed.join(', ')} lie in the ephemeral range ${lo}-${hi} and are not reserved: an outgoing connection may take one, and lms then cannot listen on it`,
@@ -248,60 +250,65 @@ const ephemeralCheck = (host: HostView, ports: readonly number[]): Finding => {
 const ipv6Check = (host: HostView): Finding => {
   const off = host.read('proc/sys/net/ipv6/conf/all/disable_ipv6')?.trim() === '1' || !host.exists('proc/net/if_inet6');
   return off
-    ? is('info', 'ipv6', 'IPv6 is disabled in the kernel: lms serves 127.0.0.1 only, not ::1')
-    : is('ok', 'ipv6', 'IPv6 is on: lms serves 127.0.0.1 and ::1');
+    ? finding('info', 'ipv6', 'IPv6 is disabled in the kernel: lms serves 127.0.0.1 only, not ::1')
+    : finding('ok', 'ipv6', 'IPv6 is on: lms serves 127.0.0.1 and ::1');
 };
 
 /** AMT's own facts: provisioned or not, and the host interface whose MAC AMT's wired LAN shares. */
 const amtChecks = (host: HostView, info: AmtInfo | undefined, why: string | undefined): Finding[] => {
-  if (!info) return [is('fail', 'provisioning', `AMT does not answer over AMTHI: ${why}`, 'enable AMT in the BIOS or MEBx; lms info says more')];
+  if (!info) return [finding('fail', 'provisioning', `AMT does not answer over AMTHI: ${why}`, 'enable AMT in the BIOS or MEBx; lms info says more')];
   const out: Finding[] = [];
   const p = info.provisioningState;
-  if (!p) out.push(is('warn', 'provisioning', 'AMT did not say whether it is provisioned'));
-  else if (p.code === 2) out.push(is('ok', 'provisioning', `AMT is provisioned (${info.controlMode?.name ?? 'control mode unknown'})`));
+  if (!p) out.push(finding('warn', 'provisioning', 'AMT did not say whether it is provisioned'));
+  else if (p.code === 2) out.push(finding('ok', 'provisioning', `AMT is provisioned (${info.controlMode?.name ?? 'control mode unknown'})`));
   else
     out.push(
-      is('warn', 'provisioning', `AMT is not provisioned (${p.name}): its ports answer only after activation`, 'activate it (rpc-go activate, or in MEBx)'),
+      finding(
+        'warn',
+        'provisioning',
+        `AMT is not provisioned (${p.name}): its ports answer only after activation`,
+        'activate it (rpc-go activate, or in MEBx)',
+      ),
     );
   const mac = info.wiredLan?.mac?.toLowerCase();
   if (!mac) return out;
   const nic = host.list('sys/class/net').find((n) => host.read(`sys/class/net/${n}/address`)?.trim().toLowerCase() === mac);
   if (!nic) {
-    out.push(is('info', 'amt-nic', `no host interface has AMT's wired MAC ${mac}`));
+    out.push(finding('info', 'amt-nic', `no host interface has AMT's wired MAC ${mac}`));
     return out;
   }
   const master = host.link(`sys/class/net/${nic}/master`)?.split('/').pop();
   out.push(
     master
-      ? is(
+      ? finding(
           'warn',
           'amt-nic',
           `${nic} shares its MAC ${mac} with AMT's wired LAN and is enslaved to ${master}: AMT traffic on a NIC in a bond or team is lost to the aggregation`,
           `take ${nic} out of ${master}, or give AMT a NIC of its own`,
         )
-      : is('ok', 'amt-nic', `${nic} shares its MAC ${mac} with AMT's wired LAN`),
+      : finding('ok', 'amt-nic', `${nic} shares its MAC ${mac} with AMT's wired LAN`),
   );
   return out;
 };
 
-export const runDoctor = async (o: DoctorOptions): Promise<Finding[]> => {
-  const host = o.host ?? hostView();
-  const ports = o.ports ?? AMT_PORTS;
-  const answer = await o.daemon();
+export const runDoctor = async (options: DoctorOptions): Promise<Finding[]> => {
+  const host = options.host ?? hostView();
+  const ports = options.ports ?? AMT_PORTS;
+  const answer = await options.daemon();
   const status = answer.kind === 'status' ? answer.status : undefined;
-  const findings = o.devicePath
-    ? deviceChecks(host, o.devicePath, o.user ?? 'lms')
-    : [is('info', 'device', 'the simulated ME: no driver, device node or udev rule to check')];
+  const findings = options.devicePath
+    ? deviceChecks(host, options.devicePath, options.user ?? 'lms')
+    : [finding('info', 'device', 'the simulated ME: no driver, device node or udev rule to check')];
   // Without a node there is no ME to ask: the findings above already say what to do.
   const noNode = findings.some((f) => f.check === 'device' && f.level === 'fail');
-  findings.push(noNode ? is('info', 'lme-client', 'not asked: no device node') : await lmeCheck(o, host, status));
+  findings.push(noNode ? finding('info', 'lme-client', 'not asked: no device node') : await lmeCheck(options, host, status));
   findings.push(daemonCheck(answer), ...portChecks(host, ports, status), ephemeralCheck(host, ports), ipv6Check(host));
-  if (noNode) findings.push(is('info', 'provisioning', 'AMT not asked: no device node'));
+  if (noNode) findings.push(finding('info', 'provisioning', 'AMT not asked: no device node'));
   else {
     let info: AmtInfo | undefined;
     let why: string | undefined;
     try {
-      info = await readAmtInfo(o.amthi);
+      info = await readAmtInfo(options.amthi);
     } catch (err) {
       why = err instanceof Error ? err.message : String(err);
     }

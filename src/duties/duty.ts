@@ -74,11 +74,11 @@ export const createDuty = (name: string, log: Logger, work: (occasion: string, s
       running ??= (async () => {
         const at = new Date().toISOString();
         try {
-          const o = await bounded(occasion);
+          const outcome = await bounded(occasion);
           if (stopped) return;
-          if (report.error) log.info({ duty: name, occasion }, `${name}: works again: ${o.result}`);
-          else if (o.acted) log.info({ duty: name, occasion, ...o.details }, `${name}: ${o.result}`);
-          report = { enabled: true, lastRunAt: at, occasion, result: o.result, ...(o.details ? { details: o.details } : {}) };
+          if (report.error) log.info({ duty: name, occasion }, `${name}: works again: ${outcome.result}`);
+          else if (outcome.acted) log.info({ duty: name, occasion, ...outcome.details }, `${name}: ${outcome.result}`);
+          report = { enabled: true, lastRunAt: at, occasion, result: outcome.result, ...(outcome.details ? { details: outcome.details } : {}) };
         } catch (err) {
           if (stopped) return; // the service is stopping: a call cut short is no failure
           const error = err instanceof Error ? err.message : String(err);

@@ -48,15 +48,15 @@ export interface HostDuties {
 
 const HOUR = 3_600_000;
 
-export const startHostDuties = (o: HostDutiesOptions): HostDuties => {
-  const ports = o.wsmanPorts ?? { http: 16992, tls: 16993 };
-  const connect = (signal: AbortSignal) => amtWsman(o.amthi, o.lms, ports, signal);
+export const startHostDuties = (options: HostDutiesOptions): HostDuties => {
+  const ports = options.wsmanPorts ?? { http: 16992, tls: 16993 };
+  const connect = (signal: AbortSignal) => amtWsman(options.amthi, options.lms, ports, signal);
   // One connection to logind, made when first needed, and again after it failed or ended.
   let bus: Promise<Logind> | undefined;
   let resumeHooked = false;
   const logind = (): Promise<Logind> => {
     const connect = (): Promise<Logind> =>
-      (o.logind ?? connectLogind)().catch((err: unknown) => {
+      (options.logind ?? connectLogind)().catch((err: unknown) => {
         bus = undefined;
         throw err;
       });
@@ -69,7 +69,7 @@ export const startHostDuties = (o: HostDutiesOptions): HostDuties => {
   };
   /** The resume signal, subscribed once per connection; without logind, tried again on the next occasion. */
   const hookResume = (): void => {
-    if (o.timeSync === false || resumeHooked) return;
+    if (options.timeSync === false || resumeHooked) return;
     void logind().then(
       (l) => {
         if (resumeHooked) return;
@@ -79,27 +79,27 @@ export const startHostDuties = (o: HostDutiesOptions): HostDuties => {
       () => undefined, // no logind now: the daily run still keeps the clock
     );
   };
-  const fqdn: Duty = o.hostFqdn === false ? disabledDuty(FQDN_DUTY) : fqdnDuty(o.amthi, o.resolveFqdn ?? (() => hostFqdn()), o.log);
-  const clock: Duty = o.timeSync === false ? disabledDuty(TIME_DUTY) : timeSyncDuty(connect, o.log);
-  const power = o.powerOps === false ? undefined : powerDuty(connect, logind, o.log);
+  const fqdn: Duty = options.hostFqdn === false ? disabledDuty(FQDN_DUTY) : fqdnDuty(options.amthi, options.resolveFqdn ?? (() => hostFqdn()), options.log);
+  const clock: Duty = options.timeSync === false ? disabledDuty(TIME_DUTY) : timeSyncDuty(connect, options.log);
+  const power = options.powerOps === false ? undefined : powerDuty(connect, logind, options.log);
 
   const subs = new Subscription();
-  subs.add(timer(0, o.fqdnIntervalMs ?? HOUR).subscribe((i) => void fqdn.run(i === 0 ? 'start' : 'hourly')));
+  subs.add(timer(0, options.fqdnIntervalMs ?? HOUR).subscribe((i) => void fqdn.run(i === 0 ? 'start' : 'hourly')));
   // Forwarding up: each time the ME forwards its WS-Man port (after an ME reset too).
   subs.add(
-    o.lms.events$.pipe(filter((e) => e.type === 'forward' && e.ok && !e.cancelled && (e.port === ports.http || e.port === ports.tls))).subscribe(() => {
+    options.lms.events$.pipe(filter((e) => e.type === 'forward' && e.ok && !e.cancelled && (e.port === ports.http || e.port === ports.tls))).subscribe(() => {
       void clock.run('forwarding up');
       void power?.run('forwarding up');
       hookResume();
     }),
   );
   subs.add(
-    interval(o.timeSyncIntervalMs ?? 24 * HOUR).subscribe(() => {
+    interval(options.timeSyncIntervalMs ?? 24 * HOUR).subscribe(() => {
       void clock.run('daily');
       hookResume();
     }),
   );
-  if (power) subs.add(o.lms.alerts$.subscribe((a) => void power.onAlert(a)));
+  if (power) subs.add(options.lms.alerts$.subscribe((a) => void power.onAlert(a)));
   hookResume();
 
   return {

@@ -43,24 +43,24 @@ export const readAmtInfo = async (device: MeDevice, options: { readonly mkhi?: M
   const timeoutMs = options.timeoutMs ?? 3000;
   const c = await device.connect();
   const errors: { query: string; error: string }[] = [];
-  const got = <A>(query: string, r: E.Either<string, A>): A | undefined => {
+  const known = <A>(query: string, r: E.Either<string, A>): A | undefined => {
     if (E.isRight(r)) return r.right;
     errors.push({ query, error: r.left });
     return undefined;
   };
   try {
-    const simple = <A>(command: AmthiCommand, decode: (b: Buffer) => E.Either<AmthiError, A>) =>
+    const askOnce = <A>(command: AmthiCommand, decode: (b: Buffer) => E.Either<AmthiError, A>) =>
       askAmthi(c, encodeAmthiRequest(command), command, decode, timeoutMs);
-    const versions = got('code versions', await simple(AmthiCommand.GetCodeVersions, decodeCodeVersions));
-    const state = got('provisioning state', await simple(AmthiCommand.GetProvisioningState, decodeU32));
-    const mode = got('control mode', await simple(AmthiCommand.GetControlMode, decodeU32));
-    const uuid = got('UUID', await simple(AmthiCommand.GetUuid, decodeUuid));
-    const dnsSuffix = got('DNS suffix', await simple(AmthiCommand.GetDnsSuffix, decodeAnsiString));
-    const wiredLan = got('wired LAN settings', await askAmthi(c, lanInterfaceRequest(0), AmthiCommand.GetLanInterfaceSettings, decodeLanSettings, timeoutMs));
+    const versions = known('code versions', await askOnce(AmthiCommand.GetCodeVersions, decodeCodeVersions));
+    const state = known('provisioning state', await askOnce(AmthiCommand.GetProvisioningState, decodeU32));
+    const mode = known('control mode', await askOnce(AmthiCommand.GetControlMode, decodeU32));
+    const uuid = known('UUID', await askOnce(AmthiCommand.GetUuid, decodeUuid));
+    const dnsSuffix = known('DNS suffix', await askOnce(AmthiCommand.GetDnsSuffix, decodeAnsiString));
+    const wiredLan = known('wired LAN settings', await askAmthi(c, lanInterfaceRequest(0), AmthiCommand.GetLanInterfaceSettings, decodeLanSettings, timeoutMs));
     const find = (name: string) => versions?.versions.find((v) => v.description === name)?.version;
     const amtVersion = find('AMT');
     let firmwareVersion = find('Flash');
-    if (firmwareVersion === undefined && options.mkhi) firmwareVersion = got('firmware version (MKHI)', await readFirmwareVersion(options.mkhi, timeoutMs));
+    if (firmwareVersion === undefined && options.mkhi) firmwareVersion = known('firmware version (MKHI)', await readFirmwareVersion(options.mkhi, timeoutMs));
     return {
       ...(amtVersion !== undefined ? { amtVersion } : {}),
       ...(firmwareVersion !== undefined ? { firmwareVersion } : {}),

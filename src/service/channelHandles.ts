@@ -4,8 +4,7 @@
  * only for a handle somebody observes: the daemon itself observes none.
  */
 import { Subject, type Observable } from 'rxjs';
-import type { ApfMessage } from '../codecs/messages.js';
-import type { Endpoint, LmsEvent, SocketId } from '../streams/sessionTypes.js';
+import type { Endpoint, LmsEvent } from '../streams/sessionTypes.js';
 
 export type ChannelActivity =
   | { readonly type: 'to-me'; readonly bytes: number }
@@ -24,20 +23,20 @@ export interface ChannelHandle {
   readonly activity$: Observable<ChannelActivity>;
 }
 
-interface Live {
+/** A handle while its channel is open, with the subject behind its `activity$`. */
+interface OpenHandle {
   readonly handle: ChannelHandle;
   readonly activity: Subject<ChannelActivity>;
-  readonly socket: SocketId;
 }
 
 export interface ChannelHandles {
   readonly opened$: Observable<ChannelHandle>;
   /** The channel events: a handle opens, stalls, closes. */
   onEvent(e: LmsEvent): void;
-  /** A message the session sent: CHANNEL_DATA is activity of the channel it names. */
-  sent(m: ApfMessage): void;
-  /** ME data handed to a socket. */
-  written(socket: SocketId, bytes: number): void;
+  /** A client's bytes sent to the ME on channel `id` (the session names the channel). */
+  toMe(id: number, bytes: number): void;
+  /** The ME's bytes handed to channel `id`'s socket. */
+  fromMe(id: number, bytes: number): void;
   get(id: number): ChannelHandle | undefined;
   /** The session failed: each handle closes with `reason`, with the counts it last had. */
   closeAll(reason: string, counts: (id: number) => { bytesToMe: number; bytesFromMe: number }): void;
@@ -46,62 +45,51 @@ export interface ChannelHandles {
 
 export const createChannelHandles = (): ChannelHandles => {
   const opened$ = new Subject<ChannelHandle>();
-  const live = new Map<number, Live>();
-  const bySocket = new Map<SocketId, Live>();
-  const byMeId = new Map<number, Live>();
-
-  const forget = (l: Live): void => {
-    live.delete(l.handle.id);
-    bySocket.delete(l.socket);
-    byMeId.delete(l.handle.meId);
-  };
+  /** Open channels by the id lms gave them: the one id every effect and event names. */
+  const open = new Map<number, OpenHandle>();
 
   return {
     opened$: opened$.asObservable(),
     onEvent(e) {
       if (e.type === 'channel-opened') {
         const activity = new Subject<ChannelActivity>();
-        const l: Live = {
+        const h: OpenHandle = {
           handle: { id: e.id, meId: e.meId, local: e.local, peer: e.peer, openedAt: e.at, activity$: activity.asObservable() },
           activity,
-          socket: e.socket,
         };
-        live.set(e.id, l);
-        bySocket.set(e.socket, l);
-        byMeId.set(e.meId, l);
-        opened$.next(l.handle);
+        open.set(e.id, h);
+        opened$.next(h.handle);
       } else if (e.type === 'channel-stalled') {
         // Under a small ME window this is every message: nothing is built that nobody reads.
-        const l = live.get(e.id);
-        if (l?.activity.observed) l.activity.next({ type: 'stalled', buffered: e.buffered });
+        const h = open.get(e.id);
+        if (h?.activity.observed) h.activity.next({ type: 'stalled', buffered: e.buffered });
       } else if (e.type === 'channel-closed') {
-        const l = live.get(e.id);
-        if (!l) return;
-        forget(l);
-        l.activity.next({ type: 'closed', reason: e.reason, bytesToMe: e.bytesToMe, bytesFromMe: e.bytesFromMe, durationMs: e.durationMs ?? 0 });
-        l.activity.complete();
+        const h = open.get(e.id);
+        if (!h) return;
+        open.delete(e.id);
+        h.activity.next({ type: 'closed', reason: e.reason, bytesToMe: e.bytesToMe, bytesFromMe: e.bytesFromMe, durationMs: e.durationMs ?? 0 });
+        h.activity.complete();
       }
     },
-    sent(m) {
-      if (m.type !== 'channel-data') return;
-      const l = byMeId.get(m.recipient);
-      if (l?.activity.observed) l.activity.next({ type: 'to-me', bytes: m.data.length });
+    toMe(id, bytes) {
+      const h = open.get(id);
+      if (h?.activity.observed) h.activity.next({ type: 'to-me', bytes });
     },
-    written(socket, bytes) {
-      const l = bySocket.get(socket);
-      if (l?.activity.observed) l.activity.next({ type: 'from-me', bytes });
+    fromMe(id, bytes) {
+      const h = open.get(id);
+      if (h?.activity.observed) h.activity.next({ type: 'from-me', bytes });
     },
-    get: (id) => live.get(id)?.handle,
+    get: (id) => open.get(id)?.handle,
     closeAll(reason, counts) {
-      for (const l of [...live.values()]) {
-        forget(l);
-        l.activity.next({ type: 'closed', reason, ...counts(l.handle.id), durationMs: Date.now() - l.handle.openedAt });
-        l.activity.complete();
+      for (const h of [...open.values()]) {
+        open.delete(h.handle.id);
+        h.activity.next({ type: 'closed', reason, ...counts(h.handle.id), durationMs: Date.now() - h.handle.openedAt });
+        h.activity.complete();
       }
     },
     complete() {
       opened$.complete();
-      for (const l of live.values()) l.activity.complete();
+      for (const h of open.values()) h.activity.complete();
     },
   };
 };

@@ -35,14 +35,14 @@ export interface DeviceLink {
   stop(): Promise<void>;
 }
 
-export const createDeviceLink = (o: DeviceLinkOptions): DeviceLink => {
-  const { log, feed } = o;
+export const createDeviceLink = (options: DeviceLinkOptions): DeviceLink => {
+  const { log, feed } = options;
   const failure$ = new BehaviorSubject<DeviceError | undefined>(undefined);
   let connection: MeConnection | undefined;
   let reads: Subscription | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
-  let backoff = o.reconnectMs;
+  let backoff = options.reconnectMs;
   let lastError: string | undefined;
   let connects = 0;
   let resets = 0;
@@ -82,25 +82,25 @@ export const createDeviceLink = (o: DeviceLinkOptions): DeviceLink => {
     if (stopped) return;
     let c: MeConnection;
     try {
-      c = await o.device.connect();
+      c = await options.device.connect();
     } catch (err) {
       const e = err instanceof DeviceError ? err : new DeviceError('ENODEV', String(err));
       lastError = e.message;
       if (e.permanent) {
-        log.error({ code: e.code, device: o.device.description }, e.message);
+        log.error({ code: e.code, device: options.device.description }, e.message);
         failure$.next(e);
         return;
       }
       log.warn({ code: e.code, retryInMs: backoff }, `device not available: ${e.message}`);
       schedule(backoff);
-      backoff = Math.min(backoff * 2, o.reconnectMaxMs);
+      backoff = Math.min(backoff * 2, options.reconnectMaxMs);
       return;
     }
     if (stopped) return c.close();
-    backoff = o.reconnectMs;
+    backoff = options.reconnectMs;
     connection = c;
     connects++;
-    log.info({ maxMsgLength: c.maxMsgLength, protocolVersion: c.protocolVersion, device: o.device.description }, 'connected to the ME');
+    log.info({ maxMsgLength: c.maxMsgLength, protocolVersion: c.protocolVersion, device: options.device.description }, 'connected to the ME');
     feed({ kind: 'connected', maxMsgLength: c.maxMsgLength });
     reads = c.messages$.pipe(sessionInputs()).subscribe({
       next: feed,

@@ -33,8 +33,8 @@ export interface ListenersOptions {
   readonly ownerOf: (local: Endpoint, peer: Endpoint) => SocketOwner | undefined;
 }
 
-export const createListeners = (o: ListenersOptions): Listeners => {
-  const { log, feed } = o;
+export const createListeners = (options: ListenersOptions): Listeners => {
+  const { log, feed } = options;
   const listeners = new Map<number, { readonly servers: net.Server[]; readonly bound: string[] }>();
   const unbound = new Map<number, readonly string[]>();
   let closed = false;
@@ -49,7 +49,7 @@ export const createListeners = (o: ListenersOptions): Listeners => {
     }
     s.setNoDelay(true);
     const peer = { address: s.remoteAddress, port: s.remotePort ?? 0 };
-    o.accept(s, local, peer, o.ownerOf(local, peer));
+    options.accept(s, local, peer, options.ownerOf(local, peer));
   };
 
   const bindOne = (address: string, port: number): Promise<net.Server | undefined> =>
@@ -82,7 +82,7 @@ export const createListeners = (o: ListenersOptions): Listeners => {
     async listen(port) {
       const existing = listeners.get(port);
       if (existing) return feed({ kind: 'listening', port, bound: existing.bound });
-      const results = await Promise.all(o.addresses.map((a) => bindOne(a, port)));
+      const results = await Promise.all(options.addresses.map((a) => bindOne(a, port)));
       const servers = results.filter((s): s is net.Server => s !== undefined);
       const bound = servers.map((s) => (s.address() as net.AddressInfo).address);
       if (closed) {
@@ -90,7 +90,7 @@ export const createListeners = (o: ListenersOptions): Listeners => {
         return;
       }
       if (servers.length > 0) listeners.set(port, { servers, bound });
-      const missing = o.addresses.filter((_, i) => results[i] === undefined);
+      const missing = options.addresses.filter((_, i) => results[i] === undefined);
       if (bound.length > 0 && missing.length > 0) {
         unbound.set(port, missing);
         log.warn({ port, bound, unbound: missing }, `port ${port} is forwarded in part: on ${bound.join(', ')} but not on ${missing.join(', ')}`);

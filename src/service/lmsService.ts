@@ -169,9 +169,9 @@ export const startLms = (options: LmsOptions): LmsService => {
     switch (effect.kind) {
       case 'send': {
         const m = effect.message;
-        handles.sent(m);
-        if (m.type === 'channel-data') {
-          if (enabled('trace')) log.trace({ meChannel: m.recipient, bytes: m.data.length, data: m.data.toString('hex') }, 'to ME');
+        if ('channel' in effect) {
+          handles.toMe(effect.channel, effect.message.data.length);
+          if (enabled('trace')) log.trace({ channel: effect.channel, bytes: effect.message.data.length, data: effect.message.data.toString('hex') }, 'to ME');
         } else if (enabled('debug')) log.debug({ message: m.type }, 'send');
         return link.write(encode(m));
       }
@@ -180,8 +180,8 @@ export const startLms = (options: LmsOptions): LmsService => {
       case 'unlisten':
         return listeners.unlisten(effect.port);
       case 'write':
-        handles.written(effect.socket, effect.data.length);
-        if (enabled('trace')) log.trace({ socket: effect.socket, bytes: effect.data.length, data: effect.data.toString('hex') }, 'from ME');
+        handles.fromMe(effect.channel, effect.data.length);
+        if (enabled('trace')) log.trace({ channel: effect.channel, bytes: effect.data.length, data: effect.data.toString('hex') }, 'from ME');
         return sockets.write(effect.socket, effect.data);
       case 'pause':
         return sockets.pause(effect.socket);

@@ -41,18 +41,18 @@ const time = (ms: number): string => {
 
 /** One pino JSON line as a line a person reads: `2026-12-01 10:15:34.123 WARN  message key=value …`. */
 const textLine = (json: string, withTime: boolean): string => {
-  let o: Record<string, unknown>;
+  let line: Record<string, unknown>;
   try {
-    o = JSON.parse(json) as Record<string, unknown>;
+    line = JSON.parse(json) as Record<string, unknown>;
   } catch {
     return json.trimEnd(); // not pino's: pass it through
   }
-  const level = typeof o['level'] === 'number' ? o['level'] : 30;
-  const fields = Object.entries(o)
+  const level = typeof line['level'] === 'number' ? line['level'] : 30;
+  const fields = Object.entries(line)
     .filter(([k, v]) => !OWN.has(k) && v !== undefined)
     .map(([k, v]) => `${k}=${show(v)}`);
-  const head = `${(LEVEL_NAMES[level] ?? String(level)).padEnd(5)} ${String(o['msg'] ?? '')}`;
-  return [withTime && typeof o['time'] === 'number' ? time(o['time']) : undefined, head, ...fields].filter((x) => x !== undefined).join(' ');
+  const head = `${(LEVEL_NAMES[level] ?? String(level)).padEnd(5)} ${String(line['msg'] ?? '')}`;
+  return [withTime && typeof line['time'] === 'number' ? time(line['time']) : undefined, head, ...fields].filter((x) => x !== undefined).join(' ');
 };
 
 /**

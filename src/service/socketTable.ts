@@ -35,8 +35,8 @@ interface TurnWrites {
   bytes: number;
 }
 
-export const createSocketTable = (o: SocketTableOptions): SocketTable => {
-  const { log, feed } = o;
+export const createSocketTable = (options: SocketTableOptions): SocketTable => {
+  const { log, feed } = options;
   const sockets = new Map<SocketId, Duplex>();
   const turnWrites = new Map<SocketId, TurnWrites>();
   let nextSocket = 1;
@@ -93,7 +93,7 @@ export const createSocketTable = (o: SocketTableOptions): SocketTable => {
       flushSocket(id); // this turn's data goes before the FIN
       s.pause();
       s.end();
-      const grace = setTimeout(() => s.destroy(), o.graceMs);
+      const grace = setTimeout(() => s.destroy(), options.graceMs);
       grace.unref();
       s.once('close', () => clearTimeout(grace));
     },

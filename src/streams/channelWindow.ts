@@ -5,7 +5,7 @@
  * are each written once.
  */
 import { MAX_U32 } from '../codecs/brands.js';
-import { channelClose, channelData, windowAdjust, type ApfMessage } from '../codecs/messages.js';
+import { channelClose, channelData, windowAdjust, type ApfMessage, type ChannelData } from '../codecs/messages.js';
 import { CHANNEL_DATA_HEADER } from '../codecs/opcodes.js';
 import type { ByteQueue } from './byteQueue.js';
 
@@ -67,7 +67,7 @@ export interface SendWindow {
 export const sendWindow = (window: number, peer: number, shaped = false): SendWindow => ({ peer, shaped, window, uncredited: 0, closed: false });
 
 /** Takes what `tx` holds, within the window, as CHANNEL_DATA to the peer; returns the bytes sent. */
-export const sendWithinWindow = (w: SendWindow, tx: ByteQueue, maxMsgLength: number, send: (m: ApfMessage) => void): number => {
+export const sendWithinWindow = (w: SendWindow, tx: ByteQueue, maxMsgLength: number, send: (m: ChannelData) => void): number => {
   let sent = 0;
   while (!w.closed && tx.length > 0) {
     const n = w.shaped ? nextChunkSize(w.window, maxMsgLength, tx.length, w.uncredited > 0) : Math.min(w.window, maxMsgLength - CHANNEL_DATA_HEADER, tx.length);

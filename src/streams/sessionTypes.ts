@@ -5,7 +5,7 @@
  */
 import { MAX_U32 } from '../codecs/brands.js';
 import type { ApfDecodeError } from '../codecs/errors.js';
-import type { ApfMessage } from '../codecs/messages.js';
+import type { ApfMessage, ChannelData } from '../codecs/messages.js';
 
 /** The shell's handle for one accepted local socket. */
 export type SocketId = number;
@@ -79,11 +79,14 @@ export type SessionInput =
 /** What the session asks of its shell: messages to send, listeners, socket writes and pauses, timers, events. */
 export type SessionEffect =
   | { readonly kind: 'send'; readonly message: ApfMessage }
+  /** A local client's bytes to the ME on `channel`: the shell counts them for its handles without reading the message. */
+  | { readonly kind: 'send'; readonly message: ChannelData; readonly channel: HostChannelId }
   /** Bind `port` on the loopback addresses (idempotent) and answer with `listening`. */
   | { readonly kind: 'listen'; readonly port: number }
   /** Stop accepting on `port`; live sockets are left to drain. */
   | { readonly kind: 'unlisten'; readonly port: number }
-  | { readonly kind: 'write'; readonly socket: SocketId; readonly data: Buffer }
+  /** The ME's bytes on `channel`, for its local socket. */
+  | { readonly kind: 'write'; readonly socket: SocketId; readonly data: Buffer; readonly channel: HostChannelId }
   | { readonly kind: 'pause'; readonly socket: SocketId }
   | { readonly kind: 'resume'; readonly socket: SocketId }
   /** End the socket once its pending writes flush; destroy it after a grace period. */

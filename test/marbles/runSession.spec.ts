@@ -18,7 +18,7 @@ import {
 } from '../../src/codecs/messages.js';
 import { runSession } from '../../src/streams/runSession.js';
 import type { SessionEffect, SessionInput } from '../../src/streams/sessionTypes.js';
-import { accepted, bytesOf, eventsOnly, fromMe, LOCAL, newScheduler, toMe, withoutEvents } from '../support/marbles.js';
+import { accepted, bytesOf, dataToMe, eventsOnly, fromMe, LOCAL, newScheduler, toMe, withoutEvents, writeTo } from '../support/marbles.js';
 
 const MTU = 64; // small, so that chunking shows in short diagrams
 const WINDOW = 16; // what we advertise; credit goes back at 8
@@ -59,8 +59,8 @@ const effect: Record<string, SessionEffect> = {
   O: toMe(open(1)),
   U: { kind: 'resume', socket: 1 },
   P: { kind: 'pause', socket: 1 },
-  D: toMe(channelData(0, bytesOf(10))),
-  Y: { kind: 'write', socket: 1, data: bytesOf(10, 0x62) },
+  D: dataToMe(1, channelData(0, bytesOf(10))),
+  Y: writeTo(1, bytesOf(10, 0x62)),
   W: toMe(windowAdjust(0, 10)),
   C: toMe(channelClose(0)),
   Z: { kind: 'end', socket: 1 },
@@ -127,6 +127,28 @@ describe('runSession', () => {
     });
   });
 
+  describe('channel identity in effects (issue #23)', () => {
+    it("should name our channel in every data effect and the ME's id in every message, with two channels open", () => {
+      testScheduler.run(({ expectObservable }) => {
+        // Channel 1 is the ME's 7, channel 2 the ME's 3: each socket's bytes go out on its own pair of ids.
+        const values = {
+          ...input,
+          b: accepted(2),
+          k: fromMe(openConfirmation(1, 7, 100)),
+          j: fromMe(openConfirmation(2, 3, 100)),
+          d: socketData(2, bytesOf(4)),
+          m: fromMe(channelData(1, bytesOf(6, 0x62))),
+        };
+        expectObservable(wire(`${HS_IN}abkjdm`, values)).toBe(`${HS_OUT}O-Q-DY`, {
+          ...effect,
+          Q: toMe(open(2, 40002)),
+          D: dataToMe(2, channelData(3, bytesOf(4))),
+          Y: writeTo(1, bytesOf(6, 0x62), 1),
+        });
+      });
+    });
+  });
+
   describe('outbound flow control', () => {
     it('should open a forwarded-tcpip channel per accepted socket with the listener as address and the peer as originator', () => {
       testScheduler.run(({ expectObservable }) => {
@@ -138,7 +160,7 @@ describe('runSession', () => {
       testScheduler.run(({ expectObservable }) => {
         const device = `${HS_IN}akd----w`;
         const expected = `${HS_OUT}O-(DP)-(EU)`;
-        expectObservable(wire(device)).toBe(expected, { ...effect, E: toMe(channelData(0, bytesOf(10))) });
+        expectObservable(wire(device)).toBe(expected, { ...effect, E: dataToMe(1, channelData(0, bytesOf(10))) });
       });
     });
 
@@ -147,7 +169,7 @@ describe('runSession', () => {
         // ME window 20: 15 bytes go at once; the 5 left are a sliver not spent while credit is owed, so 40 more stay
         // buffered with the window open, and only the high-water mark (32) pauses the socket.
         const values = { ...input, k: fromMe(openConfirmation(1, 0, 20)), d: socketData(1, bytesOf(15)), e: socketData(1, bytesOf(40)) };
-        expectObservable(wire(`${HS_IN}akde`, values)).toBe(`${HS_OUT}O-DP`, { ...effect, D: toMe(channelData(0, bytesOf(15))) });
+        expectObservable(wire(`${HS_IN}akde`, values)).toBe(`${HS_OUT}O-DP`, { ...effect, D: dataToMe(1, channelData(0, bytesOf(15))) });
       });
     });
 
@@ -164,9 +186,9 @@ describe('runSession', () => {
         const expected = `${HS_OUT}O-(DEF)`;
         expectObservable(wire(`${HS_IN}akd`, values)).toBe(expected, {
           ...effect,
-          D: toMe(channelData(0, bytesOf(55))),
-          E: toMe(channelData(0, bytesOf(55))),
-          F: toMe(channelData(0, bytesOf(10))),
+          D: dataToMe(1, channelData(0, bytesOf(55))),
+          E: dataToMe(1, channelData(0, bytesOf(55))),
+          F: dataToMe(1, channelData(0, bytesOf(10))),
         });
       });
     });
@@ -177,8 +199,8 @@ describe('runSession', () => {
         const values = { ...input, k: fromMe(openConfirmation(1, 0, 1000)), d: socketData(1, body) };
         expectObservable(wire(`${HS_IN}akd`, values)).toBe(`${HS_OUT}O-(DE)`, {
           ...effect,
-          D: toMe(channelData(0, bytesOf(54))),
-          E: toMe(channelData(0, Buffer.from('0\r\n\r\n'))),
+          D: dataToMe(1, channelData(0, bytesOf(54))),
+          E: dataToMe(1, channelData(0, Buffer.from('0\r\n\r\n'))),
         });
       });
     });
@@ -210,7 +232,7 @@ describe('runSession', () => {
       const values = { ...input, m: fromMe(channelData(1, big)) };
       testScheduler.run(({ expectObservable }) => {
         const source = testScheduler.createColdObservable(`${HS_IN}akm`, values).pipe(runSession(options));
-        expectObservable(source.pipe(withoutEvents())).toBe(`${HS_OUT}O-Y`, { ...effect, Y: { kind: 'write', socket: 1, data: big } });
+        expectObservable(source.pipe(withoutEvents())).toBe(`${HS_OUT}O-Y`, { ...effect, Y: writeTo(1, big) });
       });
       // 40 bytes into the window of 16 we advertised; 49 bytes on the wire is within the MTU (64).
       assert.deepStrictEqual(violations(`${HS_IN}akm`, values), [['window-overrun', 1]]);
@@ -242,7 +264,7 @@ describe('runSession', () => {
         // x: the ME answers our CLOSE; the socket is ended then.
         const device = `${HS_IN}akde--w----x`;
         const expected = `${HS_OUT}O-(DP)(EC)-Z`;
-        expectObservable(wire(device)).toBe(expected, { ...effect, E: toMe(channelData(0, bytesOf(10))) });
+        expectObservable(wire(device)).toBe(expected, { ...effect, E: dataToMe(1, channelData(0, bytesOf(10))) });
       });
     });
 
@@ -360,7 +382,7 @@ describe('runSession', () => {
     it('should read a socket while it waits for a channel and forward its bytes once the channel opens', () => {
       testScheduler.run(({ expectObservable }) => {
         const values = { ...input, d: socketData(1, bytesOf(8)), k: fromMe(openConfirmation(1, 0, 1000)) };
-        expectObservable(wire(`${HS_IN}ad-k`, values)).toBe(`${HS_OUT}O--D`, { ...effect, D: toMe(channelData(0, bytesOf(8))) });
+        expectObservable(wire(`${HS_IN}ad-k`, values)).toBe(`${HS_OUT}O--D`, { ...effect, D: dataToMe(1, channelData(0, bytesOf(8))) });
       });
     });
 
@@ -384,7 +406,7 @@ describe('runSession', () => {
     const reclaim = { ports: [16992], idleMs: 500, answerMs: 2000 };
     const one = { ...options, maxChannels: 1, reclaim };
     const values = { ...input, b: accepted(2), n: socketData(1, bytesOf(1)) };
-    const effects = { ...effect, Q: toMe(open(2, 40002)), N: toMe(channelData(0, bytesOf(1))) };
+    const effects = { ...effect, Q: toMe(open(2, 40002)), N: dataToMe(1, channelData(0, bytesOf(1))) };
     const run = (marbles: string, opts = one) => testScheduler.createColdObservable(marbles, values).pipe(runSession(opts), withoutEvents());
 
     it('should take back a channel idle for idleMs once another socket waits for the slot, and open the waiter after the ME CLOSE', () => {

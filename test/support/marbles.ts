@@ -3,8 +3,8 @@ import { strict as assert } from 'node:assert';
 import { filter, type OperatorFunction } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { encodeApf } from '../../src/codecs/encode.js';
-import type { ApfMessage } from '../../src/codecs/messages.js';
-import type { Endpoint, SessionEffect, SessionInput } from '../../src/streams/sessionTypes.js';
+import type { ApfMessage, ChannelData } from '../../src/codecs/messages.js';
+import type { Endpoint, HostChannelId, SessionEffect, SessionInput } from '../../src/streams/sessionTypes.js';
 
 export const newScheduler = (): TestScheduler => new TestScheduler((actual, expected) => assert.deepStrictEqual(actual, expected));
 
@@ -12,6 +12,10 @@ export const newScheduler = (): TestScheduler => new TestScheduler((actual, expe
 export const fromMe = (message: ApfMessage): SessionInput => ({ kind: 'message', message, size: encodeApf(message).length });
 /** A message the session sends to the ME. */
 export const toMe = (message: ApfMessage): SessionEffect => ({ kind: 'send', message });
+/** A client's bytes the session sends to the ME on our channel `channel` (the ME's id is in the message). */
+export const dataToMe = (channel: number, message: ChannelData): SessionEffect => ({ kind: 'send', message, channel: channel as HostChannelId });
+/** The ME's bytes on our channel `channel`, written to `socket`. */
+export const writeTo = (socket: number, data: Buffer, channel = socket): SessionEffect => ({ kind: 'write', socket, data, channel: channel as HostChannelId });
 
 export const LOCAL: Endpoint = { address: '127.0.0.1', port: 16992 };
 export const peer = (port: number): Endpoint => ({ address: '127.0.0.1', port });

@@ -136,7 +136,7 @@ export const createAdmission = (ctx: SessionContext): Admission => {
         local,
         peer,
         owner,
-        tx: new ByteQueue(),
+        unsent: new ByteQueue(),
         attempts: 0,
         channel: undefined,
         ended: false,
@@ -227,7 +227,7 @@ export const createAdmission = (ctx: SessionContext): Admission => {
       if (!s.ended) holdBytes(s, data, ctx);
     },
     end(s) {
-      if (s.tx.length > 0) {
+      if (s.unsent.length > 0) {
         s.ended = true; // a request, then FIN: it is still served
         return false;
       }

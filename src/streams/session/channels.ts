@@ -5,7 +5,7 @@
  * sends nothing more. A channel that is closed has left the table; its `channel-closed` event is
  * its last word.
  */
-import { channelOpen, openConfirmation, openFailure, type ApfMessage, type ChannelOpen } from '../../codecs/messages.js';
+import { channelOpen, openConfirmation, openFailure, type ApfMessage, type ChannelData, type ChannelOpen } from '../../codecs/messages.js';
 import { MAX_U32 } from '../../codecs/brands.js';
 import { OpenFailureReason, openFailureReasonName } from '../../codecs/opcodes.js';
 import {
@@ -29,7 +29,7 @@ interface ChannelBase {
   readonly client: LocalSocket;
 }
 
-/** CHANNEL_OPEN sent, no answer yet: the client's bytes wait in its `tx`. */
+/** CHANNEL_OPEN sent, no answer yet: the client's bytes wait in its `unsent` queue. */
 export interface OpeningChannel extends ChannelBase {
   readonly phase: 'opening';
 }
@@ -49,6 +49,8 @@ export interface OpenChannel extends Confirmed {
   stalled: boolean;
   /** Tracked only on reclaimable ports (reclaimPolicy.ts). */
   readonly activity: Activity | undefined;
+  /** Sends the client's bytes as CHANNEL_DATA effects that name this channel (made once per channel). */
+  readonly sendData: (m: ChannelData) => void;
 }
 
 /** Our CLOSE went out; the ME's has not come. ME data still reaches the socket and is credited. */
@@ -128,7 +130,8 @@ export const createChannels = (ctx: SessionContext): Channels => {
     }
   };
 
-  const closed = (ch: Channel, reason: ChannelCloseReason, detail?: string): void => {
+  /** The channel is over: it leaves the table, its socket is released, and `channel-closed` is its last word. */
+  const retire = (ch: Channel, reason: ChannelCloseReason, detail?: string): void => {
     table.delete(ch.id);
     if (ch.phase === 'opening' && opening === ch.id) opening = undefined;
     const c = ch.client;
@@ -160,14 +163,14 @@ export const createChannels = (ctx: SessionContext): Channels => {
   /** Send what the ME's window allows, pause or resume the socket, and CLOSE once drained. */
   const flush = (ch: OpenChannel): void => {
     const c = ch.client;
-    c.bytesToMe += sendWithinWindow(ch.tx, c.tx, ctx.maxMsgLength, ctx.send);
-    if (c.tx.length > 0 && ch.tx.window === 0 && !ch.stalled) {
+    c.bytesToMe += sendWithinWindow(ch.tx, c.unsent, ctx.maxMsgLength, ch.sendData);
+    if (c.unsent.length > 0 && ch.tx.window === 0 && !ch.stalled) {
       ch.stalled = true;
-      ctx.event({ type: 'channel-stalled', id: ch.id, buffered: c.tx.length });
+      ctx.event({ type: 'channel-stalled', id: ch.id, buffered: c.unsent.length });
     }
-    if ((c.ended || c.gone) && c.tx.length === 0) return close(ch, true);
+    if ((c.ended || c.gone) && c.unsent.length === 0) return close(ch, true);
     if (!c.gone && !c.ended) {
-      const pause = c.tx.length > ctx.options.highWaterMark || (c.tx.length > 0 && ch.tx.window === 0);
+      const pause = c.unsent.length > ctx.options.highWaterMark || (c.unsent.length > 0 && ch.tx.window === 0);
       if (pause !== c.paused) {
         c.paused = pause;
         ctx.emit({ kind: pause ? 'pause' : 'resume', socket: c.socket });
@@ -183,7 +186,7 @@ export const createChannels = (ctx: SessionContext): Channels => {
    */
   const abandon = (ch: OpenChannel): void => {
     ch.client.gone = true;
-    ch.client.tx.clear();
+    ch.client.unsent.clear();
     close(ch, true);
   };
 
@@ -236,7 +239,8 @@ export const createChannels = (ctx: SessionContext): Channels => {
         tx: sendWindow(m.window, meId, true),
         rx: receiveWindow(ctx.options.window, meId),
         stalled: false,
-        activity: reclaimPorts.has(c.local.port) ? startActivity(at, c.tx.length > 0) : undefined,
+        activity: reclaimPorts.has(c.local.port) ? startActivity(at, c.unsent.length > 0) : undefined,
+        sendData: (message) => ctx.emit({ kind: 'send', message, channel: ch.id }),
       };
       table.set(ch.id, open);
       ctx.event({ type: 'channel-opened', id: ch.id, meId, socket: c.socket, local: c.local, peer: c.peer, owner: c.owner, meWindow: m.window, at });
@@ -266,7 +270,7 @@ export const createChannels = (ctx: SessionContext): Channels => {
         return f;
       }
       if (!c.gone) ctx.emit({ kind: 'destroy', socket: c.socket });
-      closed(ch, 'open-failed', `${openFailureReasonName(m.reason)} after ${c.attempts + 1} attempt(s)`);
+      retire(ch, 'open-failed', `${openFailureReasonName(m.reason)} after ${c.attempts + 1} attempt(s)`);
       f.slotsChanged = true;
       return f;
     },
@@ -275,7 +279,7 @@ export const createChannels = (ctx: SessionContext): Channels => {
       if (m.channelType === 'direct-tcpip' && m.port === 0) {
         const id = allocId();
         const meId = senderOf(m);
-        const note = createNotificationChannel({
+        const notification = createNotificationChannel({
           id,
           meId,
           meWindow: m.window,
@@ -283,7 +287,7 @@ export const createChannels = (ctx: SessionContext): Channels => {
           maxMsgLength: ctx.maxMsgLength,
           onRequest: (request) => ctx.event({ type: 'notification', meId, request }),
         });
-        notifications.set(id, note);
+        notifications.set(id, notification);
         return ctx.send(openConfirmation(meId, id, ctx.options.window));
       }
       // A proxy to loopback only: no outbound connections on the ME's behalf (MicroLMS does the same).
@@ -303,9 +307,9 @@ export const createChannels = (ctx: SessionContext): Channels => {
     onData(m, size) {
       const f = begin();
       const id = recipientOf(m);
-      const note = notifications.get(id);
-      if (note) {
-        for (const reply of note.data(m.data)) ctx.send(reply);
+      const notification = notifications.get(id);
+      if (notification) {
+        for (const reply of notification.data(m.data)) ctx.send(reply);
         return f;
       }
       const ch = table.get(id);
@@ -320,14 +324,14 @@ export const createChannels = (ctx: SessionContext): Channels => {
       if (takeFromReceiveWindow(ch.rx, m.data.length) > 0) ctx.violation('window-overrun', `ME sent ${m.data.length} bytes into a window of ${window}`, ch.id);
       const c = ch.client;
       c.bytesFromMe += m.data.length;
-      if (!c.gone && m.data.length > 0) ctx.emit({ kind: 'write', socket: c.socket, data: m.data });
+      if (!c.gone && m.data.length > 0) ctx.emit({ kind: 'write', socket: c.socket, data: m.data, channel: ch.id });
       return f;
     },
 
     onWindowAdjust(m) {
       const id = recipientOf(m);
-      const note = notifications.get(id);
-      if (note) return void note.adjust(m.bytesToAdd).forEach(ctx.send);
+      const notification = notifications.get(id);
+      if (notification) return void notification.adjust(m.bytesToAdd).forEach(ctx.send);
       const ch = table.get(id);
       if (!ch || ch.phase === 'opening') return unknown(`WINDOW_ADJUST for unknown channel ${m.recipient}`, m.recipient);
       if (creditSendWindow(ch.tx, m.bytesToAdd)) ctx.violation('window-overflow', `WINDOW_ADJUST +${m.bytesToAdd} overflows the u32 window (capped)`, ch.id);
@@ -340,9 +344,9 @@ export const createChannels = (ctx: SessionContext): Channels => {
     onClose(m) {
       const f = begin();
       const recipient = recipientOf(m);
-      const note = notifications.get(recipient);
-      if (note) {
-        for (const reply of note.close()) ctx.send(reply);
+      const notification = notifications.get(recipient);
+      if (notification) {
+        for (const reply of notification.close()) ctx.send(reply);
         notifications.delete(recipient);
         return f;
       }
@@ -355,9 +359,9 @@ export const createChannels = (ctx: SessionContext): Channels => {
       if (ch.phase === 'closing') stopCloseTimer(ch);
       else close(ch, false);
       const c = ch.client;
-      c.tx.clear();
+      c.unsent.clear();
       if (!c.gone) ctx.emit({ kind: 'end', socket: c.socket });
-      closed(ch, 'closed');
+      retire(ch, 'closed');
       f.slotsChanged = true;
       return f;
     },
@@ -370,7 +374,7 @@ export const createChannels = (ctx: SessionContext): Channels => {
       if (ch.phase !== 'open') return f;
       // A change of rule can bring a deadline forward: the timer, if one runs, follows it.
       if (ch.activity && clientSpoke(ch.activity, ctx.now())) f.activityChanged = true;
-      c.tx.push(data);
+      c.unsent.push(data);
       flush(ch);
       return f;
     },
@@ -383,7 +387,7 @@ export const createChannels = (ctx: SessionContext): Channels => {
     socketClosed(ch) {
       if (ch.phase === 'open') return abandon(ch);
       ch.client.gone = true;
-      ch.client.tx.clear();
+      ch.client.unsent.clear();
     },
 
     socketWritten(ch, bytes) {
@@ -398,7 +402,7 @@ export const createChannels = (ctx: SessionContext): Channels => {
       if (ch?.phase !== 'closing' || !ch.timed) return f;
       ctx.violation('close-unanswered', `the ME did not answer CLOSE on channel ${id} within ${ctx.options.closeTimeoutMs} ms; its slot is given up`, id);
       if (!ch.client.gone) ctx.emit({ kind: 'destroy', socket: ch.client.socket });
-      closed(ch, 'close-unanswered');
+      retire(ch, 'close-unanswered');
       f.slotsChanged = true;
       return f;
     },
@@ -410,7 +414,7 @@ export const createChannels = (ctx: SessionContext): Channels => {
       for (const ch of [...table.values()]) {
         if (ch.phase === 'closing') stopCloseTimer(ch);
         if (!ch.client.gone) ctx.emit({ kind: 'destroy', socket: ch.client.socket });
-        closed(ch, 'session-lost', reason);
+        retire(ch, 'session-lost', reason);
       }
       notifications.clear();
       opening = undefined;
@@ -422,7 +426,7 @@ export const createChannels = (ctx: SessionContext): Channels => {
       for (const ch of [...table.values()]) {
         if (ch.phase === 'open') close(ch, false);
         if (!ch.client.gone) ctx.emit({ kind: ch.phase === 'opening' ? 'destroy' : 'end', socket: ch.client.socket });
-        closed(ch, 'shutdown');
+        retire(ch, 'shutdown');
       }
       opening = undefined;
       return f;

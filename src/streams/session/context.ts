@@ -29,16 +29,16 @@ export interface LocalSocket {
   /** The local user whose socket it is: slots and waiting places are shared by user (fairShare.ts). */
   readonly owner: SocketOwner;
   /** Socket bytes not yet sent to the ME. It is read while it waits, up to the high-water mark. */
-  readonly tx: ByteQueue;
+  readonly unsent: ByteQueue;
   /** CHANNEL_OPENs tried for it (OPEN_FAILURE 1 and 4 are retried). */
   attempts: number;
   /** The channel carrying it, once one is opening. */
   channel: HostChannelId | undefined;
-  /** The client half-closed (FIN): CLOSE follows once `tx` drains. */
+  /** The client half-closed (FIN): CLOSE follows once `unsent` drains. */
   ended: boolean;
   /** The socket is gone: ME data is dropped. */
   gone: boolean;
-  /** Reading from the socket is paused (window exhausted or `tx` past the high-water mark). */
+  /** Reading from the socket is paused (window exhausted or `unsent` past the high-water mark). */
   paused: boolean;
   /** A hold timer runs: the ME does not serve its port now, and it is refused if that lasts. */
   held: boolean;
@@ -46,10 +46,10 @@ export interface LocalSocket {
   bytesFromMe: number;
 }
 
-/** Holds socket bytes while no channel is open yet, pausing the socket at the high-water mark. */
+/** Holds socket bytes while no channel is open yet, pausing the socket at the high-water mark (`unsent`). */
 export const holdBytes = (s: LocalSocket, data: Buffer, ctx: SessionContext): void => {
-  s.tx.push(data);
-  if (!s.paused && s.tx.length > ctx.options.highWaterMark) {
+  s.unsent.push(data);
+  if (!s.paused && s.unsent.length > ctx.options.highWaterMark) {
     s.paused = true;
     ctx.emit({ kind: 'pause', socket: s.socket });
   }

@@ -19,15 +19,15 @@ export interface Forwards {
   serves(port: number): boolean;
   forwarded(): number[];
   listening(): number[];
-  onGlobalRequest(m: GlobalRequest): void;
-  /** The answer to a `listen` effect. */
-  onListening(port: number, bound: readonly string[], error?: string): void;
+  /** True when a port became forwarded: sockets waiting for it may be served now. */
+  onGlobalRequest(m: GlobalRequest): boolean;
+  /** The answer to a `listen` effect; true when the port became forwarded. */
+  onListening(port: number, bound: readonly string[], error?: string): boolean;
   /** The link is gone: forwards end with it, listeners stay for the next session. */
   reset(): void;
 }
 
-/** `served` runs when a port becomes forwarded: sockets waiting for it may be served now. */
-export const createForwards = (ctx: SessionContext, served: () => void): Forwards => {
+export const createForwards = (ctx: SessionContext): Forwards => {
   let forwards = new Set<number>();
   const listening = new Map<number, readonly string[]>();
   let replies: PendingReply[] = [];
@@ -43,7 +43,7 @@ export const createForwards = (ctx: SessionContext, served: () => void): Forward
     flushReplies();
   };
 
-  const onGlobalRequest = (m: GlobalRequest): void => {
+  const onGlobalRequest = (m: GlobalRequest): boolean => {
     switch (m.request) {
       case 'tcpip-forward': {
         // Whatever address the ME names (0.0.0.0 and :: included), we bind loopback only.
@@ -52,10 +52,11 @@ export const createForwards = (ctx: SessionContext, served: () => void): Forward
           forwards.add(m.port);
           ctx.event({ type: 'forward', port: m.port, ok: true, bound });
           reply(m.wantReply, requestSuccess(m.port));
-          return served();
+          return true;
         }
         replies.push({ port: m.port, wantReply: m.wantReply });
-        return ctx.emit({ kind: 'listen', port: m.port });
+        ctx.emit({ kind: 'listen', port: m.port });
+        return false;
       }
       case 'cancel-tcpip-forward': {
         const known = forwards.delete(m.port) || listening.has(m.port);
@@ -64,7 +65,8 @@ export const createForwards = (ctx: SessionContext, served: () => void): Forward
           ctx.emit({ kind: 'unlisten', port: m.port });
           ctx.event({ type: 'forward', port: m.port, ok: true, bound: [], cancelled: true });
         }
-        return reply(m.wantReply, known ? requestSuccess() : requestFailure);
+        reply(m.wantReply, known ? requestSuccess() : requestFailure);
+        return false;
       }
       case 'udp-send-to@amt.intel.com': {
         const ok = isLoopbackAddress(m.address);
@@ -72,26 +74,28 @@ export const createForwards = (ctx: SessionContext, served: () => void): Forward
           ctx.emit({ kind: 'udp-send', address: m.address, port: m.port, data: m.data });
           ctx.event({ type: 'udp-sent', address: m.address, port: m.port, bytes: m.data.length });
         } else ctx.violation('unexpected-message', `udp-send-to ${m.address}:${m.port} refused: not a loopback address`);
-        return reply(m.wantReply, ok ? requestSuccess() : requestFailure);
+        reply(m.wantReply, ok ? requestSuccess() : requestFailure);
+        return false;
       }
       case 'unknown':
         ctx.event({ type: 'ignored', detail: `GLOBAL_REQUEST ${JSON.stringify(m.name)}` });
-        return reply(m.wantReply, requestFailure);
+        reply(m.wantReply, requestFailure);
+        return false;
     }
   };
 
-  const onListening = (port: number, bound: readonly string[], error?: string): void => {
+  const onListening = (port: number, bound: readonly string[], error?: string): boolean => {
     if (bound.length > 0) listening.set(port, bound);
     else listening.delete(port);
     const pending = replies.find((r) => r.port === port && r.message === undefined);
-    if (!pending) return; // a reservation made before the ME asked, or a request from a lost session
+    if (!pending) return false; // a reservation made before the ME asked, or a request from a lost session
     const ok = bound.length > 0;
     pending.message = ok ? requestSuccess(port) : requestFailure;
     if (ok) forwards.add(port);
     // A port taken on this host is a local matter, not the ME's error: the forward event says it.
     ctx.event(ok ? { type: 'forward', port, ok, bound } : { type: 'forward', port, ok, bound, error: error ?? 'no loopback address could be bound' });
     flushReplies();
-    if (ok) served();
+    return ok;
   };
 
   return {

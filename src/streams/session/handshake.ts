@@ -11,29 +11,33 @@ import type { SessionContext } from './context.js';
 const OUR_VERSION = protocolVersion(TriggerReason.LmeRequest);
 const VERSION = { kind: 'version' } as const;
 
-export interface HandshakeHooks {
-  /** DISCONNECT with `reason`, tear down, and connect again. */
-  endSession(reason: number, detail: string): void;
-  /** A message the handshake does not allow yet. */
-  fatal(reason: number, detail: string): void;
-  /** The pfwd service was accepted. */
-  ready(): void;
-}
+/**
+ * What a handshake step leaves for the session: nothing; the pfwd service was accepted (`ready`:
+ * waiting sockets may go); or the session ends with DISCONNECT `reason` (`fatal`: a message the
+ * handshake does not allow yet, a protocol violation).
+ */
+export type HandshakeOutcome =
+  | undefined
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'end'; readonly reason: number; readonly detail: string; readonly fatal: boolean };
+
+const READY = { kind: 'ready' } as const;
+const end = (reason: number, detail: string, fatal = false): HandshakeOutcome => ({ kind: 'end', reason, detail, fatal });
 
 export interface Handshake {
   phase(): SessionPhase;
   setPhase(phase: SessionPhase, detail?: string): void;
   connected(): void;
-  onProtocolVersion(m: Extract<ApfMessage, { type: 'protocol-version' }>): void;
-  onServiceRequest(service: string): void;
-  onUserauthRequest(): void;
+  onProtocolVersion(m: Extract<ApfMessage, { type: 'protocol-version' }>): HandshakeOutcome;
+  onServiceRequest(service: string): HandshakeOutcome;
+  onUserauthRequest(): HandshakeOutcome;
   /** The ME stayed silent for `versionTimeoutMs`. */
   versionTimeout(): void;
   /** The link is gone: both versions are owed again. */
   reset(): void;
 }
 
-export const createHandshake = (ctx: SessionContext, hooks: HandshakeHooks): Handshake => {
+export const createHandshake = (ctx: SessionContext): Handshake => {
   let phase: SessionPhase = 'disconnected';
   let versionSent = false;
   let versionReceived = false;
@@ -59,27 +63,29 @@ export const createHandshake = (ctx: SessionContext, hooks: HandshakeHooks): Han
     },
     onProtocolVersion(m) {
       ctx.event({ type: 'me-version', major: m.major, minor: m.minor, triggerReason: m.triggerReason, uuid: m.uuid });
-      if (versionReceived) return ctx.violation('unexpected-message', 'a second PROTOCOLVERSION in one session (ignored)');
+      if (versionReceived) {
+        ctx.violation('unexpected-message', 'a second PROTOCOLVERSION in one session (ignored)');
+        return undefined;
+      }
       versionReceived = true;
-      if (m.major < 1)
-        return hooks.endSession(DisconnectReason.ProtocolVersionNotSupported, `ME speaks APF ${m.major}.${m.minor}; 1.0 is the oldest supported`);
+      if (m.major < 1) return end(DisconnectReason.ProtocolVersionNotSupported, `ME speaks APF ${m.major}.${m.minor}; 1.0 is the oldest supported`);
       ctx.emit({ kind: 'cancel-timer', key: VERSION });
       sendVersion();
       if (phase === 'awaiting-version') setPhase('awaiting-service');
+      return undefined;
     },
     onServiceRequest(service) {
-      if (!versionReceived) return hooks.fatal(DisconnectReason.ProtocolError, `SERVICE_REQUEST ${service} before PROTOCOLVERSION`);
-      if (service !== Service.Pfwd && service !== Service.Auth)
-        return hooks.endSession(DisconnectReason.ServiceNotAvailable, `ME asked for unknown service ${service}`);
+      if (!versionReceived) return end(DisconnectReason.ProtocolError, `SERVICE_REQUEST ${service} before PROTOCOLVERSION`, true);
+      if (service !== Service.Pfwd && service !== Service.Auth) return end(DisconnectReason.ServiceNotAvailable, `ME asked for unknown service ${service}`);
       ctx.send(serviceAccept(service));
-      if (service === Service.Pfwd && phase !== 'ready') {
-        setPhase('ready');
-        hooks.ready();
-      }
+      if (service !== Service.Pfwd || phase === 'ready') return undefined;
+      setPhase('ready');
+      return READY;
     },
     onUserauthRequest() {
-      if (!versionReceived) return hooks.fatal(DisconnectReason.ProtocolError, 'USERAUTH_REQUEST before PROTOCOLVERSION');
+      if (!versionReceived) return end(DisconnectReason.ProtocolError, 'USERAUTH_REQUEST before PROTOCOLVERSION', true);
       ctx.send(userauthSuccess);
+      return undefined;
     },
     versionTimeout() {
       // The ME stays silent: speak first (rpc-go does; the ME tolerates it), exactly once.

@@ -38,18 +38,18 @@ const requestLength = (buf: Buffer): number | undefined => {
   return end + HEADER_END.length + (m ? Number(m[1]) : 0);
 };
 
-export const createNotificationChannel = (o: NotificationOptions): NotificationChannel => {
+export const createNotificationChannel = (options: NotificationOptions): NotificationChannel => {
   let received: Buffer[] = [];
   let size = 0;
-  const tx = sendWindow(o.meWindow, o.meId);
-  const rx = receiveWindow(o.window, o.meId);
+  const toMe = sendWindow(options.meWindow, options.meId);
+  const rx = receiveWindow(options.window, options.meId);
   const response = new ByteQueue();
   let delivered = false;
 
   const deliver = (): void => {
     if (delivered) return;
     delivered = true;
-    o.onRequest(Buffer.concat(received));
+    options.onRequest(Buffer.concat(received));
     received = [];
     response.push(RESPONSE);
   };
@@ -57,8 +57,8 @@ export const createNotificationChannel = (o: NotificationOptions): NotificationC
   /** Send the response within the ME's window, then CLOSE. */
   const respond = (out: ApfMessage[] = []): ApfMessage[] => {
     const send = (m: ApfMessage): void => void out.push(m);
-    sendWithinWindow(tx, response, o.maxMsgLength, send);
-    if (delivered && response.length === 0) closeSendWindow(tx, send);
+    sendWithinWindow(toMe, response, options.maxMsgLength, send);
+    if (delivered && response.length === 0) closeSendWindow(toMe, send);
     return out;
   };
 
@@ -81,13 +81,13 @@ export const createNotificationChannel = (o: NotificationOptions): NotificationC
       return out;
     },
     adjust(bytes) {
-      creditSendWindow(tx, bytes); // capped at 2^32-1, as on every channel
+      creditSendWindow(toMe, bytes); // capped at 2^32-1, as on every channel
       return respond();
     },
     close() {
       if (!delivered && size > 0) deliver();
       const out: ApfMessage[] = [];
-      closeSendWindow(tx, (m) => void out.push(m));
+      closeSendWindow(toMe, (m) => void out.push(m));
       return out;
     },
   };

@@ -31,7 +31,7 @@ import { createChannels, type Channel, type ChannelFollowUps } from './channels.
 import type { LocalSocket, SessionContext } from './context.js';
 import { holdings, lastSlotKeptForWsman, shareReclaim, type SlotHolder } from './fairShare.js';
 import { createForwards } from './forwards.js';
-import { createHandshake } from './handshake.js';
+import { createHandshake, type HandshakeOutcome } from './handshake.js';
 import { createReclaimer } from './reclaimer.js';
 
 /** The session's state for status: phase, forwards, listeners, channels with their bytes, the queue. */
@@ -84,12 +84,8 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
   /** Every local socket the session knows, waiting or carried by a channel. */
   const sockets = new Map<SocketId, LocalSocket>();
 
-  const handshake = createHandshake(ctx, {
-    endSession: (reason, detail) => endSession(reason, detail),
-    fatal: (reason, detail) => fatal(reason, detail),
-    ready: () => pump(),
-  });
-  const forwards = createForwards(ctx, () => pump());
+  const handshake = createHandshake(ctx);
+  const forwards = createForwards(ctx);
   const admission = createAdmission(ctx);
   const servable = (s: LocalSocket): boolean => handshake.phase() === 'ready' && forwards.serves(s.local.port);
   const channels = createChannels(ctx);
@@ -174,6 +170,14 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
     endSession(reason, detail);
   };
 
+  /** What a handshake step left: serve the waiting sockets once ready, or end the session. */
+  const afterHandshake = (o: HandshakeOutcome): void => {
+    if (o?.kind === 'ready') return pump();
+    if (o?.kind !== 'end') return;
+    if (o.fatal) return fatal(o.reason, o.detail);
+    endSession(o.reason, o.detail);
+  };
+
   /** Stop in order: CLOSE for every open channel, its socket ended after pending writes; refuse the rest. */
   const shutdown = (): void => {
     stopping = true;
@@ -191,11 +195,11 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
     if (handshake.phase() === 'disconnected') return event({ type: 'ignored', detail: `${m.type} while disconnected` });
     switch (m.type) {
       case 'protocol-version':
-        return handshake.onProtocolVersion(m);
+        return afterHandshake(handshake.onProtocolVersion(m));
       case 'service-request':
-        return handshake.onServiceRequest(m.service);
+        return afterHandshake(handshake.onServiceRequest(m.service));
       case 'userauth-request':
-        return handshake.onUserauthRequest();
+        return afterHandshake(handshake.onUserauthRequest());
       case 'disconnect':
         teardown(`ME sent DISCONNECT reason ${m.reason} (${disconnectReasonName(m.reason)})`);
         return emit({ kind: 'reconnect', reason: 'ME disconnected' });
@@ -213,7 +217,8 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
     }
     switch (m.type) {
       case 'global-request':
-        return forwards.onGlobalRequest(m);
+        if (forwards.onGlobalRequest(m)) pump();
+        return;
       case 'channel-open':
         return channels.onChannelOpen(m);
       case 'channel-open-confirmation':
@@ -295,7 +300,8 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
         if (input.error.kind === 'unknown-type') return event({ type: 'ignored', detail: describeDecodeError(input.error) });
         return ctx.violation('decode-error', `malformed message from the ME (${input.size} bytes, ignored): ${describeDecodeError(input.error)}`);
       case 'listening':
-        return forwards.onListening(input.port, input.bound, input.error);
+        if (forwards.onListening(input.port, input.bound, input.error)) pump();
+        return;
       case 'accepted':
         return onAccepted(input.socket, input.local, input.peer, input.owner ?? UNKNOWN_OWNER);
       case 'timer':
@@ -328,7 +334,7 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
         socket: c.client.socket,
         owner: c.client.owner,
         phase: c.phase,
-        txBuffered: c.client.tx.length,
+        txBuffered: c.client.unsent.length,
         bytesToMe: c.client.bytesToMe,
         bytesFromMe: c.client.bytesFromMe,
       })),
