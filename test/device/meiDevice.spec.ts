@@ -17,7 +17,7 @@ import { startLms } from '../../src/service/lmsService.js';
 import { ioctl } from '../../src/device/ioctl.js';
 import { MeiDevice } from '../../src/device/meiDevice.js';
 import { CLI } from '../support/daemon.js';
-import { freePort, head } from '../support/harness.js';
+import { freePort, head, until } from '../support/harness.js';
 import { needEmulator, startEmulatedMei, type EmulatedMei } from '../tools/meiEmulator.js';
 
 const run = promisify(execFile);
@@ -229,7 +229,7 @@ describe('MEI device on the emulated /dev/mei0', function () {
         () => 'complete',
         () => 'cut',
       );
-      await new Promise((r) => setTimeout(r, 300));
+      await until('the download is under way', () => (lms.status().channels[0]?.bytesFromMe ?? 0) > 0);
       me.reset();
       assert.equal(await download, 'cut');
       await lms.ready(echoPort);

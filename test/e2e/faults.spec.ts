@@ -5,7 +5,7 @@ import { encodeApf } from '../../src/codecs/encode.js';
 import { channelData } from '../../src/codecs/messages.js';
 import { patternBytes } from '../../src/device/simulator/patternBytes.js';
 import { DeviceError } from '../../src/device/transport.js';
-import { curl, exchange, head, nextEvent, sha256, startPair, type Pair } from '../support/harness.js';
+import { curl, exchange, head, nextEvent, sha256, startPair, until, type Pair } from '../support/harness.js';
 
 const IDENTIFY =
   '<?xml version="1.0" encoding="UTF-8"?>' +
@@ -84,8 +84,7 @@ describe('simulated ME through the LMS', function () {
     it('survives an ME reset in the middle of a download and serves again after the replayed handshake', async () => {
       pair = await startPair();
       const download = curl([`http://127.0.0.1:${pair.httpPort}/data/${200 * 1024 * 1024}`]);
-      await nextEvent(pair.lms, (e) => e.type === 'channel-opened');
-      await new Promise((r) => setTimeout(r, 50));
+      await until('the download is under way', () => (pair!.lms.status().channels[0]?.bytesFromMe ?? 0) > 0);
       pair.me.reset();
       const r = await download;
       assert.notEqual(r.code, 0, 'the interrupted download must not look complete');
@@ -106,14 +105,14 @@ describe('simulated ME through the LMS', function () {
     it('serves a connection that waited through a reset and then for a busy slot, past holdMs (issue #14)', async () => {
       pair = await startPair({}, { maxChannels: 1, holdMs: 800, reconnectMs: 20 });
       pair.me.reset(100);
-      await new Promise((r) => setTimeout(r, 20));
+      await until('the ME is resetting', () => pair!.lms.status().session.phase !== 'ready');
       // During the reset: a client that takes the one slot once the ME is back and reads nothing,
       // then a HEAD that must wait for that slot well past holdMs.
       const hog = net.connect({ host: '127.0.0.1', port: pair.httpPort });
       hog.pause();
       hog.on('error', () => undefined);
       hog.write(`GET /data/${64 << 20} HTTP/1.1\r\nHost: x\r\n\r\n`);
-      await new Promise((r) => setTimeout(r, 20));
+      await until('the hog waits first', () => pair!.lms.status().session.queued === 1);
       const reply = head(pair.httpPort);
       await nextEvent(pair.lms, (e) => e.type === 'channel-opened', 3000);
       await new Promise((r) => setTimeout(r, 1200)); // the hold (800 ms) would have refused it by now

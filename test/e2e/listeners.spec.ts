@@ -8,7 +8,7 @@ import { encodeApf } from '../../src/codecs/encode.js';
 import type { GlobalRequest } from '../../src/codecs/messages.js';
 import { SimulatedMe } from '../../src/device/simulator/simulatedMe.js';
 import { startLms } from '../../src/service/lmsService.js';
-import { freePort, head, nextEvent, ok200, startPair, type Pair } from '../support/harness.js';
+import { freePort, head, nextEvent, ok200, startPair, until, type Pair } from '../support/harness.js';
 
 const run = promisify(execFile);
 
@@ -103,8 +103,7 @@ describe('listeners and global requests (simulated ME, real sockets)', function 
       me.reset(400);
       await down;
       const reply = head(httpPort); // the port stayed bound: the client connects and waits
-      await new Promise((r) => setTimeout(r, 100));
-      assert.equal(lms.status().session.queued, 1);
+      await until('the client waits', () => lms.status().session.queued === 1);
       assert.ok(ok200(await reply));
     } finally {
       await lms.stop();
@@ -147,8 +146,7 @@ describe('listeners and global requests (simulated ME, real sockets)', function 
     pair.me.inject(
       encodeApf({ type: 'global-request', request: 'cancel-tcpip-forward', wantReply: true, address: '127.0.0.1', port: pair.echoPort as Uint32 }),
     );
-    await cancelled;
-    await new Promise((r) => setTimeout(r, 50));
+    await cancelled; // the listener was closed in the same step, before this event
     await assert.rejects(
       new Promise((res, rej) => {
         const s = net.connect({ host: '127.0.0.1', port: pair!.echoPort });

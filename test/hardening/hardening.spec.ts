@@ -7,7 +7,7 @@ import { encodeApf } from '../../src/codecs/encode.js';
 import { channelClose, windowAdjust } from '../../src/codecs/messages.js';
 import { patternBytes } from '../../src/device/simulator/patternBytes.js';
 import { CLI, startDaemon } from '../support/daemon.js';
-import { curl, exchange, freePort, head, nextEvent, ok200, sha256, startPair, type Pair } from '../support/harness.js';
+import { curl, exchange, freePort, head, nextEvent, ok200, sha256, startPair, until, type Pair } from '../support/harness.js';
 import { hostileMessages } from '../support/hostile.js';
 
 const MB = 1024 * 1024;
@@ -81,7 +81,7 @@ describe('hardening', function () {
     it('survives a CLOSE storm for ids it does not have, answering none', async () => {
       pair = await startPair();
       for (let i = 0; i < 5000; i++) pair.me.inject(encodeApf(channelClose(i % 64)));
-      await sleep(100);
+      await until('lms has taken every CLOSE', () => pair!.lms.status().counters.protocolErrors >= 5000);
       assert.equal(pair.me.stats.doubleClose + pair.me.stats.unknownChannel, 0, 'the LMS answered a stale CLOSE');
       assert.ok(ok200(await head(pair.httpPort)));
     });
@@ -89,8 +89,7 @@ describe('hardening', function () {
     it('reconnects after a DISCONNECT in the middle of a transfer and serves new clients', async () => {
       pair = await startPair();
       const download = curl([`http://127.0.0.1:${pair.httpPort}/data/${500 * MB}`]);
-      await nextEvent(pair.lms, (e) => e.type === 'channel-opened');
-      await sleep(50);
+      await until('the download is under way', () => (pair!.lms.status().channels[0]?.bytesFromMe ?? 0) > 0);
       pair.me.disconnect();
       assert.notEqual((await download).code, 0);
       await pair.lms.ready(pair.echoPort);

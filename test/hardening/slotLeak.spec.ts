@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { patternBytes } from '../../src/device/simulator/patternBytes.js';
-import { curl, head, ok200, sha256, startPair, type Pair } from '../support/harness.js';
+import { curl, head, ok200, sha256, startPair, until, type Pair } from '../support/harness.js';
 import { holdSlots, pipelineAndClose } from './slotAttack.js';
 
 const MB = 1024 * 1024;
@@ -34,7 +34,7 @@ describe('slot attacks by local clients (issue #14)', function () {
   it('leaves eight idle connections their slots on a port outside the reclaim policy', async () => {
     pair = await startPair({}, reclaiming(false));
     const hogs = holdSlots(pair.httpPort, 8, Date.now() + 1500);
-    await sleep(200);
+    await until('the hogs hold every slot', () => pair.lms.status().channels.length === 8);
     assert.equal(await within(1000, head(pair.httpPort).then(ok200), false), false, 'served although every slot was held');
     assert.equal(await hogs, 0, 'lms closed a connection outside the policy');
     assert.equal(pair.lms.status().counters.reclaimed, 0);
@@ -43,7 +43,7 @@ describe('slot attacks by local clients (issue #14)', function () {
   it('serves a client that waits behind eight idle connections by reclaiming one, with an event and a count', async () => {
     pair = await startPair({}, reclaiming());
     const idle = holdSlots(pair.httpPort, 8, Date.now() + 2500);
-    await sleep(200);
+    await until('the idle connections hold every slot', () => pair.lms.status().channels.length === 8);
     const served = ok200(await within(2000, head(pair.httpPort), Buffer.alloc(0)));
     await idle;
     assert.ok(served, 'not served while idle connections hold the slots');
@@ -69,13 +69,13 @@ describe('slot attacks by local clients (issue #14)', function () {
     let before = 0;
     try {
       for (let round = 0; round < ROUNDS; round++) {
-        const until = Date.now() + 4000;
+        const end = Date.now() + 4000;
         const attacks = [
           ...Array.from({ length: 8 }, () => pipelineAndClose(pair.httpPort, 4 * MB)),
-          holdSlots(pair.httpPort, 8, until),
-          holdSlots(pair.httpPort, 20, until, 100),
+          holdSlots(pair.httpPort, 8, end),
+          holdSlots(pair.httpPort, 20, end, 100),
         ];
-        await sleep(300);
+        await until('the attackers hold every slot', () => pair.lms.status().channels.length === 8);
         const served = ok200(await within(3000, head(pair.httpPort), Buffer.alloc(0)));
         await Promise.all(attacks);
         assert.ok(served, `round ${round + 1}: no reply within 3 s under attack`);
