@@ -10,7 +10,9 @@ export { createSession, type Session, type SessionSnapshot } from './streams/ses
 export type {
   ChannelCloseReason,
   Endpoint,
+  HostChannelId,
   LmsEvent,
+  MeChannelId,
   ProtocolViolation,
   ReclaimPolicy,
   SessionEffect,
@@ -18,6 +20,7 @@ export type {
   SessionOptions,
   SessionPhase,
   SocketId,
+  SocketOwner,
   TimerKey,
 } from './streams/sessionTypes.js';
 /** The LMS's rules for a channel's data, pure: how much the next CHANNEL_DATA carries, and the u32 cap on credit. */

@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { MeClient } from '../../src/codecs/mei.js';
-import { MeiDevice } from '../../src/device/meiDevice.js';
-import { SimulatedMe } from '../../src/device/simulator/simulatedMe.js';
-import { readAmtInfo } from '../../src/service/amtInfo.js';
+import { MeClient } from 'lms-rx/heci';
+import { MeiDevice } from 'lms-rx';
+import { SimulatedMe } from 'lms-rx/simulator';
+import { readAmtInfo } from 'lms-rx';
 import { lms } from '../support/daemon.js';
 import { needEmulator, startEmulatedMei } from '../tools/meiEmulator.js';
 

@@ -2,9 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as E from 'fp-ts/lib/Either.js';
 import {
   AmthiCommand,
-  decodeHostFqdnBody,
   decodeLocalSystemAccount,
-  encodeLocalSystemAccount,
   hostFqdnRequest,
   localSystemAccountRequest,
   decodeAmthiResponse,
@@ -14,12 +12,11 @@ import {
   decodeU32,
   decodeUuid,
   encodeAmthiRequest,
-  encodeAmthiResponse,
-  encodeCodeVersions,
-  encodeLanSettings,
   lanInterfaceRequest,
-} from '../../src/codecs/amthi.js';
-import { decodeMkhiFwVersion, encodeMkhiFwVersionRequest, encodeMkhiFwVersionResponse, formatFwVersion } from '../../src/codecs/mkhi.js';
+} from 'lms-rx/heci';
+import { decodeHostFqdnBody, encodeLocalSystemAccount, encodeAmthiResponse, encodeCodeVersions, encodeLanSettings } from '../../src/codecs/amthi.js';
+import { decodeMkhiFwVersion, encodeMkhiFwVersionRequest, formatFwVersion } from 'lms-rx/heci';
+import { encodeMkhiFwVersionResponse } from '../../src/codecs/mkhi.js';
 import { answerAmthi, defaultAmthiProfile } from '../../src/device/simulator/amthiService.js';
 import { bytes, hex } from '../support/apfBytes.js';
 

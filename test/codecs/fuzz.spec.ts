@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
-import { decodeApf } from '../../src/codecs/decode.js';
-import { encodeApf } from '../../src/codecs/encode.js';
-import { Opcode } from '../../src/codecs/opcodes.js';
+import { decodeApf } from 'lms-rx/apf';
+import { encodeApf } from 'lms-rx/apf';
+import { Opcode } from 'lms-rx/apf';
 import { apfMessage } from '../support/arbitraries.js';
 import { xorshift } from '../support/random.js';
 

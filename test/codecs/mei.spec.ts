@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import * as E from 'fp-ts/lib/Either.js';
-import { bytesToGuid, guidToBytes } from '../../src/codecs/guid.js';
-import { decodeConnectClientResponse, encodeConnectClientRequest, encodeConnectClientResponse, MeClient } from '../../src/codecs/mei.js';
+import { bytesToGuid, guidToBytes } from 'lms-rx/apf';
+import { decodeConnectClientResponse, encodeConnectClientRequest, MeClient } from 'lms-rx/heci';
+import { encodeConnectClientResponse } from '../../src/codecs/mei.js';
 import { hex } from '../support/apfBytes.js';
 
 describe('MEI structures', () => {

@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeApf } from '../../src/codecs/decode.js';
-import { encodeApf, encodedLength, slabEncoder } from '../../src/codecs/encode.js';
-import { channelClose, channelData, type ApfMessage } from '../../src/codecs/messages.js';
+import { decodeApf } from 'lms-rx/apf';
+import { encodeApf, encodedLength, slabEncoder } from 'lms-rx/apf';
+import { channelClose, channelData, type ApfMessage } from 'lms-rx/apf';
 import { apfMessage } from '../support/arbitraries.js';
 
 describe('APF codec properties', () => {

@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
 import { firstValueFrom, timeout } from 'rxjs';
-import { encodeApf } from '../../src/codecs/encode.js';
-import { channelData } from '../../src/codecs/messages.js';
+import { encodeApf } from 'lms-rx/apf';
+import { channelData } from 'lms-rx/apf';
 import { patternBytes } from '../../src/device/simulator/patternBytes.js';
-import { DeviceError } from '../../src/device/transport.js';
+import { DeviceError } from 'lms-rx';
 import { curl, exchange, head, nextEvent, sha256, startPair, until, type Pair } from '../support/harness.js';
 
 const IDENTIFY =

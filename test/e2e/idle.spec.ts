@@ -10,7 +10,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { contextSwitches } from '../../bench/procStats.js';
-import { SimulatedMe } from '../../src/device/simulator/simulatedMe.js';
+import { SimulatedMe } from 'lms-rx/simulator';
 import { lms, startDaemon, type Daemon } from '../support/daemon.js';
 import { freePort, head, ok200 } from '../support/harness.js';
 import { needEmulator, startEmulatedMei, type EmulatedMei } from '../tools/meiEmulator.js';

@@ -3,11 +3,11 @@ import { execFile } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { promisify } from 'node:util';
-import type { Uint32 } from '../../src/codecs/brands.js';
-import { encodeApf } from '../../src/codecs/encode.js';
-import type { GlobalRequest } from '../../src/codecs/messages.js';
-import { SimulatedMe } from '../../src/device/simulator/simulatedMe.js';
-import { startLms } from '../../src/service/lmsService.js';
+import type { Uint32 } from 'lms-rx/apf';
+import { encodeApf } from 'lms-rx/apf';
+import type { GlobalRequest } from 'lms-rx/apf';
+import { SimulatedMe } from 'lms-rx/simulator';
+import { startLms } from 'lms-rx';
 import { freePort, head, nextEvent, ok200, startPair, until, type Pair } from '../support/harness.js';
 
 const run = promisify(execFile);

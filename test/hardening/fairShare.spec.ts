@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { defaultReclaimPolicy } from '../../src/streams/sessionTypes.js';
+import { defaultReclaimPolicy } from 'lms-rx';
 import { startPair, until, type Pair } from '../support/harness.js';
 import { localUsers, removeLocalUsers, type LocalUser } from '../support/localUsers.js';
 

@@ -1,13 +1,11 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { channelClose, channelData, windowAdjust, type ApfMessage } from '../../src/codecs/messages.js';
+import { channelClose, channelData, windowAdjust, type ApfMessage } from 'lms-rx/apf';
 import { ByteQueue } from '../../src/streams/byteQueue.js';
+import { addCredit, MIN_TAIL, nextChunkSize } from 'lms-rx/session';
 import {
-  addCredit,
   closeSendWindow,
   creditSendWindow,
-  MIN_TAIL,
-  nextChunkSize,
   receiveWindow,
   sendWindow,
   sendWithinWindow,

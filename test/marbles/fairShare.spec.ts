@@ -1,18 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { filter } from 'rxjs';
-import {
-  channelClose,
-  channelOpen,
-  openConfirmation,
-  protocolVersion,
-  requestSuccess,
-  serviceAccept,
-  serviceRequest,
-  tcpipForward,
-} from '../../src/codecs/messages.js';
+import { channelClose, channelOpen, openConfirmation, protocolVersion, requestSuccess, serviceAccept, serviceRequest, tcpipForward } from 'lms-rx/apf';
 import { holdings, lastSlotKeptForWsman, nextOwner, shareReclaim, type SlotHolder } from '../../src/streams/session/fairShare.js';
-import { runSession } from '../../src/streams/runSession.js';
-import type { SessionEffect, SessionInput, SocketOwner } from '../../src/streams/sessionTypes.js';
+import { runSession } from 'lms-rx/session';
+import type { SessionEffect, SessionInput } from 'lms-rx/session';
+import type { SocketOwner } from '../../src/streams/sessionTypes.js';
 import { eventsOnly, fromMe, newScheduler, peer, toMe, withoutEvents } from '../support/marbles.js';
 
 // Two users and the lms daemon's own: uids as the shell finds them in /proc/net/tcp.

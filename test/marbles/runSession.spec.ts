@@ -15,9 +15,9 @@ import {
   tcpipForward,
   windowAdjust,
   type ApfMessage,
-} from '../../src/codecs/messages.js';
-import { runSession } from '../../src/streams/runSession.js';
-import type { SessionEffect, SessionInput } from '../../src/streams/sessionTypes.js';
+} from 'lms-rx/apf';
+import { runSession } from 'lms-rx/session';
+import type { SessionEffect, SessionInput } from 'lms-rx/session';
 import { accepted, bytesOf, dataToMe, eventsOnly, fromMe, LOCAL, newScheduler, toMe, withoutEvents, writeTo } from '../support/marbles.js';
 
 const MTU = 64; // small, so that chunking shows in short diagrams

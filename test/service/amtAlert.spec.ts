@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { XMLParser } from 'fast-xml-parser';
 import { alertRequest } from '../../src/device/simulator/wsman.js';
-import { parseAmtAlert } from '../../src/service/amtAlert.js';
+import { parseAmtAlert } from 'lms-rx';
 
 /** AMT's own alert for a console's graceful reboot, laid out as the firmware posts it (test/fixtures/README.md). */
 const AMT_REBOOT_ALERT = readFileSync('test/fixtures/amt-alert-iAMT0067-reboot.http');

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { Subject } from 'rxjs';
-import { DeviceError, type MeConnection } from '../../src/device/transport.js';
+import { DeviceError, type MeConnection } from 'lms-rx';
 import { serialWriter } from '../../src/service/serialWriter.js';
 
 /** A connection whose writes finish when the test says so, recording what started when. */

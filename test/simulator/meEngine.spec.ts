@@ -14,10 +14,10 @@ import {
   tcpipForward,
   windowAdjust,
   type ApfMessage,
-} from '../../src/codecs/messages.js';
+} from 'lms-rx/apf';
 import { splitsTerminator } from '../../src/device/simulator/meEngine.js';
-import { emptyStats, type MeEffect, type MeInput } from '../../src/device/simulator/meTypes.js';
-import { runMe } from '../../src/device/simulator/runMe.js';
+import { emptyStats, type MeEffect, type MeInput } from 'lms-rx/simulator';
+import { runMe } from 'lms-rx/simulator';
 import { newScheduler } from '../support/marbles.js';
 
 const UUID = '4c4c4544-0042-3510-8052-b3c04f4a4d32';

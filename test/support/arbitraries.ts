@@ -1,7 +1,7 @@
 /** fast-check arbitraries for every APF message, for round-trip and fuzz tests. */
 import fc from 'fast-check';
-import type { Uint32 } from '../../src/codecs/brands.js';
-import type { ApfMessage } from '../../src/codecs/messages.js';
+import type { Uint32 } from 'lms-rx/apf';
+import type { ApfMessage } from 'lms-rx/apf';
 
 const KNOWN_REQUESTS = ['tcpip-forward', 'cancel-tcpip-forward', 'udp-send-to@amt.intel.com'];
 const u32 = fc.nat({ max: 0xffffffff }).map((n) => n as Uint32);

@@ -2,9 +2,11 @@
 import { strict as assert } from 'node:assert';
 import { filter, type OperatorFunction } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { encodeApf } from '../../src/codecs/encode.js';
-import type { ApfMessage, ChannelData } from '../../src/codecs/messages.js';
-import type { Endpoint, HostChannelId, SessionEffect, SessionInput } from '../../src/streams/sessionTypes.js';
+import { encodeApf } from 'lms-rx/apf';
+import type { ApfMessage, ChannelData } from 'lms-rx/apf';
+import type { Endpoint } from 'lms-rx';
+import type { SessionEffect, SessionInput } from 'lms-rx/session';
+import type { HostChannelId } from '../../src/streams/sessionTypes.js';
 
 export const newScheduler = (): TestScheduler => new TestScheduler((actual, expected) => assert.deepStrictEqual(actual, expected));
 

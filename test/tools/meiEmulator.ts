@@ -10,10 +10,10 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { guidToBytes } from '../../src/codecs/guid.js';
-import { MeClient } from '../../src/codecs/mei.js';
-import type { SimulatedMe } from '../../src/device/simulator/simulatedMe.js';
-import type { MeConnection } from '../../src/device/transport.js';
+import { guidToBytes } from 'lms-rx/apf';
+import { MeClient } from 'lms-rx/heci';
+import type { SimulatedMe } from 'lms-rx/simulator';
+import type { MeConnection } from 'lms-rx';
 
 const SOURCE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../test/tools/mei-emu');
 export const EMULATOR_BINARY = join(SOURCE_DIR, 'mei_emu');

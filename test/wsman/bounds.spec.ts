@@ -10,7 +10,7 @@ import * as http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createDuty } from '../../src/duties/duty.js';
 import { duplexPair } from '../../src/service/duplexPair.js';
-import type { Logger } from '../../src/service/logger.js';
+import type { Logger } from 'lms-rx';
 import { MAX_ANSWER_BYTES, wsmanCall, type WsmanTarget } from '../../src/wsman/client.js';
 import { until } from '../support/harness.js';
 
