@@ -63,13 +63,14 @@ export const createAdmission = (ctx: SessionContext): Admission => {
   let size = 0;
   let backingOff = false;
 
+  /** Sockets whose hold timer runs: the ME does not serve their port now (admission's own state). */
+  const held = new Set<SocketId>();
   const hold = (s: LocalSocket): void => {
-    s.held = true;
+    held.add(s.socket);
     ctx.emit({ kind: 'start-timer', key: { kind: 'hold', socket: s.socket }, ms: ctx.options.holdMs });
   };
   const unhold = (s: LocalSocket): void => {
-    if (!s.held) return;
-    s.held = false;
+    if (!held.delete(s.socket)) return;
     ctx.emit({ kind: 'cancel-timer', key: { kind: 'hold', socket: s.socket } });
   };
   const take = (line: LocalSocket[], i: number): LocalSocket => {
@@ -142,7 +143,6 @@ export const createAdmission = (ctx: SessionContext): Admission => {
         ended: false,
         gone: false,
         paused: false,
-        held: false,
         bytesToMe: 0,
         bytesFromMe: 0,
       };
@@ -200,7 +200,7 @@ export const createAdmission = (ctx: SessionContext): Admission => {
       return n;
     },
     unholdServable(servable) {
-      for (const line of lines.values()) for (const s of line) if (s.held && servable(s)) unhold(s);
+      for (const line of lines.values()) for (const s of line) if (held.has(s.socket) && servable(s)) unhold(s);
     },
     retry(s) {
       lineOf(s.owner).unshift(s);
@@ -216,7 +216,7 @@ export const createAdmission = (ctx: SessionContext): Admission => {
         const i = line.findIndex((s) => s.socket === socket);
         if (i < 0) continue;
         const s = line[i]!;
-        s.held = false; // its timer is the one that fired
+        held.delete(socket); // its timer is the one that fired
         take(line, i);
         refuse(socket, s.peer, s.owner, `no ME service for port ${s.local.port} within ${ctx.options.holdMs} ms`);
         return s;

@@ -19,8 +19,11 @@ export interface SessionContext {
 }
 
 /**
- * One accepted local socket, from accept to close. It is made once and carried by reference from
- * the admission queue into its channel (and back on a retried open), so nothing is copied.
+ * One accepted local socket, from accept to close: who it is, and the state of its byte stream.
+ * It has one owner at a time, the only part that changes it: the admission queue while it waits,
+ * the channels once a channel carries it. session.ts hands it over (`channels.open`, and back
+ * through the channels' follow-ups on a retried open), by reference, so nothing is copied per
+ * message. What is a part's own (the hold timers, the channel table) stays in that part.
  */
 export interface LocalSocket {
   readonly socket: SocketId;
@@ -40,8 +43,6 @@ export interface LocalSocket {
   gone: boolean;
   /** Reading from the socket is paused (window exhausted or `unsent` past the high-water mark). */
   paused: boolean;
-  /** A hold timer runs: the ME does not serve its port now, and it is refused if that lasts. */
-  held: boolean;
   bytesToMe: number;
   bytesFromMe: number;
 }
