@@ -48,15 +48,15 @@ export class EngineDriver {
 
   constructor(
     private readonly engine: MeEngine,
-    private readonly o: EngineDriverOptions,
+    private readonly options: EngineDriverOptions,
   ) {
     this.http = createAmtHttpServer({
-      amtVersion: o.amtVersion,
-      user: o.user,
-      password: o.password,
+      amtVersion: options.amtVersion,
+      user: options.user,
+      password: options.password,
       realm: `Digest:${randomBytes(16).toString('hex').toUpperCase()}`,
-      accounts: o.accounts,
-      wsman: o.wsman,
+      accounts: options.accounts,
+      wsman: options.wsman,
     });
   }
 
@@ -116,7 +116,7 @@ export class EngineDriver {
         return;
       }
       case 'log':
-        return this.o.note(effect.message);
+        return this.options.note(effect.message);
     }
   }
 
@@ -143,9 +143,9 @@ export class EngineDriver {
     );
     socket.on('error', () => socket.destroy());
     this.services.set(id, socket);
-    if (this.o.tlsPorts.has(port)) {
+    if (this.options.tlsPorts.has(port)) {
       // The host's ClientHello waits in the socket until the certificate (made at start) is ready.
-      this.o.tlsContext().then(
+      this.options.tlsContext().then(
         (secureContext) => {
           const secure = new TLSSocket(socket, { isServer: true, secureContext });
           secure.on('error', () => socket.destroy());
@@ -153,11 +153,11 @@ export class EngineDriver {
         },
         (err: unknown) => {
           // No certificate, no TLS service: the channel closes, the simulator goes on.
-          this.o.note(`no TLS certificate for port ${port}: ${err instanceof Error ? err.message : String(err)}`);
+          this.options.note(`no TLS certificate for port ${port}: ${err instanceof Error ? err.message : String(err)}`);
           socket.destroy();
         },
       );
-    } else if (this.o.httpPorts.has(port)) this.http.emit('connection', socket);
+    } else if (this.options.httpPorts.has(port)) this.http.emit('connection', socket);
     else socket.pipe(socket); // 623/664: an echo
   }
 }
