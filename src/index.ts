@@ -29,7 +29,7 @@ export { MeiDevice, type MeiDeviceOptions } from './device/meiDevice.js';
 /** What AMT says about itself over AMTHI (`lms info`). */
 export { readAmtInfo, type AmtInfo } from './service/amtInfo.js';
 /** `lms doctor` as a library call: findings about the driver, device, daemon, ports and AMT. */
-export { runDoctor, healthy, type DoctorOptions, type Finding, type FindingLevel } from './doctor/doctor.js';
+export { runDoctor, healthy, type DoctorOptions, type Finding, type FindingLevel, type UnitState } from './doctor/doctor.js';
 /** The host duties (the FQDN, AMT's clock, graceful power operations) beside a running LMS, as `lms run` starts them. */
 export { startHostDuties, type HostDuties, type HostDutiesOptions, type HostDutiesStatus } from './duties/hostDuties.js';
 export type { DutyReport } from './duties/duty.js';

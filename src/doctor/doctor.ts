@@ -4,6 +4,7 @@
  * kernel's port ranges, IPv6, AMT's provisioning, the NIC AMT shares), one finding each with what to
  * do. Everything the host says is read through a HostView, so a test can hand it a host of its own.
  */
+import { execFileSync } from 'node:child_process';
 import { readAmtInfo, type AmtInfo } from '../service/amtInfo.js';
 import type { DaemonAnswer, DaemonStatus } from '../service/controlClient.js';
 import { DeviceError, type MeDevice } from '../device/transport.js';
@@ -45,7 +46,32 @@ export interface DoctorOptions {
   readonly ports?: readonly number[];
   /** Where /sys, /proc, /dev and /etc are (default /). */
   readonly host?: HostView;
+  /** What systemd says of lms.service, asked only when the daemon does not answer (default: systemctl show). */
+  readonly unit?: () => UnitState | undefined;
 }
+
+/** What systemd knows of lms.service: `systemctl show`'s LoadState, ActiveState and ConditionResult. */
+export interface UnitState {
+  readonly loadState: string;
+  readonly activeState: string;
+  /** False when systemd skipped the last start because a Condition…= of the unit failed. */
+  readonly conditionMet: boolean;
+}
+
+/** lms.service as systemd sees it, or undefined where there is no systemd to ask. */
+export const systemdUnitState = (): UnitState | undefined => {
+  try {
+    const out = execFileSync('systemctl', ['show', 'lms.service', '--property=LoadState,ActiveState,ConditionResult'], {
+      encoding: 'utf8',
+      timeout: 2000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const v = Object.fromEntries(out.split('\n').map((l) => l.split('=', 2) as [string, string]));
+    return { loadState: v['LoadState'] ?? '', activeState: v['ActiveState'] ?? '', conditionMet: v['ConditionResult'] !== 'no' };
+  } catch {
+    return undefined;
+  }
+};
 
 export const AMT_PORTS = [16992, 16993, 16994, 16995, 623, 664] as const;
 
@@ -71,14 +97,7 @@ const deviceChecks = (host: HostView, path: string, user: string): Finding[] => 
   );
   const node = host.stat(path.replace(/^\//, ''));
   if (!node) {
-    out.push(
-      finding(
-        'fail',
-        'device',
-        `no device node at ${path}`,
-        driver ? 'the driver is loaded but made no node: check dmesg for mei_me errors' : 'load the driver first (above)',
-      ),
-    );
+    out.push(noNode(host, path, driver !== undefined));
     return out;
   }
   out.push(finding('ok', 'device', `${path} is there${node.isCharacterDevice() ? '' : ' (not a character device: an emulated device?)'}`));
@@ -120,6 +139,31 @@ const deviceChecks = (host: HostView, path: string, user: string): Finding[] => 
   return out;
 };
 
+/**
+ * Why there is no node, from what the kernel shows: no MEI driver at all; the MEI core without
+ * mei_me (the driver for Intel's ME); mei_me that found no ME (a platform without one, or with it
+ * off in the BIOS: the common case on AMD and on consumer machines); or an ME without a node.
+ */
+const noNode = (host: HostView, path: string, driver: boolean): Finding => {
+  if (!driver) return finding('fail', 'device', `no device node at ${path}`, 'load the driver first (above)');
+  if (!host.exists('sys/module/mei_me'))
+    return finding('fail', 'device', `no device node at ${path}: the MEI core is loaded, but not mei_me, its driver for Intel's ME`, 'modprobe mei_me');
+  const found = host.list('sys/class/mei');
+  if (found.length === 0)
+    return finding(
+      'fail',
+      'device',
+      `no device node at ${path}: mei_me is loaded but found no ME`,
+      'this platform has no Intel ME, or it is disabled in the BIOS: there is nothing for lms to serve here',
+    );
+  return finding(
+    'fail',
+    'device',
+    `no device node at ${path}, although the kernel has ${found.map((d) => `/dev/${d}`).join(', ')}`,
+    `give lms the device the kernel made (--device /dev/${found[0]}), or check udev: udevadm trigger --subsystem-match=mei`,
+  );
+};
+
 /** Who holds the LME, when it is busy: the processes with /dev/mei* open. */
 const holders = (host: HostView, path: string | undefined): string => {
   const held = processesHolding(host, (t) => t === path || /^\/dev\/mei\d+$/.test(t));
@@ -147,10 +191,25 @@ const lmeCheck = async (options: DoctorOptions, host: HostView, status: DaemonSt
   }
 };
 
-const daemonCheck = (answer: DaemonAnswer): Finding => {
+/** lms is not running: the advice follows what systemd says of the unit. */
+const notRunning = (path: string, unit: UnitState | undefined): Finding => {
+  const said = `lms is not running (nothing answers on ${path})`;
+  if (unit?.loadState === 'not-found')
+    return finding('warn', 'daemon', `${said}; lms.service is not installed`, 'install the package, or the unit packaging/systemd/lms.service');
+  if (unit && !unit.conditionMet && unit.activeState !== 'failed')
+    return finding(
+      'warn',
+      'daemon',
+      `${said}: systemd skipped lms.service, because its start condition failed (no /dev/mei0 when it was started)`,
+      'the device starts lms when it appears (udev rule 99-lms-mei.rules); if it is there now, systemctl start lms',
+    );
+  if (unit?.activeState === 'failed') return finding('warn', 'daemon', `${said}: lms.service failed`, 'journalctl -u lms says why; then systemctl restart lms');
+  return finding('warn', 'daemon', said, 'systemctl start lms; journalctl -u lms says why it stopped');
+};
+
+const daemonCheck = (answer: DaemonAnswer, unit: () => UnitState | undefined): Finding => {
   if (answer.kind !== 'status') {
-    if (answer.kind === 'not-running')
-      return finding('warn', 'daemon', `lms is not running (nothing answers on ${answer.path})`, 'systemctl start lms; journalctl -u lms says why it stopped');
+    if (answer.kind === 'not-running') return notRunning(answer.path, unit());
     if (answer.kind === 'denied')
       return finding(
         'warn',
@@ -302,7 +361,7 @@ export const runDoctor = async (options: DoctorOptions): Promise<Finding[]> => {
   // Without a node there is no ME to ask: the findings above already say what to do.
   const noNode = findings.some((f) => f.check === 'device' && f.level === 'fail');
   findings.push(noNode ? finding('info', 'lme-client', 'not asked: no device node') : await lmeCheck(options, host, status));
-  findings.push(daemonCheck(answer), ...portChecks(host, ports, status), ephemeralCheck(host, ports), ipv6Check(host));
+  findings.push(daemonCheck(answer, options.unit ?? systemdUnitState), ...portChecks(host, ports, status), ephemeralCheck(host, ports), ipv6Check(host));
   if (noNode) findings.push(finding('info', 'provisioning', 'AMT not asked: no device node'));
   else {
     let info: AmtInfo | undefined;

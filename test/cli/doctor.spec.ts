@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { SimulatedMe } from 'lms-rx/simulator';
 import type { AmthiProfile } from 'lms-rx/simulator';
-import { healthy, runDoctor, type Finding } from 'lms-rx';
+import { healthy, runDoctor, type Finding, type UnitState } from 'lms-rx';
 import { hostView } from '../../src/doctor/hostView.js';
 import type { DaemonAnswer, DaemonStatus } from '../../src/service/controlClient.js';
 import { lms, startDaemon } from '../support/daemon.js';
@@ -85,12 +85,19 @@ describe('lms doctor', function () {
   let me: SimulatedMe;
   const NOT_RUNNING: DaemonAnswer = { kind: 'not-running', path: '/run/lms/lms.sock', detail: 'is lms running?' };
   const doctor = (
-    o: { amthi?: Partial<AmthiProfile> | false; status?: DaemonStatus | DaemonAnswer | undefined; me?: SimulatedMe } = {},
+    o: { amthi?: Partial<AmthiProfile> | false; status?: DaemonStatus | DaemonAnswer | undefined; me?: SimulatedMe; unit?: UnitState } = {},
   ): Promise<Finding[]> => {
     const sim = o.me ?? new SimulatedMe({ amthi: o.amthi ?? {} });
     const given = 'status' in o ? o.status : READY;
     const answer: DaemonAnswer = given === undefined ? NOT_RUNNING : 'kind' in given ? given : { kind: 'status', path: '/run/lms/lms.sock', status: given };
-    return runDoctor({ lme: sim, amthi: sim.amthi(), devicePath: '/dev/mei0', daemon: () => Promise.resolve(answer), host: hostView(h.root) });
+    return runDoctor({
+      lme: sim,
+      amthi: sim.amthi(),
+      devicePath: '/dev/mei0',
+      daemon: () => Promise.resolve(answer),
+      host: hostView(h.root),
+      unit: () => o.unit, // the machine's own systemd is never asked
+    });
   };
   const finding = (fs: Finding[], check: Finding['check']): Finding =>
     fs.find((f) => f.check === check) ?? assert.fail(`no ${check} finding in ${JSON.stringify(fs)}`);
@@ -133,6 +140,37 @@ describe('lms doctor', function () {
     assert.match(finding(fs, 'mei-driver').fix!, /modprobe mei_me/);
     assert.equal(finding(fs, 'device').level, 'fail');
     assert.equal(finding(fs, 'lme-client').level, 'info', 'no ME is asked without a node');
+  });
+
+  it('tells a platform without an ME from a missing driver, and from a node udev did not make (issue #26, item 9)', async () => {
+    h.drop('dev/mei0');
+    h.drop('sys/module/mei_me');
+    mkdirSync(join(h.root, 'sys/module/mei'), { recursive: true });
+    let f = finding(await doctor(), 'device');
+    assert.match(f.message, /the MEI core is loaded, but not mei_me/);
+    assert.equal(f.fix, 'modprobe mei_me');
+    mkdirSync(join(h.root, 'sys/module/mei_me'), { recursive: true });
+    mkdirSync(join(h.root, 'sys/class/mei'), { recursive: true });
+    f = finding(await doctor(), 'device');
+    assert.match(f.message, /mei_me is loaded but found no ME/);
+    assert.match(f.fix!, /no Intel ME, or it is disabled in the BIOS/);
+    assert.doesNotMatch(f.fix!, /dmesg/);
+    mkdirSync(join(h.root, 'sys/class/mei/mei1'), { recursive: true });
+    f = finding(await doctor(), 'device');
+    assert.match(f.message, /no device node at \/dev\/mei0, although the kernel has \/dev\/mei1/);
+    assert.match(f.fix!, /--device \/dev\/mei1/);
+  });
+
+  it("gives the advice systemd's view of the unit calls for when lms is not running (issue #26, item 9)", async () => {
+    const skipped = finding(await doctor({ status: undefined, unit: { loadState: 'loaded', activeState: 'inactive', conditionMet: false } }), 'daemon');
+    assert.match(skipped.message, /systemd skipped lms\.service, because its start condition failed/);
+    assert.doesNotMatch(skipped.fix!, /^systemctl start lms/);
+    const missing = finding(await doctor({ status: undefined, unit: { loadState: 'not-found', activeState: 'inactive', conditionMet: true } }), 'daemon');
+    assert.match(missing.message, /lms\.service is not installed/);
+    const failed = finding(await doctor({ status: undefined, unit: { loadState: 'loaded', activeState: 'failed', conditionMet: true } }), 'daemon');
+    assert.match(failed.fix!, /journalctl -u lms says why; then systemctl restart lms/);
+    const plain = finding(await doctor({ status: undefined }), 'daemon');
+    assert.match(plain.fix!, /^systemctl start lms/);
   });
 
   it('says the service user may not open the device, and what to do, when it is root-only or the user is missing', async () => {
