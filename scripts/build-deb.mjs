@@ -3,7 +3,7 @@
 //   /usr/bin/lms                          a wrapper that runs the bundle with the distribution's node
 //   /usr/lib/lms-rx/                      the bundled program, and node_modules with only the native
 //                                         packages the bundle leaves external (built for this arch)
-//   /usr/lib/systemd/system/lms.service   the unit, /usr/lib/sysusers.d, udev rules.d, sysctl.d
+//   /usr/lib/systemd/system/lms.service   the unit, /usr/lib/sysusers.d, udev rules.d
 //   /usr/share/polkit-1/rules.d/50-lms-rx.rules (the host duties' power operations through logind)
 //   /usr/share/man/man8/lms.8.gz, /usr/share/doc/lms-rx/{copyright,changelog.gz}
 // The maintainer scripts are packaging/debian/{postinst,prerm,postrm}.
@@ -14,6 +14,19 @@ import { dirname, join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+
+// The changelog names the version it describes: a package.json bumped without it is a mistake.
+const changelog = readFileSync('packaging/debian/changelog', 'utf8');
+const logged = /^lms-rx \(([^)]+)\)/.exec(changelog)?.[1];
+if (logged !== pkg.version) {
+  console.error(`npm run deb: packaging/debian/changelog begins with ${logged ?? 'no entry'}, package.json says ${pkg.version}: add its entry first`);
+  process.exit(1);
+}
+// Reproducible: every file's time is the changelog entry's (dpkg-deb clamps to SOURCE_DATE_EPOCH), as
+// dpkg-buildpackage does, unless the builder sets one.
+const entryDate = /^ -- .*>\s+(.+)$/m.exec(changelog)?.[1];
+process.env.SOURCE_DATE_EPOCH ??= String(Math.floor(Date.parse(entryDate ?? '') / 1000));
+if (!/^\d+$/.test(process.env.SOURCE_DATE_EPOCH)) throw new Error(`no date in the changelog's first entry: ${entryDate}`);
 const arch = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
 const root = 'dist/deb/root';
 const lib = `${root}/usr/lib/lms-rx`;
@@ -33,7 +46,10 @@ const write = (to, text, mode = 0o644) => {
 const gz = (text) => gzipSync(text, { level: 9 });
 
 // ---- the program -------------------------------------------------------------------------------
-for (const f of readdirSync('dist/bundle')) put(`dist/bundle/${f}`, `${lib}/${f}`);
+// No source maps: they were 59% of the installed size (3.5 MB of TypeScript sources), and nothing
+// enables them at run time (node needs --enable-source-maps). The comments that name them go too.
+for (const f of readdirSync('dist/bundle').filter((n) => n.endsWith('.js')))
+  write(`${lib}/${f}`, readFileSync(`dist/bundle/${f}`, 'utf8').replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n'));
 // /usr/bin/lms runs it with node: a shebang on a file that is not executable is a script that is not one.
 write(`${lib}/lms.js`, readFileSync(`${lib}/lms.js`, 'utf8').replace(/^#!.*\n/, ''));
 write(`${lib}/package.json`, `${JSON.stringify({ name: pkg.name, version: pkg.version, private: true, type: 'module' }, null, 2)}\n`);
@@ -60,6 +76,16 @@ const collect = (name, from) => {
   for (const d of Object.keys(p.dependencies ?? {})) collect(d, dir);
 };
 for (const name of EXTERNAL) collect(name, process.cwd());
+
+// The native addons, built again with Debian's hardening flags (dpkg-buildflags, hardening=+all:
+// stack protector, _FORTIFY_SOURCE, relro and bindnow): npm ci builds them with node-gyp's own.
+const flags = Object.fromEntries(
+  ['CFLAGS', 'CXXFLAGS', 'CPPFLAGS', 'LDFLAGS'].map((v) => [
+    v,
+    execFileSync('dpkg-buildflags', ['--get', v], { encoding: 'utf8', env: { ...process.env, DEB_BUILD_MAINT_OPTIONS: 'hardening=+all' } }).trim(),
+  ]),
+);
+execFileSync('npm', ['rebuild', ...EXTERNAL], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...flags } });
 
 // What a package needs at run time: its JavaScript, its package.json and its built addon. Not
 // its C sources, tests, examples, docs or the objects the build left beside the addon.
@@ -103,10 +129,10 @@ const unit = readFileSync('packaging/systemd/lms.service', 'utf8')
 write(`${root}/usr/lib/systemd/system/lms.service`, unit);
 put('packaging/sysusers/lms.conf', `${root}/usr/lib/sysusers.d/lms-rx.conf`);
 put('packaging/udev/99-lms-mei.rules', `${root}/usr/lib/udev/rules.d/99-lms-mei.rules`);
-put('packaging/sysctl/50-lms-rx.conf', `${root}/usr/lib/sysctl.d/50-lms-rx.conf`);
 put('packaging/polkit/50-lms-rx.rules', `${root}/usr/share/polkit-1/rules.d/50-lms-rx.rules`);
 write(`${root}/usr/share/man/man8/lms.8.gz`, gz(readFileSync('man/lms.8')));
 write(`${root}/usr/share/doc/lms-rx/changelog.gz`, gz(readFileSync('packaging/debian/changelog')));
+put('packaging/debian/lintian-overrides', `${root}/usr/share/lintian/overrides/lms-rx`);
 
 // The copyright file (DEP-5): lms-rx, then every package whose code the .deb carries, in the
 // bundle (esbuild's metafile lists them) or in node_modules, with its own license text.
@@ -172,6 +198,12 @@ const shlibs = execFileSync('dpkg-shlibdeps', ['-O', '--warnings=0', ...addons.m
 })
   .trim()
   .replace(/^shlibs:Depends=/, '');
+// epoll's addon is built against V8's own API, not N-API: it loads only in a node of the ABI it was
+// built for, which Debian's nodejs carries in the name of its library (libnode115 for Node 20), and
+// which one major version of Node keeps. So the package asks for that library and that major, once
+// each: dpkg-shlibdeps names libnode too when an addon links it.
+const nodeMajor = Number(process.versions.node.split('.')[0]);
+const depends = [...new Set([`libnode${process.versions.modules}`, ...shlibs.split(/,\s*/).filter(Boolean)])].join(', ');
 const sizeKb = (dir) =>
   readdirSync(dir, { withFileTypes: true }).reduce(
     (n, e) => n + (e.isDirectory() ? sizeKb(join(dir, e.name)) : Math.ceil(statSync(join(dir, e.name)).size / 1024)),
@@ -181,9 +213,8 @@ const control = readFileSync('packaging/debian/control.in', 'utf8')
   .replace('@VERSION@', pkg.version)
   .replace('@ARCH@', arch)
   .replace('@SIZE@', String(sizeKb(root)))
-  // epoll's addon is built against V8's own API, not N-API: it loads only in a node of the same
-  // ABI, which Debian's nodejs carries in the name of its library (libnode115 for Node 20).
-  .replace('@SHLIBS@', `libnode${process.versions.modules}, ${shlibs}`);
+  .replace('@NEXT_MAJOR@', String(nodeMajor + 1))
+  .replace('@SHLIBS@', depends);
 const md5sums = [];
 const sum = (dir) => {
   for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {

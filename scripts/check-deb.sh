@@ -1,12 +1,16 @@
 #!/bin/sh
 # `npm run deb:check`: Debian's checks on the package `npm run deb` built.
-#  1. lintian: no error and no warning.
-#  2. install -> remove -> purge in a throwaway Debian 13 (trixie) root made with debootstrap
-#     (systemd is not PID 1 there, as in a container or a chroot): apt-get install ./the.deb pulls
-#     the distribution's nodejs; the user, the files and the enabled unit are there after install;
-#     lms runs and loads its native addons; after remove the files are gone and the user stays;
-#     after purge nothing the package made is left. Then once more with systemd installed in the
-#     root, so the sysusers path of the postinst runs too.
+#  1. reproducible: building it again gives the same bytes.
+#  2. lintian, the host's and trixie's own: no error and no warning.
+#  3. install -> reinstall -> remove -> install again -> purge in a throwaway Debian 13 (trixie)
+#     root made with debootstrap (systemd is not PID 1 there, as in a container or a chroot): apt-get
+#     install ./the.deb pulls the distribution's nodejs; the user, the files and the unit enabled
+#     for its device are there after install; lms runs and loads its native addons; after remove the
+#     files are gone and the user stays; after purge nothing the package made is left but the
+#     system accounts, which Debian keeps. Then once more with systemd installed in the root, so the
+#     sysusers path of the postinst runs too.
+#  4. upgrade: the previous version (this package relabelled one version down) installed, then
+#     this one over it, which must restart nothing it cannot and keep the unit enabled.
 # Needs root and Debian's mirror (DEBIAN_MIRROR, default deb.debian.org). Nothing runs on the host
 # itself: the maintainer scripts run inside the root, which has no /proc of its own mounted, so
 # they cannot reach the host's kernel settings.
@@ -24,6 +28,13 @@ if [ -n "$need" ]; then
   echo "deb:check: installing$need" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null
 fi
+
+echo "== reproducible build"
+before=$(sha256sum "$deb" | cut -d' ' -f1)
+node scripts/build-deb.mjs >/dev/null
+after=$(sha256sum "$deb" | cut -d' ' -f1)
+[ "$before" = "$after" ] || { echo "deb:check: a second build differs ($before, then $after)" >&2; exit 1; }
+echo "the same bytes twice: $after"
 
 echo "== lintian $(lintian --version | cut -d' ' -f2)"
 # lintian says so when run as root; the check itself is the same.
@@ -67,8 +78,8 @@ cycle() { # $1: a label; $2: packages to add to the root before the package is i
   echo "== $1: apt-get install ./the.deb"
   inroot apt-get install -y -qq --no-install-recommends /root/the.deb >"$work/$1-install.log" 2>&1 || { cat "$work/$1-install.log"; exit 1; }
   inroot getent passwd lms >/dev/null || fail "$1: no user lms after install"
-  inroot test -f /usr/lib/sysctl.d/50-lms-rx.conf || fail "$1: no sysctl.d file"
-  inroot test -L /etc/systemd/system/multi-user.target.wants/lms.service || fail "$1: lms.service not enabled"
+  inroot test -L /etc/systemd/system/dev-mei0.device.wants/lms.service || fail "$1: lms.service not enabled for its device"
+  inroot test ! -e /etc/systemd/system/multi-user.target.wants/lms.service || fail "$1: lms.service wanted at boot: a machine without an ME would wait for it"
   inroot lms --help >/dev/null || fail "$1: lms --help failed"
   # The device path loads the FFI and epoll addons: a device that is not there must be reported as such.
   set +e
@@ -81,21 +92,79 @@ cycle() { # $1: a label; $2: packages to add to the root before the package is i
   inroot node -e 'for (const m of ["epoll", "@2060.io/ffi-napi", "@2060.io/ref-napi"]) require("/usr/lib/lms-rx/node_modules/" + m)' || fail "$1: a native addon does not load in the distribution's node"
   inroot man -w lms >/dev/null 2>&1 || inroot test -f /usr/share/man/man8/lms.8.gz || fail "$1: no man page"
 
-  echo "== $1: dpkg -r"
+  echo "== $1: apt-get install --reinstall"
+  inroot apt-get install -y -qq --no-install-recommends --reinstall /root/the.deb >"$work/$1-reinstall.log" 2>&1 || { cat "$work/$1-reinstall.log"; exit 1; }
+  inroot test -L /etc/systemd/system/dev-mei0.device.wants/lms.service || fail "$1: reinstall disabled the unit"
+
+  echo "== $1: dpkg -r, then install again"
   inroot dpkg -r lms-rx >"$work/$1-remove.log" 2>&1 || { cat "$work/$1-remove.log"; exit 1; }
   inroot test ! -e /usr/bin/lms || fail "$1: /usr/bin/lms left after remove"
   inroot getent passwd lms >/dev/null || fail "$1: remove took the user (only purge should)"
+  inroot test ! -L /etc/systemd/system/lms.service || fail "$1: remove masked the unit"
+  inroot apt-get install -y -qq --no-install-recommends /root/the.deb >"$work/$1-again.log" 2>&1 || { cat "$work/$1-again.log"; exit 1; }
+  inroot test -x /usr/bin/lms || fail "$1: install after remove put no /usr/bin/lms"
 
   echo "== $1: dpkg -P"
+  # A member of group lms-status who is not the package's: purge must not take the group from them.
+  inroot usermod -aG lms-status nobody
   inroot dpkg -P lms-rx >"$work/$1-purge.log" 2>&1 || { cat "$work/$1-purge.log"; exit 1; }
-  inventory "$root" >"$work/$1-after"
+  for account in "passwd lms" "group lms" "group lms-status"; do
+    inroot getent $account >/dev/null || fail "$1: purge removed $account (Debian keeps system accounts)"
+  done
+  inroot gpasswd -d nobody lms-status >/dev/null
+  # What is left is the accounts alone.
+  inventory "$root" | grep -v '^lms:\|^lms-status:' >"$work/$1-after"
   if ! diff -u "$work/$1-before" "$work/$1-after" >"$work/$1-left"; then
-    cat "$work/$1-left"
+    head -80 "$work/$1-left"
     fail "$1: purge left the above behind"
   fi
-  echo "$1: installed, ran, removed and purged; nothing left behind"
+  echo "$1: installed, ran, reinstalled, removed, installed again and purged; only the accounts stay"
 }
 
+# The previous version, as far as dpkg can tell: this package relabelled one version down.
+previous() {
+  rm -rf "$work/prev" && dpkg-deb -R "$deb" "$work/prev"
+  sed -i "s/^Version: .*/&~previous/" "$work/prev/DEBIAN/control"
+  dpkg-deb --root-owner-group -Zxz --build "$work/prev" "$work/previous.deb" >/dev/null
+}
+
+upgrade() {
+  root="$work/root-upgrade"
+  mkdir -p "$root"
+  tar -C "$root" -xf "$base"
+  previous
+  cp "$work/previous.deb" "$root/root/previous.deb"
+  cp "$deb" "$root/root/the.deb"
+  inroot() { chroot "$root" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+  echo "== upgrade: the previous version, then this one"
+  inroot apt-get update -qq
+  inroot apt-get install -y -qq --no-install-recommends /root/previous.deb >"$work/upgrade-prev.log" 2>&1 || { cat "$work/upgrade-prev.log"; exit 1; }
+  inroot apt-get install -y -qq --no-install-recommends /root/the.deb >"$work/upgrade.log" 2>&1 || { cat "$work/upgrade.log"; exit 1; }
+  [ "$(inroot dpkg-query -W -f '${Version}' lms-rx)" = "$(dpkg-deb -f "$deb" Version)" ] || fail "upgrade: the new version is not installed"
+  inroot test -L /etc/systemd/system/dev-mei0.device.wants/lms.service || fail "upgrade: the unit is no longer enabled"
+  inroot lms --help >/dev/null || fail "upgrade: lms --help failed"
+  echo "upgrade: from $(dpkg-deb -f "$work/previous.deb" Version) to $(dpkg-deb -f "$deb" Version)"
+}
+
+# lintian as the target release ships it (the host's may be older or newer).
+target_lintian() {
+  root="$work/root-lintian"
+  mkdir -p "$root"
+  tar -C "$root" -xf "$base"
+  cp "$deb" "$root/root/the.deb"
+  echo "== lintian from trixie"
+  chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends lintian >"$work/lintian-install.log" 2>&1 || { tail -20 "$work/lintian-install.log"; exit 1; }
+  tags=$(chroot "$root" lintian --fail-on none /root/the.deb 2>&1 | grep -v '^running with root privileges' || true)
+  if echo "$tags" | grep -q '^[EW]: '; then
+    echo "$tags"
+    fail "trixie's lintian $(chroot "$root" lintian --version | cut -d' ' -f2) reports errors or warnings"
+  fi
+  echo "trixie's lintian $(chroot "$root" lintian --version | cut -d' ' -f2): no error, no warning"
+}
+
+target_lintian
 cycle minimal ""
 cycle with-systemd "systemd"
+upgrade
 echo "deb:check: passed"

@@ -302,7 +302,7 @@ const ephemeralCheck = (host: HostView, ports: readonly number[]): Finding => {
     'warn',
     'ephemeral-ports',
     `ports ${exposed.join(', ')} lie in the ephemeral range ${lo}-${hi} and are not reserved: an outgoing connection may take one, and lms then cannot listen on it`,
-    'reserve them: install /usr/lib/sysctl.d/50-lms-rx.conf (the package does) and run sysctl --system',
+    `reserve them with the ports you reserve already: a file in /etc/sysctl.d/ with net.ipv4.ip_local_reserved_ports = ${exposed.join(',')} (and yours), then sysctl --system`,
   );
 };
 

@@ -47,8 +47,17 @@ describe('systemd unit', function () {
       assert.ok(unit.split('\n').includes(line), `missing ${line}`);
     const udev = readFileSync('packaging/udev/99-lms-mei.rules', 'utf8');
     // The device for the service user alone: whoever opens it can read AMT's local system account (issue #22, item 4).
-    assert.match(udev, /^KERNEL=="mei\[0-9\]\*", SUBSYSTEM=="mei", OWNER="lms", GROUP="root", MODE="0600"$/m);
+    assert.match(udev, /^KERNEL=="mei\[0-9\]\*", SUBSYSTEM=="mei", OWNER="lms", GROUP="root", MODE="0600", TAG\+="systemd"$/m);
     assert.match(unit, /^ExecStart=.* --control-group lms-status$/m);
     assert.match(readFileSync('packaging/sysusers/lms.conf', 'utf8'), /^g lms-status -$/m);
+  });
+
+  it('is started by its device and bound to it, and holds no boot on a machine without one (issue #26, item 1)', () => {
+    const lines = readFileSync(UNIT, 'utf8').split('\n');
+    for (const line of ['BindsTo=dev-mei0.device', 'WantedBy=dev-mei0.device', 'RestartPreventExitStatus=2 3 126 127 203'])
+      assert.ok(lines.includes(line), `missing ${line}`);
+    assert.ok(lines.some((l) => /^After=.*\bdev-mei0\.device\b/.test(l)));
+    // Nothing at boot pulls it in: a target that wanted it would wait for the device to time out.
+    assert.ok(!lines.some((l) => /^WantedBy=.*\.target/.test(l)), 'WantedBy a target');
   });
 });
