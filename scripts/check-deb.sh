@@ -11,6 +11,10 @@
 #     sysusers path of the postinst runs too.
 #  4. upgrade: the previous version (this package relabelled one version down) installed, then
 #     this one over it, which must restart nothing it cannot and keep the unit enabled.
+#  5. under systemd as PID 1 (of a PID namespace of its own, booted from a trixie root): install
+#     enables the unit for its device and starts nothing and leaves no job waiting where there is
+#     no ME; the README's recipe for the simulated ME as a service starts it, lms status answers,
+#     reload and stop work; purge takes the unit away.
 # Needs root and Debian's mirror (DEBIAN_MIRROR, default deb.debian.org). Nothing runs on the host
 # itself: the maintainer scripts run inside the root, which has no /proc of its own mounted, so
 # they cannot reach the host's kernel settings.
@@ -163,8 +167,72 @@ target_lintian() {
   echo "trixie's lintian $(chroot "$root" lintian --version | cut -d' ' -f2): no error, no warning"
 }
 
-target_lintian
-cycle minimal ""
-cycle with-systemd "systemd"
-upgrade
+# systemd as PID 1 of a PID namespace of its own, on a root of its own (cgroup v2 mounted for it).
+booted() {
+  root="$work/root-booted"
+  mkdir -p "$root"
+  tar -C "$root" -xf "$base"
+  cp "$deb" "$root/root/the.deb"
+  echo "== booted: systemd as PID 1"
+  chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd systemd-sysv dbus >"$work/booted-deps.log" 2>&1 || { tail -20 "$work/booted-deps.log"; exit 1; }
+  unshare --pid --fork --mount --uts --ipc --propagation private sh -c "
+    mount --bind '$root' '$root'
+    mount -t proc proc '$root/proc'
+    mount -t sysfs sysfs '$root/sys'
+    mount -t tmpfs tmpfs '$root/sys/fs/cgroup' 2>/dev/null || true
+    mount -t cgroup2 cgroup2 '$root/sys/fs/cgroup'
+    mount -t tmpfs tmpfs '$root/run'
+    mount -t tmpfs tmpfs '$root/tmp'
+    mount --rbind /dev '$root/dev'
+    cd '$root' && exec chroot . /lib/systemd/systemd --system --unit=multi-user.target
+  " >"$work/booted-systemd.log" 2>&1 &
+  pid=""
+  for _ in $(seq 1 100); do
+    pid=$(pgrep -f '^/lib/systemd/systemd --system --unit=multi-user.target' | head -n 1 || true)
+    [ -n "$pid" ] && nsenter -t "$pid" -a -r -w systemctl is-system-running --wait >/dev/null 2>&1 && break
+    [ -n "$pid" ] && nsenter -t "$pid" -a -r -w systemctl is-system-running 2>/dev/null | grep -q degraded && break
+    sleep 0.2
+  done
+  [ -n "$pid" ] || fail "booted: systemd did not come up as PID 1 (a machine without PID namespaces or cgroup v2?)"
+  insys() { nsenter -t "$pid" -a -r -w env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+  stop_booted() { kill -KILL "$pid" 2>/dev/null || true; }
+  trap 'stop_booted; rm -rf "$work"' EXIT
+
+  insys apt-get install -y -qq --no-install-recommends /root/the.deb >"$work/booted-install.log" 2>&1 || { cat "$work/booted-install.log"; exit 1; }
+  [ "$(insys systemctl is-enabled lms)" = enabled ] || fail "booted: lms.service is not enabled"
+  if [ ! -e /dev/mei0 ]; then
+    [ "$(insys systemctl is-active lms || true)" = inactive ] || fail "booted: lms started without its device"
+    insys systemctl list-jobs --no-legend | grep -q . && fail "booted: a job waits: $(insys systemctl list-jobs --no-legend)"
+  fi
+
+  # The README's recipe for the simulated ME as a service, word for word.
+  insys sh -c "$(sed -n '/^sed -e .\/\^BindsTo=/,/reenable lms && sudo systemctl restart lms$/p' README.md | sed 's/sudo //g')" >"$work/booted-simulate.log" 2>&1 || { cat "$work/booted-simulate.log"; fail "booted: the README's recipe for the simulated ME failed"; }
+  [ "$(insys systemctl is-active lms)" = active ] || {
+    cat "$work/booted-simulate.log"
+    insys systemctl status lms --no-pager 2>&1 | tail -20
+    fail "booted: the simulated service is not active"
+  }
+  insys lms status 2>/dev/null | grep -q '^session: *ready$' || fail "booted: lms status does not show a ready session"
+  insys systemctl reload lms || { insys journalctl -u lms --no-pager | tail -10; fail "booted: reload failed"; }
+  insys systemctl stop lms || fail "booted: stop failed"
+  insys journalctl -u lms --no-pager | grep -q 'lms stopped' || fail "booted: lms did not stop in order"
+
+  insys rm -f /etc/systemd/system/lms.service
+  insys systemctl daemon-reload
+  insys apt-get purge -y -qq lms-rx >"$work/booted-purge.log" 2>&1 || { cat "$work/booted-purge.log"; exit 1; }
+  insys systemctl list-unit-files --no-legend lms.service 2>/dev/null | grep -q lms && fail "booted: lms.service still known after purge"
+  stop_booted
+  echo "booted: enabled for its device, started nothing without it; the simulated service started, answered, reloaded and stopped; purged"
+}
+
+# LMS_DEB_CHECK_ONLY=booted (or cycle, upgrade, lintian) runs one part, when working on it.
+case "${LMS_DEB_CHECK_ONLY:-all}" in
+  all) target_lintian; cycle minimal ""; cycle with-systemd "systemd"; upgrade; booted ;;
+  lintian) target_lintian ;;
+  cycle) cycle minimal ""; cycle with-systemd "systemd" ;;
+  upgrade) upgrade ;;
+  booted) booted ;;
+  *) fail "LMS_DEB_CHECK_ONLY: all, lintian, cycle, upgrade or booted, not ${LMS_DEB_CHECK_ONLY}" ;;
+esac
 echo "deb:check: passed"
