@@ -150,15 +150,22 @@ upgrade() {
   echo "upgrade: from $(dpkg-deb -f "$work/previous.deb" Version) to $(dpkg-deb -f "$deb" Version)"
 }
 
-# lintian as the target release ships it (the host's may be older or newer).
-target_lintian() {
-  root="$work/root-lintian"
+# A root of its own, named $1, from the base, with the package in /root and packages $2... added.
+fresh_root() {
+  root="$work/root-$1"
+  name=$1
+  shift
   mkdir -p "$root"
   tar -C "$root" -xf "$base"
   cp "$deb" "$root/root/the.deb"
-  echo "== lintian from trixie"
   chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends lintian >"$work/lintian-install.log" 2>&1 || { tail -20 "$work/lintian-install.log"; exit 1; }
+  chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >"$work/$name-deps.log" 2>&1 || { tail -20 "$work/$name-deps.log"; exit 1; }
+}
+
+# lintian as the target release ships it (the host's may be older or newer).
+target_lintian() {
+  echo "== lintian from trixie"
+  fresh_root lintian lintian
   tags=$(chroot "$root" lintian --fail-on none /root/the.deb 2>&1 | grep -v '^running with root privileges' || true)
   if echo "$tags" | grep -q '^[EW]: '; then
     echo "$tags"
@@ -169,13 +176,8 @@ target_lintian() {
 
 # systemd as PID 1 of a PID namespace of its own, on a root of its own (cgroup v2 mounted for it).
 booted() {
-  root="$work/root-booted"
-  mkdir -p "$root"
-  tar -C "$root" -xf "$base"
-  cp "$deb" "$root/root/the.deb"
   echo "== booted: systemd as PID 1"
-  chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd systemd-sysv dbus >"$work/booted-deps.log" 2>&1 || { tail -20 "$work/booted-deps.log"; exit 1; }
+  fresh_root booted systemd systemd-sysv dbus
   unshare --pid --fork --mount --uts --ipc --propagation private sh -c "
     mount --bind '$root' '$root'
     mount -t proc proc '$root/proc'

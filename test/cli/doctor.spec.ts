@@ -261,7 +261,8 @@ describe('lms doctor', function () {
     const f = finding(await doctor(), 'ephemeral-ports');
     assert.equal(f.level, 'warn');
     assert.match(f.message, /ports 16992, 16993, 16994, 16995 lie in the ephemeral range 1024-65535/);
-    assert.match(f.fix!, /50-lms-rx\.conf/);
+    // The package ships no sysctl file (issue #26, item 8): the fix names what to add to one's own.
+    assert.match(f.fix!, /a file in \/etc\/sysctl\.d\/ with net\.ipv4\.ip_local_reserved_ports = 16992,16993,16994,16995 \(and yours\)/);
     h.put('proc/sys/net/ipv4/ip_local_reserved_ports', '623,664,16992-16995\n');
     assert.equal(finding(await doctor(), 'ephemeral-ports').level, 'ok');
   });
