@@ -1,6 +1,7 @@
 /** `lms status`: asks the running daemon over its control socket. */
 import { parseArgs } from 'node:util';
 import { askDaemon } from '../service/controlClient.js';
+import { describeUser } from '../service/userNames.js';
 import type { LmsStatus } from '../service/lmsService.js';
 import { Exit, UsageError } from './exitCodes.js';
 
@@ -23,7 +24,7 @@ const duty = (name: string, d: DutyReport | undefined): string | undefined => {
 };
 
 /** A user as the daemon named it: login name and uid, or the uid alone. */
-const who = (u: { owner: number; user?: string }): string => (u.owner < 0 ? 'unknown user' : u.user ? `${u.user} (uid ${u.owner})` : `uid ${u.owner}`);
+const who = (u: { owner: number; user?: string }): string => describeUser(u.owner, u.user);
 
 const human = (s: LmsStatus & { simulator?: Record<string, unknown>; duties?: Record<'hostFqdn' | 'timeSync' | 'powerOps', DutyReport> }): string => {
   const lines = [

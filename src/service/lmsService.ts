@@ -266,6 +266,12 @@ export const startLms = (options: LmsOptions): LmsService => {
   for (const port of options.reservePorts ?? []) void listeners.listen(port);
   link.connect();
 
+  /** The login name of a uid, as status carries it (absent when unknown). */
+  const named = (owner: SocketOwner): { user?: string } => {
+    const user = userNames.nameOf(owner);
+    return user === undefined ? {} : { user };
+  };
+
   const status = (): LmsStatus => {
     const session = snapshot!();
     const now = Date.now();
@@ -273,23 +279,19 @@ export const startLms = (options: LmsOptions): LmsService => {
     for (const c of session.channels) {
       const h = handles.get(c.id);
       if (!h) continue;
-      const user = userNames.nameOf(c.owner);
       channels.push({
         id: c.id,
         meId: h.meId,
         local: h.local,
         peer: h.peer,
         owner: c.owner,
-        ...(user === undefined ? {} : { user }),
+        ...named(c.owner),
         ageMs: now - h.openedAt,
         bytesToMe: c.bytesToMe,
         bytesFromMe: c.bytesFromMe,
       });
     }
-    const users = session.users.map((u) => {
-      const user = userNames.nameOf(u.owner);
-      return { ...u, ...(user === undefined ? {} : { user }) };
-    });
+    const users = session.users.map((u) => ({ ...u, ...named(u.owner) }));
     const meVersion = eventLog.meVersion;
     return {
       device: options.device.description,

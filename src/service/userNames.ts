@@ -13,6 +13,10 @@ export interface UserNames {
   nameOf(owner: SocketOwner): string | undefined;
 }
 
+/** How a user is shown: `name (uid N)`, `uid N` when no name is known, or `unknown user`. */
+export const describeUser = (owner: SocketOwner, name: string | undefined): string =>
+  owner === UNKNOWN_OWNER ? 'unknown user' : name === undefined ? `uid ${owner}` : `${name} (uid ${owner})`;
+
 /** Login names by uid from a passwd text (name:password:uid:...). */
 export const parsePasswd = (text: string): Map<number, string> => {
   const names = new Map<number, string>();
@@ -40,10 +44,6 @@ export const createUserNames = (read = () => readFileSync('/etc/passwd', 'utf8')
   };
   return {
     nameOf,
-    describe(owner) {
-      if (owner === UNKNOWN_OWNER) return 'unknown user';
-      const name = nameOf(owner);
-      return name === undefined ? `uid ${owner}` : `${name} (uid ${owner})`;
-    },
+    describe: (owner) => describeUser(owner, nameOf(owner)),
   };
 };

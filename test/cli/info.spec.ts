@@ -1,8 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { MeClient } from 'lms-rx/heci';
-import { MeiDevice } from 'lms-rx';
+import { MeiDevice, readAmtInfo } from 'lms-rx';
 import { SimulatedMe } from 'lms-rx/simulator';
-import { readAmtInfo } from 'lms-rx';
 import { lms } from '../support/daemon.js';
 import { needEmulator, startEmulatedMei } from '../tools/meiEmulator.js';
 

@@ -13,9 +13,11 @@ import {
   decodeUuid,
   encodeAmthiRequest,
   lanInterfaceRequest,
+  decodeMkhiFwVersion,
+  encodeMkhiFwVersionRequest,
+  formatFwVersion,
 } from 'lms-rx/heci';
 import { decodeHostFqdnBody, encodeLocalSystemAccount, encodeAmthiResponse, encodeCodeVersions, encodeLanSettings } from '../../src/codecs/amthi.js';
-import { decodeMkhiFwVersion, encodeMkhiFwVersionRequest, formatFwVersion } from 'lms-rx/heci';
 import { encodeMkhiFwVersionResponse } from '../../src/codecs/mkhi.js';
 import { answerAmthi, defaultAmthiProfile } from '../../src/device/simulator/amthiService.js';
 import { bytes, hex } from '../support/apfBytes.js';

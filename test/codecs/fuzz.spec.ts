@@ -1,9 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
-import { decodeApf } from 'lms-rx/apf';
-import { encodeApf } from 'lms-rx/apf';
-import { Opcode } from 'lms-rx/apf';
+import { decodeApf, encodeApf, Opcode } from 'lms-rx/apf';
 import { apfMessage } from '../support/arbitraries.js';
 import { xorshift } from '../support/random.js';
 

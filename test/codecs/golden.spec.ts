@@ -1,8 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeApf } from 'lms-rx/apf';
-import { encodeApf } from 'lms-rx/apf';
-import type { ApfMessage } from 'lms-rx/apf';
+import { decodeApf, encodeApf, type ApfMessage } from 'lms-rx/apf';
 import { bytes, hex, str, u16, u32, u8 } from '../support/apfBytes.js';
 
 const right = <A>(e: E.Either<unknown, A>): A => {

@@ -1,9 +1,7 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeApf } from 'lms-rx/apf';
-import { encodeApf, encodedLength, slabEncoder } from 'lms-rx/apf';
-import { channelClose, channelData, type ApfMessage } from 'lms-rx/apf';
+import { decodeApf, encodeApf, encodedLength, slabEncoder, channelClose, channelData, type ApfMessage } from 'lms-rx/apf';
 import { apfMessage } from '../support/arbitraries.js';
 
 describe('APF codec properties', () => {

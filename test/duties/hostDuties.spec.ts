@@ -1,18 +1,22 @@
 import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
 import { Subject } from 'rxjs';
-import { AmthiCommand } from 'lms-rx/heci';
+import { AmthiCommand, MeClient } from 'lms-rx/heci';
 import { encodeAmthiResponse } from '../../src/codecs/amthi.js';
-import { MeClient } from 'lms-rx/heci';
-import { MeiDevice } from 'lms-rx';
+import {
+  MeiDevice,
+  type MeDevice,
+  type DutyReport,
+  startHostDuties,
+  type HostDuties,
+  type HostDutiesOptions,
+  startLms,
+  type LmsService,
+  type Logger,
+} from 'lms-rx';
 import { SimulatedMe, type SimulatedMeOptions } from 'lms-rx/simulator';
-import type { MeDevice } from 'lms-rx';
-import type { DutyReport } from 'lms-rx';
-import { startHostDuties, type HostDuties, type HostDutiesOptions } from 'lms-rx';
 import { connectLogind } from '../../src/duties/logind.js';
 import { SHUTDOWN_DELAY_MS, WALL } from '../../src/duties/powerDuty.js';
-import { startLms, type LmsService } from 'lms-rx';
-import type { Logger } from 'lms-rx';
 import { freePort, until } from '../support/harness.js';
 import { useLogindDouble, type LogindDouble } from '../support/logindDouble.js';
 import { needEmulator, startEmulatedMei } from '../tools/meiEmulator.js';

@@ -1,8 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
 import { firstValueFrom, timeout } from 'rxjs';
-import { encodeApf } from 'lms-rx/apf';
-import { channelData } from 'lms-rx/apf';
+import { encodeApf, channelData } from 'lms-rx/apf';
 import { patternBytes } from '../../src/device/simulator/patternBytes.js';
 import { DeviceError } from 'lms-rx';
 import { curl, exchange, head, nextEvent, sha256, startPair, until, type Pair } from '../support/harness.js';

@@ -1,9 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as E from 'fp-ts/lib/Either.js';
 import { map } from 'rxjs';
-import { encodeApf } from 'lms-rx/apf';
-import { channelClose, windowAdjust } from 'lms-rx/apf';
-import { decodeMessages, encodeMessages, sessionInputs } from 'lms-rx/apf';
+import { encodeApf, channelClose, windowAdjust, decodeMessages, encodeMessages, sessionInputs } from 'lms-rx/apf';
 import { newScheduler } from '../support/marbles.js';
 
 describe('codec operators', () => {

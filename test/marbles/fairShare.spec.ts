@@ -2,8 +2,7 @@ import { strict as assert } from 'node:assert';
 import { filter } from 'rxjs';
 import { channelClose, channelOpen, openConfirmation, protocolVersion, requestSuccess, serviceAccept, serviceRequest, tcpipForward } from 'lms-rx/apf';
 import { holdings, lastSlotKeptForWsman, nextOwner, shareReclaim, type SlotHolder } from '../../src/streams/session/fairShare.js';
-import { runSession } from 'lms-rx/session';
-import type { SessionEffect, SessionInput } from 'lms-rx/session';
+import { runSession, type SessionEffect, type SessionInput } from 'lms-rx/session';
 import type { SocketOwner } from '../../src/streams/sessionTypes.js';
 import { eventsOnly, fromMe, newScheduler, peer, toMe, withoutEvents } from '../support/marbles.js';
 

@@ -16,8 +16,7 @@ import {
   windowAdjust,
   type ApfMessage,
 } from 'lms-rx/apf';
-import { runSession } from 'lms-rx/session';
-import type { SessionEffect, SessionInput } from 'lms-rx/session';
+import { runSession, type SessionEffect, type SessionInput } from 'lms-rx/session';
 import { accepted, bytesOf, dataToMe, eventsOnly, fromMe, LOCAL, newScheduler, toMe, withoutEvents, writeTo } from '../support/marbles.js';
 
 const MTU = 64; // small, so that chunking shows in short diagrams

@@ -1,8 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { Subject } from 'rxjs';
-import { DeviceError, type MeConnection, type MeDevice } from 'lms-rx';
-import { startLms } from 'lms-rx';
-import type { Logger } from 'lms-rx';
+import { DeviceError, type MeConnection, type MeDevice, startLms, type Logger } from 'lms-rx';
 import { until } from '../support/harness.js';
 
 /** A device whose connection fails every write with `error` (and counts them); lms speaks first after 10 ms of ME silence. */

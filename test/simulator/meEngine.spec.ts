@@ -16,8 +16,7 @@ import {
   type ApfMessage,
 } from 'lms-rx/apf';
 import { splitsTerminator } from '../../src/device/simulator/meEngine.js';
-import { emptyStats, type MeEffect, type MeInput } from 'lms-rx/simulator';
-import { runMe } from 'lms-rx/simulator';
+import { emptyStats, type MeEffect, type MeInput, runMe } from 'lms-rx/simulator';
 import { newScheduler } from '../support/marbles.js';
 
 const UUID = '4c4c4544-0042-3510-8052-b3c04f4a4d32';

@@ -1,7 +1,6 @@
 /** fast-check arbitraries for every APF message, for round-trip and fuzz tests. */
 import fc from 'fast-check';
-import type { Uint32 } from 'lms-rx/apf';
-import type { ApfMessage } from 'lms-rx/apf';
+import type { ApfMessage, Uint32 } from 'lms-rx/apf';
 
 const KNOWN_REQUESTS = ['tcpip-forward', 'cancel-tcpip-forward', 'udp-send-to@amt.intel.com'];
 const u32 = fc.nat({ max: 0xffffffff }).map((n) => n as Uint32);

@@ -8,8 +8,7 @@ import { createHash } from 'node:crypto';
 import * as net from 'node:net';
 import { firstValueFrom, filter, timeout } from 'rxjs';
 import { SimulatedMe, type SimulatedMeOptions } from 'lms-rx/simulator';
-import { startLms, type LmsOptions, type LmsService } from 'lms-rx';
-import type { LmsEvent } from 'lms-rx';
+import { startLms, type LmsOptions, type LmsService, type LmsEvent } from 'lms-rx';
 
 /** Waits, checking every 20 ms, until `ok` holds; fails naming `what` after `ms`. A bound, not a timing. */
 export const until = async (what: string, ok: () => boolean, ms = 8000): Promise<void> => {

@@ -4,8 +4,7 @@
  * session by design (DISCONNECT, a new handshake) or rebind ports (GLOBAL_REQUEST).
  */
 import fc from 'fast-check';
-import { encodeApf } from 'lms-rx/apf';
-import type { ApfMessage } from 'lms-rx/apf';
+import { encodeApf, type ApfMessage } from 'lms-rx/apf';
 import { apfMessage } from './arbitraries.js';
 import { xorshift } from './random.js';
 

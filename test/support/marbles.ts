@@ -2,8 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { filter, type OperatorFunction } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { encodeApf } from 'lms-rx/apf';
-import type { ApfMessage, ChannelData } from 'lms-rx/apf';
+import { encodeApf, type ApfMessage, type ChannelData } from 'lms-rx/apf';
 import type { Endpoint } from 'lms-rx';
 import type { SessionEffect, SessionInput } from 'lms-rx/session';
 import type { HostChannelId } from '../../src/streams/sessionTypes.js';

@@ -152,25 +152,25 @@ export const createAdmission = (ctx: SessionContext): Admission => {
       return { queued: s, evicted };
     },
     next(eligible, holds) {
+      let line: LocalSocket[] | undefined;
+      let at = -1;
       if (lines.size === 1) {
         // One user waits (the usual case): its line in order, nothing to weigh.
-        const [line] = lines.values() as IterableIterator<LocalSocket[]>;
-        const i = line!.findIndex(eligible);
-        if (i < 0) return undefined;
-        const s = take(line!, i);
-        servedAt.set(s.owner, turn++);
-        return s;
+        [line] = lines.values();
+        at = line!.findIndex(eligible);
+      } else {
+        const firsts = new Map<SocketOwner, number>();
+        for (const [owner, l] of lines) {
+          const i = l.findIndex(eligible);
+          if (i >= 0) firsts.set(owner, i);
+        }
+        const owner = nextOwner(firsts.keys(), holds, servedAt);
+        if (owner !== undefined) [line, at] = [lines.get(owner), firsts.get(owner)!];
       }
-      const firsts = new Map<SocketOwner, number>();
-      for (const [owner, line] of lines) {
-        const i = line.findIndex(eligible);
-        if (i >= 0) firsts.set(owner, i);
-      }
-      if (firsts.size === 0) return undefined;
-      const owner = nextOwner(firsts.keys(), holds, servedAt)!;
-      const line = lines.get(owner)!;
-      servedAt.set(owner, turn++);
-      return take(line, firsts.get(owner)!);
+      if (!line || at < 0) return undefined;
+      const s = take(line, at);
+      servedAt.set(s.owner, turn++);
+      return s;
     },
     count(servable) {
       let n = 0;

@@ -101,11 +101,13 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
 
   const wsmanPorts = new Set(options.reclaim.ports);
   const forWsman = (port: number): boolean => wsmanPorts.has(port);
-  /** The channels holding slots, as fair sharing sees them; a closing one's slot is on its way back. */
+  /** A closing channel's slot is on its way back: it is not held for fair sharing. */
+  const holdsSlot = (ch: Channel): boolean => ch.phase !== 'closing';
+  /** The channels holding slots, as fair sharing sees them. */
   const slotHolders = (): SlotHolder<Channel>[] => {
     const held: SlotHolder<Channel>[] = [];
     for (const ch of channels.all()) {
-      if (ch.phase === 'closing') continue;
+      if (!holdsSlot(ch)) continue;
       const open = ch.phase === 'open';
       held.push({ channel: ch, owner: ch.client.owner, wsman: forWsman(ch.client.local.port), open, openedAt: open ? ch.openedAt : Number.POSITIVE_INFINITY });
     }
@@ -113,13 +115,13 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
   };
   const holdsOf = (owner: SocketOwner): number => {
     let n = 0;
-    for (const ch of channels.all()) if (ch.phase !== 'closing' && ch.client.owner === owner) n++;
+    for (const ch of channels.all()) if (holdsSlot(ch) && ch.client.owner === owner) n++;
     return n;
   };
   /** The last free slot waits for a WS-Man socket while one waits and no channel carries a WS-Man port. */
   const lastSlotKept = (): boolean =>
     channels.size === options.maxChannels - 1 && admission.size > 0 && lastSlotKeptForWsman(slotHolders(), admission.waiters(servable, forWsman));
-  const servableNow = (kept: boolean) => (s: LocalSocket) => servable(s) && (!kept || forWsman(s.local.port));
+  const servableForWsman = (s: LocalSocket): boolean => servable(s) && forWsman(s.local.port);
 
   /** Open a channel for the next servable socket while the ME has a slot and no open is pending. */
   const pump = (): void => {
@@ -127,7 +129,7 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
     // started at a reset is for an ME that does not come back, not for slow channels (issue #14).
     admission.unholdServable(servable);
     while (handshake.phase() === 'ready' && channels.opening === undefined && !admission.backingOff && channels.size < options.maxChannels) {
-      const s = admission.next(lastSlotKept() ? servableNow(true) : servable, holdsOf);
+      const s = admission.next(lastSlotKept() ? servableForWsman : servable, holdsOf);
       if (!s) break;
       channels.open(s);
     }
@@ -138,7 +140,7 @@ export const createSession = (options: SessionOptions, now: () => number = Date.
   /** Every slot taken, none on its way back, and a user waits that fair sharing serves: take one back. */
   const shareSlots = (): void => {
     if (handshake.phase() !== 'ready' || channels.size < options.maxChannels || admission.size === 0) return;
-    for (const ch of channels.all()) if (ch.phase === 'closing') return;
+    for (const ch of channels.all()) if (!holdsSlot(ch)) return;
     const r = shareReclaim(slotHolders(), admission.waiters(servable, forWsman));
     if (r?.channel.phase !== 'open') return;
     const c = r.channel.client;
