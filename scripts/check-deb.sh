@@ -13,11 +13,15 @@
 #     this one over it, which must restart nothing it cannot and keep the unit enabled.
 #  5. under systemd as PID 1 (of a PID namespace of its own, booted from a trixie root): install
 #     enables the unit for its device and starts nothing and leaves no job waiting where there is
-#     no ME; the README's recipe for the simulated ME as a service starts it, lms status answers,
-#     reload and stop work; purge takes the unit away.
+#     no ME; a device that appears as dev-mei0.device starts it and its going stops it, and under
+#     the unit lms can tell whose each connection is; the README's recipe for the simulated ME as a
+#     service starts it, lms status answers, reload and stop work; purge takes the unit away.
+#  6. the README's Debian 12 path, word for word, on a booted bookworm root with this machine's
+#     Node.js: the service it installs starts with its device (a linked install could not).
 # Needs root and Debian's mirror (DEBIAN_MIRROR, default deb.debian.org). Nothing runs on the host
-# itself: the maintainer scripts run inside the root, which has no /proc of its own mounted, so
-# they cannot reach the host's kernel settings.
+# itself but a veth pair named lmsmei0/lmsmei1 while a check runs (the stand-in device; it is
+# deleted after): the maintainer scripts run inside the roots, which have no /proc of their own
+# mounted outside the booted ones, so they cannot reach the host's kernel settings.
 set -eu
 cd "$(dirname "$0")/.."
 deb=$(ls dist/lms-rx_*_*.deb 2>/dev/null | head -n 1)
@@ -174,10 +178,12 @@ target_lintian() {
   echo "trixie's lintian $(chroot "$root" lintian --version | cut -d' ' -f2): no error, no warning"
 }
 
-# systemd as PID 1 of a PID namespace of its own, on a root of its own (cgroup v2 mounted for it).
-booted() {
-  echo "== booted: systemd as PID 1"
-  fresh_root booted systemd systemd-sysv dbus
+# Boots systemd as PID 1 of a PID namespace of its own on $root (cgroup v2 mounted for it), with
+# udev: its own udevd hears the kernel's device events. The root's /dev is a tmpfs of its own (a few
+# nodes bound in), and udev's coldplug trigger is masked, so that udevd acts on no device of the
+# machine's own. Sets $pid; insys runs a command in it.
+boot_root() { # $1: a label
+  ln -sf /dev/null "$root/etc/systemd/system/systemd-udev-trigger.service"
   unshare --pid --fork --mount --uts --ipc --propagation private sh -c "
     mount --bind '$root' '$root'
     mount -t proc proc '$root/proc'
@@ -186,9 +192,13 @@ booted() {
     mount -t cgroup2 cgroup2 '$root/sys/fs/cgroup'
     mount -t tmpfs tmpfs '$root/run'
     mount -t tmpfs tmpfs '$root/tmp'
-    mount --rbind /dev '$root/dev'
+    mount -t tmpfs -o mode=755,nosuid tmpfs '$root/dev'
+    for n in null zero full random urandom tty; do touch '$root/dev/'\$n; mount --bind /dev/\$n '$root/dev/'\$n; done
+    mkdir '$root/dev/pts' '$root/dev/shm'
+    mount -t devpts -o newinstance,ptmxmode=0666 devpts '$root/dev/pts'
+    ln -s pts/ptmx '$root/dev/ptmx'
     cd '$root' && exec chroot . /lib/systemd/systemd --system --unit=multi-user.target
-  " >"$work/booted-systemd.log" 2>&1 &
+  " >"$work/$1-systemd.log" 2>&1 &
   pid=""
   for _ in $(seq 1 100); do
     pid=$(pgrep -f '^/lib/systemd/systemd --system --unit=multi-user.target' | head -n 1 || true)
@@ -196,17 +206,69 @@ booted() {
     [ -n "$pid" ] && nsenter -t "$pid" -a -r -w systemctl is-system-running 2>/dev/null | grep -q degraded && break
     sleep 0.2
   done
-  [ -n "$pid" ] || fail "booted: systemd did not come up as PID 1 (a machine without PID namespaces or cgroup v2?)"
-  insys() { nsenter -t "$pid" -a -r -w env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
-  stop_booted() { kill -KILL "$pid" 2>/dev/null || true; }
+  [ -n "$pid" ] || fail "$1: systemd did not come up as PID 1 (a machine without PID namespaces or cgroup v2?)"
   trap 'stop_booted; rm -rf "$work"' EXIT
+  # PID 1 listens to udev only if udevd ran when it started or /dev is devtmpfs (sd-device-monitor):
+  # neither holds here, where it booted before udevd on a /dev of its own. On a machine, both do.
+  insys systemctl daemon-reexec
+}
+# PATH as Debian gives root (and sudo its secure_path).
+insys() { nsenter -t "$pid" -a -r -w env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+stop_booted() {
+  ip link del lmsmei0 2>/dev/null || true
+  if [ -n "${pid:-}" ]; then
+    kill -KILL "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  fi
+  pid=""
+}
+# $1: a label; $2: the state lms.service must reach within 30 s; $3: what failed otherwise.
+await_lms() {
+  for _ in $(seq 1 150); do
+    [ "$(insys systemctl is-active lms || true)" = "$2" ] && return 0
+    sleep 0.2
+  done
+  insys systemctl status lms --no-pager 2>&1 | tail -20
+  fail "$1: $3"
+}
 
+# The device starts the service, and its going stops it (issue #26, item 1). This machine has no
+# ME, so a network device stands in for the MEI device: a udev rule of the check's own makes its
+# device unit dev-mei0.device too, which is what the installed rule does for /dev/mei0; a drop-in
+# runs the simulated ME in its place. The installed unit, its enabling and its binding are as they are.
+device_starts_lms() { # $1: a label; $2: where the installed udev rule is
+  # udevadm verify came with systemd 254 (trixie has it; bookworm's 252 does not).
+  if insys udevadm verify --help >/dev/null 2>&1; then
+    insys udevadm verify "$2" >/dev/null || fail "$1: udevadm verify refuses $2"
+  fi
+  echo 'SUBSYSTEM=="net", KERNEL=="lmsmei0", TAG+="systemd", ENV{SYSTEMD_ALIAS}+="/dev/mei0"' >"$root/etc/udev/rules.d/00-lms-check-stand-in.rules"
+  mkdir -p "$root/etc/systemd/system/lms.service.d"
+  printf '[Unit]\nConditionPathExists=\n[Service]\nExecStart=\nExecStart=/usr/bin/env lms run --simulate --control-socket /run/lms/lms.sock --control-group lms-status\n' >"$root/etc/systemd/system/lms.service.d/stand-in.conf"
+  insys udevadm control --reload
+  insys systemctl daemon-reload
+  ip link add lmsmei0 type veth peer name lmsmei1
+  await_lms "$1" active "the device appeared and lms.service did not start"
+  insys lms status 2>/dev/null | grep -q '^session: *ready$' || fail "$1: lms status does not show a ready session"
+  # Whose each connection is (sock_diag, over netlink) must be known under the unit's sandbox too.
+  insys node -e 'require("net").connect(16992, "127.0.0.1").on("connect", function () { this.end(); })' 2>/dev/null
+  sleep 1
+  insys journalctl -u lms --no-pager | grep 'cannot tell which local user' && fail "$1: under its unit, lms cannot tell whose a connection is"
+  ip link del lmsmei0
+  await_lms "$1" inactive "the device went and lms.service did not stop"
+  rm -r "$root/etc/systemd/system/lms.service.d" "$root/etc/udev/rules.d/00-lms-check-stand-in.rules"
+  insys udevadm control --reload
+  insys systemctl daemon-reload
+}
+
+booted() {
+  echo "== booted: systemd as PID 1"
+  fresh_root booted systemd systemd-sysv dbus udev
+  boot_root booted
   insys apt-get install -y -qq --no-install-recommends /root/the.deb >"$work/booted-install.log" 2>&1 || { cat "$work/booted-install.log"; exit 1; }
   [ "$(insys systemctl is-enabled lms)" = enabled ] || fail "booted: lms.service is not enabled"
-  if [ ! -e /dev/mei0 ]; then
-    [ "$(insys systemctl is-active lms || true)" = inactive ] || fail "booted: lms started without its device"
-    insys systemctl list-jobs --no-legend | grep -q . && fail "booted: a job waits: $(insys systemctl list-jobs --no-legend)"
-  fi
+  [ "$(insys systemctl is-active lms || true)" = inactive ] || fail "booted: lms started without its device"
+  insys systemctl list-jobs --no-legend | grep -q . && fail "booted: a job waits: $(insys systemctl list-jobs --no-legend)"
+  device_starts_lms booted /usr/lib/udev/rules.d/99-lms-mei.rules
 
   # The README's recipe for the simulated ME as a service, word for word.
   insys sh -c "$(sed -n '/^sed -e .\/\^BindsTo=/,/reenable lms && sudo systemctl restart lms$/p' README.md | sed 's/sudo //g')" >"$work/booted-simulate.log" 2>&1 || { cat "$work/booted-simulate.log"; fail "booted: the README's recipe for the simulated ME failed"; }
@@ -225,16 +287,62 @@ booted() {
   insys apt-get purge -y -qq lms-rx >"$work/booted-purge.log" 2>&1 || { cat "$work/booted-purge.log"; exit 1; }
   insys systemctl list-unit-files --no-legend lms.service 2>/dev/null | grep -q lms && fail "booted: lms.service still known after purge"
   stop_booted
-  echo "booted: enabled for its device, started nothing without it; the simulated service started, answered, reloaded and stopped; purged"
+  echo "booted: enabled for its device, started nothing without it; started when its device appeared and stopped when it went; the simulated service started, answered, reloaded and stopped; purged"
 }
 
-# LMS_DEB_CHECK_ONLY=booted (or cycle, upgrade, lintian) runs one part, when working on it.
+# The README's Debian 12 path, word for word, on a booted bookworm root: Node.js from elsewhere (the
+# one this machine runs, laid out as nodejs.org's tarball is), the build tools
+# the README names, then its commands from a checkout in an administrator's home, `sudo` dropped
+# (they run as root) and the rest as that administrator. The service must then start with its
+# device (the unit cannot see the home: a linked install would fail there with status 126).
+bookworm() {
+  echo "== bookworm: the README's Debian 12 path"
+  root="$work/root-bookworm"
+  debootstrap --variant=minbase bookworm "$root" "$mirror" >"$work/bookworm-debootstrap.log" 2>&1 || { tail -20 "$work/bookworm-debootstrap.log"; exit 1; }
+  # This machine's Node.js, as a tarball from nodejs.org would put it in /usr/local: node, npm and
+  # Node's headers (which node-gyp needs where nodejs.org is out of reach).
+  node=$(readlink -f "$(command -v node)")
+  prefix=$(dirname "$(dirname "$node")")
+  mkdir -p "$root/usr/local/lib/node_modules" "$root/usr/local/include"
+  cp "$node" "$root/usr/local/bin/node"
+  cp -a "$prefix/lib/node_modules/npm" "$root/usr/local/lib/node_modules/npm"
+  cp -a "$prefix/include/node" "$root/usr/local/include/node"
+  ln -s ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
+  ln -s ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
+  chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd systemd-sysv dbus udev build-essential python3 ca-certificates >"$work/bookworm-deps.log" 2>&1 || { tail -20 "$work/bookworm-deps.log"; exit 1; }
+  [ "$(chroot "$root" node -p 'process.versions.node')" = "$(node -p 'process.versions.node')" ] || fail "bookworm: node did not come over"
+  # This machine's way to the npm registry (its CA bundle, and Node's headers where nodejs.org is out of reach).
+  cp /etc/ssl/certs/ca-certificates.crt "$root/etc/lms-check-ca.crt"
+  chroot "$root" useradd -m -s /bin/sh admin
+  git ls-files -z -co --exclude-standard | tar --null -T - -cf - | chroot "$root" runuser -u admin -- sh -c 'mkdir ~/lms-rx && tar -C ~/lms-rx -xf -'
+  boot_root bookworm
+  net="NODE_EXTRA_CA_CERTS=/etc/lms-check-ca.crt npm_config_cafile=/etc/lms-check-ca.crt npm_config_nodedir=/usr/local"
+  sed -n '/^npm ci && npm pack/,/^sudo systemctl enable lms && if/p' README.md >"$work/bookworm-steps"
+  [ -s "$work/bookworm-steps" ] || fail "bookworm: the README's steps are not where the check looks"
+  while IFS= read -r step; do
+    case "$step" in
+      sudo\ *) who="" ; line=$(printf '%s' "$step" | sed 's/sudo //g') ;;
+      *) who="runuser -u admin --" ; line=$step ;;
+    esac
+    echo "\$ $step" >>"$work/bookworm-run.log"
+    insys $who env HOME=$([ -n "$who" ] && echo /home/admin || echo /root) $net sh -c "cd /home/admin/lms-rx && $line" >>"$work/bookworm-run.log" 2>&1 || { tail -30 "$work/bookworm-run.log"; fail "bookworm: the README's step failed: $step"; }
+  done <"$work/bookworm-steps"
+  [ "$(insys systemctl is-enabled lms)" = enabled ] || fail "bookworm: lms.service is not enabled"
+  device_starts_lms bookworm /etc/udev/rules.d/99-lms-mei.rules
+  insys test -d /usr/local/lib/node_modules/lms-rx -a ! -L /usr/local/lib/node_modules/lms-rx || fail "bookworm: lms-rx is not a copy in npm's global root"
+  stop_booted
+  echo "bookworm: the README's steps ran as written; the service started with its device, answered, and stopped when it went"
+}
+
+# LMS_DEB_CHECK_ONLY=booted (or cycle, upgrade, lintian, bookworm) runs one part, when working on it.
 case "${LMS_DEB_CHECK_ONLY:-all}" in
-  all) target_lintian; cycle minimal ""; cycle with-systemd "systemd"; upgrade; booted ;;
+  all) target_lintian; cycle minimal ""; cycle with-systemd "systemd"; upgrade; booted; bookworm ;;
   lintian) target_lintian ;;
   cycle) cycle minimal ""; cycle with-systemd "systemd" ;;
   upgrade) upgrade ;;
   booted) booted ;;
-  *) fail "LMS_DEB_CHECK_ONLY: all, lintian, cycle, upgrade or booted, not ${LMS_DEB_CHECK_ONLY}" ;;
+  bookworm) bookworm ;;
+  *) fail "LMS_DEB_CHECK_ONLY: all, lintian, cycle, upgrade, booted or bookworm, not ${LMS_DEB_CHECK_ONLY}" ;;
 esac
 echo "deb:check: passed"

@@ -42,6 +42,8 @@ describe('systemd unit', function () {
       'PrivateTmp=yes',
       'DeviceAllow=/dev/mei0 rw',
       'IPAddressAllow=localhost',
+      // sock_diag (netlink) names the user behind each connection; without it every user shares as one (issue #25).
+      'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK',
       'Type=notify',
     ])
       assert.ok(unit.split('\n').includes(line), `missing ${line}`);
