@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { patternBytes } from '../src/device/simulator/patternBytes.js';
+import { benchAmtWeb } from './amtWeb.js';
 import { createAmtHttpServer } from '../src/device/simulator/amtHttpService.js';
 
 const [mode, portText] = process.argv.slice(2);
@@ -53,7 +54,7 @@ const raw = () =>
     s.on('error', () => undefined);
   });
 
-const server = mode === 'raw' ? raw() : createAmtHttpServer({ amtVersion: '16.1.30', user: 'admin', password: 'P@ssw0rd', realm: 'Digest:0' });
+const server = mode === 'raw' ? raw() : createAmtHttpServer(benchAmtWeb());
 server.listen({ host: '127.0.0.1', port }, () => process.stdout.write('listening\n'));
 createInterface({ input: process.stdin }).on('line', (line) => {
   if (line === 'exit') process.exit(0);

@@ -8,12 +8,13 @@
  * `<bytes>` on stdin is answered with one JSON line { "mbps", "cpuPerMb" } for one POST.
  */
 import { createInterface } from 'node:readline';
+import { benchAmtWeb } from './amtWeb.js';
 import { createAmtHttpServer } from '../src/device/simulator/amtHttpService.js';
 import { ServiceSocket } from '../src/device/simulator/serviceSocket.js';
 
 const MB = 1024 * 1024;
 const PAYLOAD = 4096 - 9; // max_msg_length minus CHANNEL_DATA's header
-const http = createAmtHttpServer({ amtVersion: '16.1.30', user: 'admin', password: 'P@ssw0rd', realm: 'Digest:0' });
+const http = createAmtHttpServer(benchAmtWeb());
 const body = Buffer.alloc(PAYLOAD + 9, 0x61);
 
 /** One POST of `size` bytes, one payload per turn; resolves when answered. */

@@ -7,6 +7,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 
 import { open } from 'node:fs/promises';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
+import { describeValidationErrors } from '../codecs/errors.js';
 import { bindAddressProblem } from '../streams/loopback.js';
 import { optionRanges, type RangedOption } from '../streams/sessionTypes.js';
 import { UsageError } from './exitCodes.js';
@@ -55,18 +56,6 @@ export const RunConfig = t.exact(
 );
 export type RunConfig = t.TypeOf<typeof RunConfig>;
 
-const describeErrors = (errors: t.Errors): string =>
-  errors
-    .map((e) => {
-      const path = e.context
-        .map((c) => c.key)
-        .filter(Boolean)
-        .join('.');
-      const expected = e.context[e.context.length - 1]?.type.name ?? 'a valid value';
-      return `${path || '(root)'}: ${JSON.stringify(e.value)} is not ${expected}`;
-    })
-    .join('; ');
-
 export const parseConfig = (json: unknown, source: string): RunConfig => {
   if (typeof json === 'object' && json !== null) {
     const known = new Set(Object.keys(RunConfig.type.props));
@@ -74,7 +63,7 @@ export const parseConfig = (json: unknown, source: string): RunConfig => {
     if (unknown.length > 0) throw new UsageError(`${source}: unknown setting(s) ${unknown.join(', ')}`);
   }
   const r = RunConfig.decode(json);
-  if (E.isLeft(r)) throw new UsageError(`${source}: ${describeErrors(r.left)}`);
+  if (E.isLeft(r)) throw new UsageError(`${source}: ${describeValidationErrors(r.left)}`);
   return r.right;
 };
 

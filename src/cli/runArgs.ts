@@ -24,6 +24,14 @@ Device (one of):
                          graceful-reboot, graceful-sleep, graceful-hibernate (a console's request)
   --sim-clock-skew <s>   the simulated AMT's clock runs this many seconds ahead (behind: --sim-clock-skew=-60)
   --sim-no-time-sync     the simulated AMT forbids the OS to set its clock (LocalTimeSyncEnabled 2)
+  --sim-amt-version <v>  the simulated AMT's version, e.g. 11.8, 16.1 (default 16.1.30) or 19.0:
+                         from 19 on the ME forwards only 16993 and 664 (TLS), as real AMT does
+  --sim-provisioning <p> pre (not activated: a tool may activate it), ccm (client control mode,
+                         the default) or acm (admin control mode)
+  --sim-state <file>     keep the simulated AMT's realm and what tools changed (an activation,
+                         settings) in this JSON file, across restarts
+  --sim-trusted-root <sha256>  a root certificate's SHA-256 fingerprint that the simulated AMT
+                         trusts for admin control mode activation (repeatable)
 
 Listening:
   --bind <address>       a literal loopback address to listen on, 127.x.x.x or ::1 (repeatable;
@@ -74,6 +82,10 @@ export interface RunOptions extends RunConfig {
   readonly simWindow?: number;
   readonly simClockSkewS?: number;
   readonly simNoTimeSync?: boolean;
+  readonly simAmtVersion?: string;
+  readonly simProvisioning?: 'pre' | 'ccm' | 'acm';
+  readonly simState?: string;
+  readonly simTrustedRoots?: readonly string[];
 }
 
 const FAULTS = new Set([
@@ -117,6 +129,10 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
         'sim-window': { type: 'string' },
         'sim-clock-skew': { type: 'string' },
         'sim-no-time-sync': { type: 'boolean' },
+        'sim-amt-version': { type: 'string' },
+        'sim-provisioning': { type: 'string' },
+        'sim-state': { type: 'string' },
+        'sim-trusted-root': { type: 'string', multiple: true },
         'no-host-fqdn': { type: 'boolean' },
         'no-time-sync': { type: 'boolean' },
         'no-power-ops': { type: 'boolean' },
@@ -162,13 +178,26 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
       v['sim-profile'] !== undefined ||
       v['sim-window'] !== undefined ||
       v['sim-clock-skew'] !== undefined ||
-      v['sim-no-time-sync'])
+      v['sim-no-time-sync'] ||
+      v['sim-amt-version'] !== undefined ||
+      v['sim-provisioning'] !== undefined ||
+      v['sim-state'] !== undefined ||
+      v['sim-trusted-root'] !== undefined)
   )
     throw new UsageError('the --sim-* options need the simulated ME, not --device');
   const skew = v['sim-clock-skew'];
   if (skew !== undefined && !/^-?\d+$/.test(skew)) throw new UsageError(`--sim-clock-skew ${skew}: a whole number of seconds`);
   const simClockSkewS = skew === undefined ? undefined : Number(skew);
   const simWindow = ranged('--sim-window', v['sim-window'], 'window');
+  const version = v['sim-amt-version'];
+  if (version !== undefined && !/^\d{1,2}\.\d{1,2}(\.\d{1,5})?$/.test(version))
+    throw new UsageError(`--sim-amt-version ${version}: major.minor[.hotfix], e.g. 16.1 or 19.0`);
+  const simAmtVersion = version === undefined ? undefined : version.split('.').length === 2 ? `${version}.0` : version;
+  const provisioning = v['sim-provisioning'];
+  if (provisioning !== undefined && provisioning !== 'pre' && provisioning !== 'ccm' && provisioning !== 'acm')
+    throw new UsageError(`--sim-provisioning ${provisioning}: use pre, ccm or acm`);
+  for (const h of v['sim-trusted-root'] ?? [])
+    if (!/^[0-9a-fA-F]{64}$/.test(h.replace(/:/g, ''))) throw new UsageError(`--sim-trusted-root ${h}: a SHA-256 fingerprint, 64 hex digits (colons allowed)`);
   const simPorts = v['sim-ports']?.split(',').map((p) => {
     if (!/^\d+$/.test(p) || rangeProblem('port', Number(p))) throw new UsageError(`--sim-ports ${v['sim-ports']}: a comma-separated list of ports`);
     return Number(p);
@@ -205,6 +234,12 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
   if (flags.device !== undefined) delete (merged as { simulate?: boolean }).simulate;
   if (flags.simulate) delete (merged as { device?: string }).device;
   if (merged.device !== undefined && merged.simulate) throw new UsageError('the configuration names both a device and simulate');
+  // Since AMT 19 the ME forwards only the TLS ports (TLS is enforced locally too).
+  if (simAmtVersion !== undefined && Number(simAmtVersion.split('.')[0]) >= 19) {
+    if (merged.simProfile !== undefined && merged.simProfile !== 'tls')
+      throw new UsageError(`--sim-amt-version ${version}: AMT 19 and later forward only 16993 and 664, so the profile is tls, not ${merged.simProfile}`);
+    (merged as { simProfile?: string }).simProfile = 'tls';
+  }
   return {
     ...merged,
     ...(v.config !== undefined ? { configPath: v.config } : {}),
@@ -212,6 +247,10 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
     ...(simWindow ? { simWindow } : {}),
     ...(simClockSkewS !== undefined ? { simClockSkewS } : {}),
     ...(v['sim-no-time-sync'] ? { simNoTimeSync: true } : {}),
+    ...(simAmtVersion !== undefined ? { simAmtVersion } : {}),
+    ...(provisioning !== undefined ? { simProvisioning: provisioning } : {}),
+    ...(v['sim-state'] !== undefined ? { simState: v['sim-state'] } : {}),
+    ...(v['sim-trusted-root'] !== undefined ? { simTrustedRoots: v['sim-trusted-root'] } : {}),
     faults,
   };
 };

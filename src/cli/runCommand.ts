@@ -61,8 +61,15 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
   if (badPath) throw new UsageError(`control socket: ${badPath}`);
   const log = pino({ level: opts.logLevel ?? 'info', base: { pid: process.pid } }, logDestination(opts.logFormat));
   // Each mode loads only its own device code: a daemon on hardware carries no simulator, and back.
-  const simulated = opts.simulate
-    ? new (await import('../device/simulator/simulatedMe.js')).SimulatedMe({
+  const provisioning = {
+    pre: { provisioningState: 0, controlMode: 0 },
+    ccm: { provisioningState: 2, controlMode: 1 },
+    acm: { provisioningState: 2, controlMode: 2 },
+  } as const;
+  const simulate = async (): Promise<import('../device/simulator/simulatedMe.js').SimulatedMe> => {
+    const { SimulatedMe } = await import('../device/simulator/simulatedMe.js');
+    try {
+      return new SimulatedMe({
         profile: opts.simProfile ?? 'plain',
         // With --sim-ports the first serves HTTP, over TLS in the tls profile.
         ...(opts.simPorts
@@ -71,11 +78,34 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
         ...(opts.simWindow ? { window: opts.simWindow } : {}),
         ...(opts.simClockSkewS !== undefined ? { clockSkewS: opts.simClockSkewS } : {}),
         ...(opts.simNoTimeSync ? { localTimeSyncEnabled: 2 as const } : {}),
-      })
-    : undefined;
+        ...(opts.simAmtVersion ? { amtVersion: opts.simAmtVersion } : {}),
+        ...(opts.simProvisioning ? { amthi: provisioning[opts.simProvisioning] } : {}),
+        ...(opts.simState ? { stateFile: opts.simState } : {}),
+        ...(opts.simTrustedRoots ? { trustedRootHashes: opts.simTrustedRoots } : {}),
+      });
+    } catch (err) {
+      // A --sim-state file that cannot be read or is not one.
+      throw new UsageError((err as Error).message);
+    }
+  };
+  const simulated = opts.simulate ? await simulate() : undefined;
   const device: MeDevice =
     simulated ?? new (await import('../device/meiDevice.js')).MeiDevice({ path: opts.device ?? '/dev/mei0', onNote: (note) => log.debug({}, note) });
   log.info({ device: device.description, bind: opts.bind ?? ['127.0.0.1', '::1'] }, 'lms starting');
+  // The simulated AMT's accounts are the simulator's own, not a secret: a tool developer needs the
+  // local system account to activate it as rpc-go activates a real AMT (which reads it over AMTHI).
+  if (simulated) {
+    const a = simulated.amt;
+    log.info(
+      {
+        version: a.version,
+        realm: a.realm,
+        admin: `${simulated.user}:${simulated.password}`,
+        localSystemAccount: `${simulated.localAccount.user}:${simulated.localAccount.password}`,
+      },
+      `simulated AMT ${a.version}, ${['not provisioned', 'in provisioning', 'provisioned'][a.persisted.provisioning.state]}${a.persisted.provisioning.state === 2 ? ` (${['', 'client', 'admin'][a.persisted.provisioning.controlMode]} control mode)` : ''}`,
+    );
+  }
 
   // Started as root with a user to become, the ports are bound now: after the drop they cannot be.
   const reserve = opts.reservePorts || plan.kind === 'drop' ? (opts.simPorts ?? AMT_PORTS) : undefined;
@@ -96,8 +126,8 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
           simulator: {
             ...simulated.stats,
             hostFqdns: simulated.amthiState.hostFqdns,
-            clockSkewS: Math.round(simulated.wsman.clockSkewMs / 1000),
-            powerStatesSupported: simulated.wsman.powerStatesSupported,
+            clockSkewS: Math.round(simulated.amt.clockSkewMs / 1000),
+            powerStatesSupported: simulated.amt.powerStatesSupported,
           },
         }
       : {}),

@@ -1,4 +1,5 @@
 /** Typed decode errors: values, never exceptions. `message` names the APF message being decoded. */
+import type * as t from 'io-ts';
 export type ApfDecodeError =
   | {
       readonly kind: 'truncated';
@@ -25,3 +26,16 @@ export const describeDecodeError = (e: ApfDecodeError): string => {
       return `${e.message}: ${e.field} = ${e.value} is out of range (${e.limit})`;
   }
 };
+
+/** io-ts's errors as one line a person reads: each field's path, its value and what it should be. */
+export const describeValidationErrors = (errors: t.Errors): string =>
+  errors
+    .map((e) => {
+      const path = e.context
+        .map((c) => c.key)
+        .filter(Boolean)
+        .join('.');
+      const expected = e.context[e.context.length - 1]?.type.name ?? 'a valid value';
+      return `${path || '(root)'}: ${JSON.stringify(e.value)} is not ${expected}`;
+    })
+    .join('; ');

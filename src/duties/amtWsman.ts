@@ -5,7 +5,7 @@
  * no other local program can stand in for AMT and be handed the account's Digest answers.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { AmthiCommand, decodeLocalSystemAccount, localSystemAccountRequest, type LocalSystemAccount } from '../codecs/amthi.js';
+import { AmthiCommand, decodeLocalSystemAccount, decodeU32, encodeAmthiRequest, localSystemAccountRequest, type LocalSystemAccount } from '../codecs/amthi.js';
 import type { MeDevice } from '../device/transport.js';
 import { callAmthi } from '../device/amthiClient.js';
 import type { LmsService } from '../service/lmsService.js';
@@ -24,9 +24,13 @@ export const amtWsman = async (amthi: MeDevice, lms: Pick<LmsService, 'status' |
   const port = forwarded.includes(ports.http) ? ports.http : forwarded.includes(ports.tls) ? ports.tls : undefined;
   if (port === undefined) throw new Error(`the ME forwards neither ${ports.http} nor ${ports.tls}: no WS-Man to call`);
   const target: WsmanTarget = { port, tls: port !== ports.http, connect: () => lms.connect(port) };
+  // Before activation AMT's WS-Man serves setup alone (and the account is for a tool that activates
+  // it): a duty has nothing to do until then.
+  const state = await callAmthi(amthi, encodeAmthiRequest(AmthiCommand.GetProvisioningState), AmthiCommand.GetProvisioningState, decodeU32);
+  if (E.isRight(state) && state.right !== 2) throw new Error('AMT is not provisioned: its WS-Man serves only activation until it is');
   const account = await callAmthi(amthi, localSystemAccountRequest(), AmthiCommand.GetLocalSystemAccount, decodeLocalSystemAccount);
-  // The reason, never the account: a provisioned AMT answers it; one not provisioned refuses.
-  if (E.isLeft(account)) throw new Error(`no local system account from AMTHI (is AMT provisioned?): ${account.left}`);
+  // The reason, never the account.
+  if (E.isLeft(account)) throw new Error(`no local system account from AMTHI: ${account.left}`);
   const creds: LocalSystemAccount = account.right;
   return (xml) => wsmanCall(target, creds, xml, { deadline: Date.now() + CALL_MS, ...(signal ? { signal } : {}) });
 };

@@ -14,19 +14,23 @@ export const parseAuthParams = (header: string): Record<string, string> => {
   return params;
 };
 
+/** What proves an account: its password, or HA1 = MD5(user:realm:password), which AMT keeps instead. */
+export type DigestSecret = { readonly password: string } | { readonly ha1: string };
+
 /** The response to a Digest challenge: HA1 = user:realm:password, HA2 = method:uri, with qop=auth when offered. */
-export const digestResponse = (p: {
-  user: string;
-  password: string;
-  realm: string;
-  method: string;
-  uri: string;
-  nonce: string;
-  nc?: string;
-  cnonce?: string;
-  qop?: string;
-}): string => {
-  const ha1 = md5(`${p.user}:${p.realm}:${p.password}`);
+export const digestResponse = (
+  p: {
+    user: string;
+    realm: string;
+    method: string;
+    uri: string;
+    nonce: string;
+    nc?: string;
+    cnonce?: string;
+    qop?: string;
+  } & DigestSecret,
+): string => {
+  const ha1 = 'ha1' in p ? p.ha1 : md5(`${p.user}:${p.realm}:${p.password}`);
   const ha2 = md5(`${p.method}:${p.uri}`);
   return p.qop ? md5(`${ha1}:${p.nonce}:${p.nc ?? ''}:${p.cnonce ?? ''}:${p.qop}:${ha2}`) : md5(`${ha1}:${p.nonce}:${ha2}`);
 };

@@ -163,8 +163,8 @@ describe('host duties', function () {
         await until('all three duties', () => ['hostFqdn', 'timeSync', 'powerOps'].every((k) => duties.status()[k as 'hostFqdn'].lastRunAt !== undefined));
         assert.deepStrictEqual(me.amthiState.hostFqdns, ['host.example.org']);
         assert.equal(duties.status().timeSync.details?.['corrected'], true, JSON.stringify(duties.status().timeSync));
-        assert.ok(Math.abs(me.wsman.clockSkewMs) < 2000);
-        assert.deepStrictEqual(me.wsman.powerStatesSupported, [2, 8, 10, 12, 14]);
+        assert.ok(Math.abs(me.amt.clockSkewMs) < 2000);
+        assert.deepStrictEqual(me.amt.powerStatesSupported, [2, 8, 10, 12, 14]);
       } finally {
         duties.stop();
         await lms.stop();
@@ -186,9 +186,9 @@ describe('host duties', function () {
       assert.equal(t.error, undefined, t.error);
       assert.equal(t.details?.['corrected'], true);
       assert.ok(Math.abs(Number(t.details?.['offsetS']) - 300) <= 1, `offset ${String(t.details?.['offsetS'])}`);
-      assert.ok(Math.abs(r.me.wsman.clockSkewMs) < 2000, `AMT's clock is now ${r.me.wsman.clockSkewMs} ms off`);
+      assert.ok(Math.abs(r.me.amt.clockSkewMs) < 2000, `AMT's clock is now ${r.me.amt.clockSkewMs} ms off`);
       assert.deepStrictEqual(
-        r.me.wsman.calls.filter((c) => c.startsWith('AMT_Time')),
+        r.me.amt.calls.filter((c) => c.startsWith('AMT_Time')),
         [
           'AMT_TimeSynchronizationService.Get',
           'AMT_TimeSynchronizationService.GetLowAccuracyTimeSynch',
@@ -205,8 +205,8 @@ describe('host duties', function () {
         settled(() => d.status().timeSync),
       );
       assert.equal(d.status().timeSync.details?.['corrected'], false);
-      assert.ok(!r.me.wsman.calls.includes('AMT_TimeSynchronizationService.SetHighAccuracyTimeSynch'));
-      assert.equal(r.me.wsman.clockSkewMs, 10_000);
+      assert.ok(!r.me.amt.calls.includes('AMT_TimeSynchronizationService.SetHighAccuracyTimeSynch'));
+      assert.equal(r.me.amt.clockSkewMs, 10_000);
     });
 
     it('is left alone when AMT forbids it (LocalTimeSyncEnabled 2), said once, and tried again on its next occasion', async () => {
@@ -218,8 +218,8 @@ describe('host duties', function () {
       );
       await new Promise((res) => setTimeout(res, 450)); // a few daily occasions, at 100 ms
       assert.match(d.status().timeSync.error ?? '', /LocalTimeSyncEnabled 2/);
-      assert.ok(!r.me.wsman.calls.includes('AMT_TimeSynchronizationService.SetHighAccuracyTimeSynch'));
-      assert.ok(r.me.wsman.calls.filter((c) => c === 'AMT_TimeSynchronizationService.Get').length >= 3, 'retried on each occasion');
+      assert.ok(!r.me.amt.calls.includes('AMT_TimeSynchronizationService.SetHighAccuracyTimeSynch'));
+      assert.ok(r.me.amt.calls.filter((c) => c === 'AMT_TimeSynchronizationService.Get').length >= 3, 'retried on each occasion');
       assert.equal(r.log.lines.filter((l) => l.level === 'warn' && /LocalTimeSyncEnabled/.test(l.message)).length, 1, 'said once');
     });
 
@@ -235,14 +235,15 @@ describe('host duties', function () {
       assert.ok(!r.log.lines.some((l) => l.message.includes('not-the-password') || l.message.includes(r!.me.localAccount.password)));
     });
 
-    it('says that an AMT that is not provisioned has no local system account', async () => {
+    it('does nothing on an AMT that is not provisioned, and says so', async () => {
       r = await rig({ clockSkewS: 300, amthi: { provisioningState: 0, controlMode: 0 } });
       const d = r.duties;
       await until(
         'a time sync',
         settled(() => d.status().timeSync),
       );
-      assert.match(d.status().timeSync.error ?? '', /no local system account from AMTHI \(is AMT provisioned\?\)/);
+      assert.match(d.status().timeSync.error ?? '', /AMT is not provisioned/);
+      assert.deepStrictEqual(r.me.amt.calls, [], 'no WS-Man call before activation');
     });
   });
 
@@ -268,12 +269,12 @@ describe('host duties', function () {
         'the states advertised',
         settled(() => d.status().powerOps),
       );
-      assert.deepStrictEqual(r.me.wsman.powerStatesSupported, [2, 4, 7, 8, 10, 12, 14]);
+      assert.deepStrictEqual(r.me.amt.powerStatesSupported, [2, 4, 7, 8, 10, 12, 14]);
       // An ME reset forwards again: the states are read again, and not Put again.
       r.me.reset();
-      await until('a second Get', () => r!.me.wsman.calls.filter((c) => c === 'CIM_PowerManagementCapabilities.Get').length === 2);
+      await until('a second Get', () => r!.me.amt.calls.filter((c) => c === 'CIM_PowerManagementCapabilities.Get').length === 2);
       await new Promise((res) => setTimeout(res, 200));
-      assert.equal(r.me.wsman.calls.filter((c) => c === 'CIM_PowerManagementCapabilities.Put').length, 1);
+      assert.equal(r.me.amt.calls.filter((c) => c === 'CIM_PowerManagementCapabilities.Put').length, 1);
     });
 
     it('adds neither sleep nor hibernate when logind cannot', async () => {
@@ -284,7 +285,7 @@ describe('host duties', function () {
         'the states advertised',
         settled(() => d.status().powerOps),
       );
-      assert.deepStrictEqual(r.me.wsman.powerStatesSupported, [2, 8, 10, 12, 14]);
+      assert.deepStrictEqual(r.me.amt.powerStatesSupported, [2, 8, 10, 12, 14]);
     });
 
     for (const [arg, request, calls] of [
@@ -329,7 +330,7 @@ describe('host duties', function () {
       r = await rig({ clockSkewS: 300 }, { logind: lateLogind, powerOps: false, timeSyncIntervalMs: 150 });
       const d = r.duties;
       await until('a daily run', () => d.status().timeSync.occasion === 'daily');
-      r.me.wsman.clockSkewMs = 120_000;
+      r.me.amt.clockSkewMs = 120_000;
       await resumeUntil(bus!, () => d.status().timeSync.occasion === 'resume');
     });
 
@@ -340,7 +341,7 @@ describe('host duties', function () {
         'a time sync',
         settled(() => d.status().timeSync),
       );
-      r.me.wsman.clockSkewMs = 120_000; // the host slept; AMT's clock ran on its own
+      r.me.amt.clockSkewMs = 120_000; // the host slept; AMT's clock ran on its own
       await resumeUntil(bus!, () => d.status().timeSync.occasion === 'resume');
       assert.equal(d.status().timeSync.details?.['corrected'], true);
     });
@@ -392,7 +393,7 @@ describe('host duties without logind', function () {
     const r = await rig({}, { logind: connectLogind });
     try {
       await until('the states advertised', () => r.duties.status().powerOps.lastRunAt !== undefined);
-      assert.deepStrictEqual(r.me.wsman.powerStatesSupported, [2, 8, 10, 12, 14]);
+      assert.deepStrictEqual(r.me.amt.powerStatesSupported, [2, 8, 10, 12, 14]);
       r.me.notify('iAMT0067', ['0']);
       const requests = (): { request: string; done: string }[] =>
         (r.duties.status().powerOps.details?.['requests'] ?? []) as { request: string; done: string }[];
@@ -430,7 +431,7 @@ describe('host duties on a TLS-only AMT (AMT 19 and later: the ME forwards 16993
       const t = duties.status().timeSync;
       assert.equal(t.error, undefined, t.error);
       assert.equal(t.details?.['corrected'], true);
-      assert.ok(Math.abs(me.wsman.clockSkewMs) < 2000);
+      assert.ok(Math.abs(me.amt.clockSkewMs) < 2000);
     } finally {
       duties.stop();
       await lms.stop();

@@ -60,7 +60,12 @@ describe('HTTP Digest (RFC 7616, RFC 2617)', () => {
   });
 
   it("accepts, as AMT's verifier, the RFC's own Authorization for its nonce, and refuses it altered or for a nonce it never gave", () => {
-    const verifier = createDigestVerifier([{ user: RFC7616.user, password: RFC7616.password }], RFC7616.realm, 16, () => RFC7616.nonce);
+    const verifier = createDigestVerifier(
+      () => [{ user: RFC7616.user, password: RFC7616.password }],
+      RFC7616.realm,
+      16,
+      () => RFC7616.nonce,
+    );
     assert.equal(verifier.verify('GET', AUTHORIZATION), false, 'a nonce this verifier never gave');
     assert.match(verifier.challenge(), new RegExp(`nonce="${RFC7616.nonce.replace(/\//g, '\\/')}".*qop="auth"`));
     assert.equal(verifier.verify('GET', AUTHORIZATION), true);

@@ -2,27 +2,24 @@
  * The HTTP/1.1 service behind the simulated ME's forwarded ports: Node's own http server, fed
  * one in-memory socket per channel, answering like AMT's web server.
  *   HEAD|GET /         200, Server: Intel(R) Active Management Technology <version>
- *   POST /wsman        401 Digest challenge, or with credentials: IdentifyResponse / SOAP fault
+ *   POST /wsman        401 Digest challenge, or with credentials: Identify, or WS-Man (amt/)
  *   GET /data/<n>      n bytes of patternBytes (throughput and integrity tests)
  *   POST /sha256       the SHA-256 of the request body, hex
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { answerWsman, type AmtWsmanState } from './amtWsman.js';
-import { createDigestVerifier } from './digestAuth.js';
+import { amtClasses } from './amt/classes.js';
+import type { AmtModel } from './amt/model.js';
+import { createWsmanService } from './amt/wsmanService.js';
+import { createDigestVerifier, type DigestAccount } from './digestAuth.js';
 import { patternBytes } from './patternBytes.js';
-import { identifyResponse, isIdentifyRequest, soapFault } from './wsman.js';
+import { identifyResponse, isIdentifyRequest } from './wsman.js';
 
-export interface AmtIdentity {
-  readonly amtVersion: string;
-  readonly user: string;
-  readonly password: string;
-  /** AMT's realm is `Digest:` and 32 hex digits. */
-  readonly realm: string;
-  /** Other accounts WS-Man accepts (AMT's local system account). */
-  readonly accounts?: readonly { readonly user: string; readonly password: string }[];
-  /** The classes the host duties use (amtWsman.ts); without it, only Identify is answered. */
-  readonly wsman?: AmtWsmanState;
+export interface AmtWeb {
+  /** The simulated AMT: its version, realm, provisioning and classes' state. */
+  readonly model: AmtModel;
+  /** AMT's local system account (from AMTHI), which WS-Man accepts before provisioning and after. */
+  readonly localAccount: DigestAccount;
 }
 
 const serverHeader = (amtVersion: string): string => `Intel(R) Active Management Technology ${amtVersion}`;
@@ -54,10 +51,16 @@ const sendPattern = (res: ServerResponse, n: number): void => {
   pump();
 };
 
-export const createAmtHttpServer = (identity: AmtIdentity): Server => {
-  const digest = createDigestVerifier([{ user: identity.user, password: identity.password }, ...(identity.accounts ?? [])], identity.realm);
+export const createAmtHttpServer = ({ model, localAccount }: AmtWeb): Server => {
+  // The admin account exists once AMT is provisioned, as the HA1 that Setup or AdminSetup gave it.
+  const accounts = (): DigestAccount[] => {
+    const ha1 = model.persisted.provisioning.adminHa1;
+    return ha1 && model.persisted.provisioning.state === 2 ? [{ user: model.adminUser, ha1 }, localAccount] : [localAccount];
+  };
+  const digest = createDigestVerifier(accounts, model.realm);
+  const wsman = createWsmanService(model, amtClasses);
   const server = createServer({ keepAliveTimeout: 0 }, (req, res) => {
-    res.setHeader('Server', serverHeader(identity.amtVersion));
+    res.setHeader('Server', serverHeader(model.version));
     const url = req.url ?? '/';
     const fail = (status: number, text: string): void => {
       res.writeHead(status, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(text) });
@@ -65,7 +68,7 @@ export const createAmtHttpServer = (identity: AmtIdentity): Server => {
     };
 
     if ((req.method === 'HEAD' || req.method === 'GET') && url === '/') {
-      const page = `<html><head><title>Intel&reg; Active Management Technology</title></head><body>AMT ${identity.amtVersion}</body></html>`;
+      const page = `<html><head><title>Intel&reg; Active Management Technology</title></head><body>AMT ${model.version}</body></html>`;
       res.writeHead(200, { 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(page) });
       return void res.end(req.method === 'HEAD' ? undefined : page);
     }
@@ -79,11 +82,10 @@ export const createAmtHttpServer = (identity: AmtIdentity): Server => {
       }
       return void readBody(req).then((body) => {
         const text = body.toString('utf8');
-        const answer = isIdentifyRequest(text) ? identifyResponse(identity.amtVersion) : identity.wsman ? answerWsman(identity.wsman, text) : undefined;
-        const xml = answer ?? soapFault('The action is not supported by this simulator');
-        const fault = answer === undefined || xml.includes(':Fault>');
-        res.writeHead(fault ? 400 : 200, { 'Content-Type': 'application/soap+xml; charset=UTF-8', 'Content-Length': Buffer.byteLength(xml) });
-        res.end(xml);
+        const answer = isIdentifyRequest(text) ? { status: 200, xml: identifyResponse(model.version) } : wsman.answer(text);
+        // Chunked, as AMT sends its SOAP answers: no Content-Length.
+        res.writeHead(answer.status, { 'Content-Type': 'application/soap+xml; charset=UTF-8' });
+        res.end(answer.xml);
       });
     }
 

@@ -16,6 +16,7 @@ import {
 } from '../../codecs/amthi.js';
 import { guidToBytes } from '../../codecs/guid.js';
 import { encodeMkhiFwVersionResponse } from '../../codecs/mkhi.js';
+import type { AmtModel } from './amt/model.js';
 
 /** What the simulated AMTHI and MKHI clients answer: versions, provisioning, UUID, LAN settings. */
 export interface AmthiProfile {
@@ -25,20 +26,22 @@ export interface AmthiProfile {
   /** Some firmware leaves "Flash" out of the code versions; `lms info` then asks MKHI. */
   readonly codeVersionsIncludeFlash: boolean;
   readonly bios: string;
-  /** 0 pre-provisioning, 1 in provisioning, 2 post-provisioning. */
+  /** 0 pre-provisioning, 1 in provisioning, 2 post-provisioning: at start (then the model's). */
   readonly provisioningState: 0 | 1 | 2;
-  /** 0 none, 1 client control, 2 admin control. */
+  /** 0 none, 1 client control, 2 admin control: at start (then the model's). */
   readonly controlMode: 0 | 1 | 2;
   readonly uuid: string;
   readonly dnsSuffix: string;
   readonly wired: LanSettings;
-  /** What GET_LOCAL_SYSTEM_ACCOUNT answers (a provisioned AMT only); WS-Man accepts the account the ME was made with. */
+  /** What GET_LOCAL_SYSTEM_ACCOUNT answers, before provisioning too (tools activate AMT with it); WS-Man accepts it. */
   readonly localAccount?: LocalSystemAccount;
 }
 
-/** What the simulated AMTHI client was told: the host's FQDN, each time it was sent. */
+/** What the simulated AMTHI client was told (the host's FQDN, each time it was sent), and the AMT it reports on. */
 export interface AmthiState {
   readonly hostFqdns: string[];
+  /** The simulated AMT whose provisioning AMTHI reports; without it, the profile's. */
+  readonly amt?: Pick<AmtModel, 'persisted'>;
 }
 
 export const defaultAmthiProfile = (amtVersion: string, uuid: string): AmthiProfile => ({
@@ -79,9 +82,9 @@ export const answerAmthi = (request: Buffer, p: AmthiProfile, state: AmthiState 
         }),
       );
     case AmthiCommand.GetProvisioningState:
-      return ok(encodeU32(p.provisioningState));
+      return ok(encodeU32(state.amt?.persisted.provisioning.state ?? p.provisioningState));
     case AmthiCommand.GetControlMode:
-      return ok(encodeU32(p.controlMode));
+      return ok(encodeU32(state.amt?.persisted.provisioning.controlMode ?? p.controlMode));
     case AmthiCommand.GetUuid: {
       const u = guidToBytes(p.uuid);
       return u._tag === 'Right' ? ok(u.right) : encodeAmthiResponse(command, INTERNAL_ERROR);
@@ -101,8 +104,8 @@ export const answerAmthi = (request: Buffer, p: AmthiProfile, state: AmthiState 
     }
     case AmthiCommand.GetLocalSystemAccount:
       if (length !== 40) return encodeAmthiResponse(command, INVALID_MESSAGE_LENGTH);
-      // The account exists once AMT is provisioned.
-      return p.provisioningState === 2 && p.localAccount ? ok(encodeLocalSystemAccount(p.localAccount)) : encodeAmthiResponse(command, INVALID_AMT_MODE);
+      // Before provisioning too: host-based activation (rpc-go's activate --local) authenticates with it.
+      return p.localAccount ? ok(encodeLocalSystemAccount(p.localAccount)) : encodeAmthiResponse(command, INVALID_AMT_MODE);
     default:
       return encodeAmthiResponse(command, INTERNAL_ERROR);
   }

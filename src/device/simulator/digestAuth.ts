@@ -3,7 +3,9 @@
  * the realm is `Digest:<hex id>` and a request without valid credentials gets a 401 challenge.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { digestResponse, parseAuthParams } from '../../wsman/digest.js';
+import { digestResponse, parseAuthParams, type DigestSecret } from '../../wsman/digest.js';
+
+export type DigestAccount = { readonly user: string } & DigestSecret;
 
 export interface DigestVerifier {
   /** The WWW-Authenticate header of a fresh challenge. */
@@ -12,9 +14,9 @@ export interface DigestVerifier {
   verify(method: string, authorization: string | undefined): boolean;
 }
 
-/** Accepts any of `accounts` (AMT's admin and its local system account); `newNonce` makes each challenge's nonce. */
+/** Accepts any of `accounts` (AMT's admin and its local system account), as they are at each request; `newNonce` makes each challenge's nonce. */
 export const createDigestVerifier = (
-  accounts: readonly { readonly user: string; readonly password: string }[],
+  accounts: () => readonly DigestAccount[],
   realm: string,
   maxNonces = 1024,
   newNonce = (): string => randomBytes(16).toString('hex'),
@@ -30,7 +32,7 @@ export const createDigestVerifier = (
     verify(method, authorization) {
       if (!authorization || !/^digest\s/i.test(authorization)) return false;
       const p = parseAuthParams(authorization.replace(/^digest\s+/i, ''));
-      const account = accounts.find((a) => a.user === p['username']);
+      const account = accounts().find((a) => a.user === p['username']);
       if (!account || p['realm'] !== realm || !p['nonce'] || !nonces.has(p['nonce']) || !p['uri'] || !p['response']) return false;
       const expected = digestResponse({
         ...account,

@@ -3,12 +3,10 @@
  * effects: messages to the host's connection, and AMT's services behind each channel (HTTP on
  * the HTTP ports, an echo on the redirection ports), with their output held to the host's window.
  */
-import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import { slabEncoder } from '../../codecs/encode.js';
-import { createAmtHttpServer } from './amtHttpService.js';
-import type { AmtWsmanState } from './amtWsman.js';
+import { createAmtHttpServer, type AmtWeb } from './amtHttpService.js';
 import type { MeEngine } from './meEngine.js';
 import type { MeEffect, MeInput } from './meTypes.js';
 import { ServiceSocket } from './serviceSocket.js';
@@ -18,9 +16,8 @@ import type { SimulatedConnection } from './simulatedConnection.js';
 const SERVICE_BUFFER = 64 * 1024;
 
 export interface EngineDriverOptions {
-  readonly amtVersion: string;
-  readonly user: string;
-  readonly password: string;
+  /** AMT's web service: its model and the local system account. */
+  readonly web: AmtWeb;
   /** Ports that serve HTTP; the other forwarded ports echo. */
   readonly httpPorts: ReadonlySet<number>;
   /** Where the engine's log lines go. */
@@ -28,9 +25,6 @@ export interface EngineDriverOptions {
   /** Ports whose service speaks TLS first (16993 where AMT enforces TLS), and the certificate it shows. */
   readonly tlsPorts: ReadonlySet<number>;
   readonly tlsContext: () => Promise<SecureContext>;
-  /** AMT's local system account, which WS-Man accepts too. */
-  readonly accounts: readonly { readonly user: string; readonly password: string }[];
-  readonly wsman: AmtWsmanState;
 }
 
 export class EngineDriver {
@@ -50,14 +44,7 @@ export class EngineDriver {
     private readonly engine: MeEngine,
     private readonly options: EngineDriverOptions,
   ) {
-    this.http = createAmtHttpServer({
-      amtVersion: options.amtVersion,
-      user: options.user,
-      password: options.password,
-      realm: `Digest:${randomBytes(16).toString('hex').toUpperCase()}`,
-      accounts: options.accounts,
-      wsman: options.wsman,
-    });
+    this.http = createAmtHttpServer(options.web);
   }
 
   /** Inputs that arrive while effects run wait their turn, so effects keep their order. */

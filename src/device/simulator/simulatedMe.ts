@@ -11,7 +11,9 @@ import { describeDecodeError } from '../../codecs/errors.js';
 import { DisconnectReason } from '../../codecs/opcodes.js';
 import { DeviceError, type MeConnection, type MeDevice } from '../transport.js';
 import { answerAmthi, answerMkhi, defaultAmthiProfile, type AmthiProfile, type AmthiState } from './amthiService.js';
-import { defaultWsmanState, type AmtWsmanState } from './amtWsman.js';
+import { md5 } from '../../wsman/digest.js';
+import { createAmtModel, newRealm, type AmtModel } from './amt/model.js';
+import { loadAmtState, saveAmtState } from './amt/stateFile.js';
 import { EngineDriver } from './engineDriver.js';
 import { createMeEngine, type MeEngine } from './meEngine.js';
 import { defaultMeEngineOptions, emptyStats, type MeEngineOptions, type MeStats } from './meTypes.js';
@@ -38,6 +40,10 @@ export interface SimulatedMeOptions extends Partial<MeEngineOptions> {
   readonly clockSkewS?: number;
   /** AMT_TimeSynchronizationService.LocalTimeSyncEnabled: 2 forbids the OS to set AMT's clock. */
   readonly localTimeSyncEnabled?: 0 | 1 | 2;
+  /** Where the simulated AMT keeps its realm and what tools changed (an activation), across restarts. */
+  readonly stateFile?: string;
+  /** SHA-256 fingerprints (hex) of the root certificates AMT trusts for admin control mode. */
+  readonly trustedRootHashes?: readonly string[];
 }
 
 /** A self-signed certificate as AMT makes its own, for the TLS port. */
@@ -64,10 +70,10 @@ export class SimulatedMe implements MeDevice {
   readonly password: string;
   /** The last lines the engine logged, newest last (for tests and `--log-level debug`). */
   readonly log: string[] = [];
-  /** What the AMTHI client was told (the host's FQDN, each time). */
-  readonly amthiState: AmthiState = { hostFqdns: [] };
-  /** The simulated AMT's clock, time sync setting and power capabilities, and the WS-Man calls it took. */
-  readonly wsman: AmtWsmanState;
+  /** What the AMTHI client was told (the host's FQDN, each time), and the model it reports. */
+  readonly amthiState: AmthiState;
+  /** The simulated AMT: provisioning, settings, clock, power, the WS-Man calls it took (amt/model.ts). */
+  readonly amt: AmtModel;
   /** AMT's local system account, which its WS-Man service accepts besides the admin account. */
   readonly localAccount = { user: '$$OsAdmin', password: randomBytes(12).toString('base64url') };
   private readonly engine: MeEngine;
@@ -97,25 +103,59 @@ export class SimulatedMe implements MeDevice {
   };
 
   constructor(options: SimulatedMeOptions = {}) {
-    const { amtVersion, user, password, clientVersion, adjustDelayMs, httpPorts, amthi, clockSkewS, localTimeSyncEnabled, tlsPorts, ...engine } = options;
-    this.wsman = { ...defaultWsmanState(), clockSkewMs: (clockSkewS ?? 0) * 1000, localTimeSyncEnabled: localTimeSyncEnabled ?? 0 };
+    const {
+      amtVersion,
+      user,
+      password,
+      clientVersion,
+      adjustDelayMs,
+      httpPorts,
+      amthi,
+      clockSkewS,
+      localTimeSyncEnabled,
+      tlsPorts,
+      stateFile,
+      trustedRootHashes,
+      ...engine
+    } = options;
     this.options = { ...defaultMeEngineOptions, ...engine };
     this.amtVersion = amtVersion ?? '16.1.30';
     this.user = user ?? 'admin';
     this.password = password ?? 'P@ssw0rd';
     this.clientVersion = clientVersion ?? 4;
     this.engine = createMeEngine(this.options, this.stats);
-    this.amthiProfile = amthi === false ? undefined : { ...defaultAmthiProfile(this.amtVersion, this.options.uuid), localAccount: this.localAccount, ...amthi };
+    const profile = { ...defaultAmthiProfile(this.amtVersion, this.options.uuid), localAccount: this.localAccount, ...(amthi || {}) };
+    this.amthiProfile = amthi === false ? undefined : profile;
+    // One model behind AMTHI and WS-Man: an activation over WS-Man is what AMTHI reports next.
+    const saved = stateFile ? loadAmtState(stateFile) : undefined;
+    const realm = saved?.realm ?? newRealm();
+    this.amt = createAmtModel(
+      {
+        version: this.amtVersion,
+        uuid: this.options.uuid,
+        bios: profile.bios,
+        dnsSuffix: profile.dnsSuffix,
+        provisioningState: profile.provisioningState,
+        controlMode: profile.controlMode,
+        mac: profile.wired.mac,
+        clockSkewMs: (clockSkewS ?? 0) * 1000,
+        localTimeSyncEnabled: localTimeSyncEnabled ?? 0,
+        realm,
+        adminUser: this.user,
+        adminHa1: profile.provisioningState === 2 ? md5(`${this.user}:${realm}:${this.password}`) : undefined,
+      },
+      saved?.persisted,
+    );
+    for (const h of trustedRootHashes ?? []) this.amt.trustedRootHashes.add(h.replace(/:/g, '').toLowerCase());
+    this.amt.alert = (id, args) => this.notify(id, args);
+    if (stateFile) this.amt.changed = () => saveAmtState(stateFile, this.amt);
+    this.amthiState = { hostFqdns: [], amt: this.amt };
     this.driver = new EngineDriver(this.engine, {
-      amtVersion: this.amtVersion,
-      user: this.user,
-      password: this.password,
+      web: { model: this.amt, localAccount: this.localAccount },
       httpPorts: new Set(httpPorts ?? [16992, 16993]),
       tlsPorts: new Set(tlsPorts ?? (engine.ports === undefined && engine.profile !== undefined && engine.profile !== 'plain' ? [16993] : [])),
       tlsContext: () => (this.certificate ??= selfSignedContext(this.amtVersion)),
       note: (line) => this.note(line),
-      accounts: [this.localAccount],
-      wsman: this.wsman,
     });
     this.driver.adjustDelayMs = adjustDelayMs ?? 0;
   }

@@ -1,4 +1,4 @@
-/** The WS-Management documents the simulated AMT speaks: Identify and the alert it posts. */
+/** The WS-Management documents the simulated AMT speaks outside its classes: Identify and the alert it posts. */
 
 const SOAP = 'http://www.w3.org/2003/05/soap-envelope';
 const IDENTITY = 'http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd';
@@ -19,13 +19,6 @@ export const identifyResponse = (amtVersion: string): string =>
   '<b:SecurityProfileName>http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/digest</b:SecurityProfileName>' +
   '</b:SecurityProfiles>' +
   '</b:IdentifyResponse></a:Body></a:Envelope>';
-
-export const soapFault = (reason: string): string =>
-  '<?xml version="1.0" encoding="UTF-8"?>' +
-  `<a:Envelope xmlns:a="${SOAP}"><a:Header></a:Header><a:Body><a:Fault>` +
-  '<a:Code><a:Value>a:Sender</a:Value><a:Subcode><a:Value>ActionNotSupported</a:Value></a:Subcode></a:Code>' +
-  `<a:Reason><a:Text xml:lang="en-US">${reason}</a:Text></a:Reason>` +
-  '</a:Fault></a:Body></a:Envelope>';
 
 const ADDRESSING = 'http://schemas.xmlsoap.org/ws/2004/08/addressing';
 const ANONYMOUS = `${ADDRESSING}/role/anonymous`;
