@@ -266,6 +266,46 @@ describe('the simulated AMT, driven as AMT tools drive it (issue #24)', function
     });
   });
 
+  describe("rpc-go's configure and amtfeatures", () => {
+    it("takes the host name, a static wired address and the redirection features as rpc-go Puts them, with AMT's rules", async () => {
+      r = await rig();
+      const admin = { user: r.me.user, password: r.me.password };
+      // configure synchostname: the host's name and domain into AMT_GeneralSettings.
+      const general = (await wsman(r.port, admin, amt.GeneralSettings.Get())).body['AMT_GeneralSettings'];
+      const named = await wsman(r.port, admin, amt.GeneralSettings.Put({ ...general, HostName: 'desk42', DomainName: 'example.internal' }));
+      assert.equal(named.status, 200);
+      assert.equal(named.body['AMT_GeneralSettings']['HostOSFQDN'], 'desk42.example.internal');
+
+      // configure wired --static: DHCP off, AMT's own address; a half-given one is refused.
+      const wired = {
+        ElementName: 'Intel(r) AMT Ethernet Port Settings',
+        InstanceID: 'Intel(r) AMT Ethernet Port Settings 0',
+        DHCPEnabled: false,
+        IpSyncEnabled: false,
+        SharedStaticIp: false,
+      };
+      const half = await wsman(r.port, admin, amt.EthernetPortSettings.Put({ ...wired, IPAddress: '192.168.1.50' } as never));
+      assert.equal(half.status, 400, 'a static address without mask, gateway and DNS');
+      const full = { ...wired, IPAddress: '192.168.1.50', SubnetMask: '255.255.255.0', DefaultGateway: '192.168.1.1', PrimaryDNS: '192.168.1.1' };
+      const put = await wsman(r.port, admin, amt.EthernetPortSettings.Put(full as never));
+      assert.equal(put.status, 200, put.xml.slice(0, 400));
+      const port0 = (await wsman(r.port, admin, amt.EthernetPortSettings.Get({ name: 'InstanceID', value: 'Intel(r) AMT Ethernet Port Settings 0' }))).body[
+        'AMT_EthernetPortSettings'
+      ];
+      assert.deepStrictEqual([port0['DHCPEnabled'], port0['IPAddress'], port0['SubnetMask']], ['false', '192.168.1.50', '255.255.255.0']);
+
+      // amtfeatures: IDE-R and SOL on, the listener on, KVM on; consent is for admin control mode to waive.
+      assert.equal((await wsman(r.port, admin, amt.RedirectionService.RequestStateChange(32771))).body['RequestStateChange_OUTPUT']['ReturnValue'], '0');
+      assert.equal((await wsman(r.port, admin, cim.KVMRedirectionSAP.RequestStateChange(2))).body['RequestStateChange_OUTPUT']['ReturnValue'], '0');
+      const redirection = (await wsman(r.port, admin, amt.RedirectionService.Get())).body['AMT_RedirectionService'];
+      assert.equal((await wsman(r.port, admin, amt.RedirectionService.Put({ ...redirection, ListenerEnabled: true }))).status, 200);
+      const optIn = (await wsman(r.port, admin, ips.OptInService.Get())).body['IPS_OptInService'];
+      const waive = await wsman(r.port, admin, ips.OptInService.Put({ IPS_OptInService: { ...optIn, OptInRequired: 0 } } as never));
+      assert.equal(waive.status, 400, 'client control mode cannot waive user consent');
+      assert.equal(waive.body['Fault']['Code']['Subcode']['Value'], 'c:AccessDenied');
+    });
+  });
+
   describe("a console's connect sequence", () => {
     it('answers Get or Enumerate+Pull of every class a console reads, with AMT_GeneralSettings laid out as AMT lays it out', async () => {
       r = await rig();

@@ -4,7 +4,7 @@
  * IPS_ScreenConfigurationService.
  */
 import { randomInt } from 'node:crypto';
-import type { ClassDef } from '../wsmanService.js';
+import type { ClassDef, Method } from '../wsmanService.js';
 import { bool, field, service } from './common.js';
 
 /** AMT_RedirectionService's EnabledState values: 32768 none, 32769 IDE-R, 32770 SOL, 32771 both. */
@@ -14,6 +14,17 @@ const KVM_STATES = new Set([2, 3]);
 /** OptInState: 0 not started, 1 requested, 2 displayed, 3 received, 4 in session. */
 const OPT_IN_DISPLAYED = 2;
 const OPT_IN_RECEIVED = 3;
+
+/** CIM's RequestStateChange: one of `allowed` is kept in the model; another is refused with 5 (invalid parameter). */
+const requestStateChange =
+  (allowed: ReadonlySet<number>, key: 'enabledState' | 'kvmEnabledState'): Method =>
+  (m, input) => {
+    const state = Number(field(input, 'RequestedState'));
+    if (!allowed.has(state)) return { returnValue: 5 };
+    m.persisted.redirection[key] = state;
+    m.changed();
+    return { returnValue: 0 };
+  };
 
 export const redirectionClasses: readonly ClassDef[] = [
   {
@@ -28,15 +39,7 @@ export const redirectionClasses: readonly ClassDef[] = [
       m.persisted.redirection.listenerEnabled = bool(given, 'ListenerEnabled') ?? m.persisted.redirection.listenerEnabled;
       return undefined;
     },
-    methods: {
-      RequestStateChange: (m, input) => {
-        const state = Number(field(input, 'RequestedState'));
-        if (!REDIRECTION_STATES.has(state)) return { returnValue: 5 };
-        m.persisted.redirection.enabledState = state;
-        m.changed();
-        return { returnValue: 0 };
-      },
-    },
+    methods: { RequestStateChange: requestStateChange(REDIRECTION_STATES, 'enabledState') },
   },
   {
     name: 'CIM_KVMRedirectionSAP',
@@ -53,15 +56,7 @@ export const redirectionClasses: readonly ClassDef[] = [
         SystemName: 'ManagedSystem',
       },
     ],
-    methods: {
-      RequestStateChange: (m, input) => {
-        const state = Number(field(input, 'RequestedState'));
-        if (!KVM_STATES.has(state)) return { returnValue: 5 };
-        m.persisted.redirection.kvmEnabledState = state;
-        m.changed();
-        return { returnValue: 0 };
-      },
-    },
+    methods: { RequestStateChange: requestStateChange(KVM_STATES, 'kvmEnabledState') },
   },
   {
     name: 'IPS_KVMRedirectionSettingData',
