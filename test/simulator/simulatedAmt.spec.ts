@@ -71,10 +71,19 @@ const wsman = async (port: number, account: Account, xml: string, secure = false
   return { ...r, challenge, body: doc['Envelope']?.['Body'] ?? {} };
 };
 
-/** The element names of an answer's instance, in the order AMT sent them. */
+/** The property names of an answer's first instance of `cls`, in the order sent (a REF's or a datetime's insides skipped). */
 const fieldOrder = (xml: string, cls: string): string[] => {
   const inner = new RegExp(`<(\\w+):${cls}>(.*?)</\\1:${cls}>`).exec(xml)?.[2] ?? '';
-  return [...inner.matchAll(/<\w+:(\w+)>/g)].map((m) => m[1]!).filter((n, i, all) => all.indexOf(n) === i && n !== 'Datetime');
+  const names: string[] = [];
+  let depth = 0;
+  for (const [, close, name, selfClosing] of inner.matchAll(/<(\/?)\w+:(\w+)[^>]*?(\/?)>/g)) {
+    if (close) depth--;
+    else {
+      if (depth === 0 && !names.includes(name!)) names.push(name!);
+      if (!selfClosing) depth++;
+    }
+  }
+  return names;
 };
 
 const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
@@ -398,6 +407,34 @@ describe('the simulated AMT, driven as AMT tools drive it (issue #24)', function
       const [a, b, c, d, e] = uuid.split('-');
       const swap = (h: string): string => h.match(/../g)!.reverse().join('');
       assert.equal(guid, `${swap(a!)}${swap(b!)}${swap(c!)}${d}${e}`.toUpperCase());
+    });
+
+    it("lays out each class's instance as AMT does: AMT's properties, in AMT's order (test/fixtures/amt-class-fields.json)", async () => {
+      r = await rig();
+      const admin = { user: r.me.user, password: r.me.password };
+      const recorded = JSON.parse(readFileSync('test/fixtures/amt-class-fields.json', 'utf8')) as Record<string, string[]>;
+      // Listed by another class (an association's subclass), and what a fresh AMT leaves out.
+      const via: Record<string, string> = { CIM_AssociatedPowerManagementService: 'CIM_ServiceAvailableToElement' };
+      const optional: Record<string, string[]> = { AMT_EnvironmentDetectionSettingData: ['DetectionStrings'] };
+      const template = amt.GeneralSettings.Enumerate();
+      const uriOf = (cls: string): string =>
+        (cls.startsWith('AMT_')
+          ? 'http://intel.com/wbem/wscim/1/amt-schema/1/'
+          : cls.startsWith('IPS_')
+            ? 'http://intel.com/wbem/wscim/1/ips-schema/1/'
+            : 'http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/') + cls;
+      for (const [cls, fields] of Object.entries(recorded)) {
+        const uri = uriOf(via[cls] ?? cls);
+        const e = await wsman(r.port, admin, template.replace('http://intel.com/wbem/wscim/1/amt-schema/1/AMT_GeneralSettings', uri));
+        assert.equal(e.status, 200, `${cls}: ${e.xml.slice(0, 300)}`);
+        const pull = amt.GeneralSettings.Pull(e.body['EnumerateResponse']['EnumerationContext']).replace(
+          'http://intel.com/wbem/wscim/1/amt-schema/1/AMT_GeneralSettings',
+          uri,
+        );
+        const ours = fieldOrder((await wsman(r.port, admin, pull)).xml, cls);
+        const expected = fields.filter((f) => !(optional[cls] ?? []).includes(f));
+        assert.deepStrictEqual(ours, expected, `${cls}: AMT sends ${fields.join(', ')}`);
+      }
     });
 
     it('answers an unknown class and an unknown method as AMT does', async () => {

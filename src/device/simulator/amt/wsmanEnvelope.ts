@@ -91,10 +91,17 @@ export const renderRef = (r: Ref): string =>
     .join('') +
   '</c:SelectorSet></b:ReferenceParameters>';
 
-/** Properties in ASCII order, as AMT sends them; an array as repeated elements in its own order. */
-export const renderProperties = (p: string, props: Instance): string => {
+const ascii = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+
+/**
+ * Properties in ASCII order, as AMT sends them, but for the few a class sends after the rest
+ * (`last`: IPS_PowerManagementService's OSPowerSavingState); an array as repeated elements in its
+ * own order.
+ */
+export const renderProperties = (p: string, props: Instance, last: readonly string[] = []): string => {
   let out = '';
-  for (const name of Object.keys(props).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))) {
+  const names = Object.keys(props);
+  for (const name of [...names.filter((n) => !last.includes(n)).sort(ascii), ...last.filter((n) => n in props)]) {
     const v = props[name]!;
     if (Array.isArray(v)) for (const item of v) out += `<${p}:${name}>${escapeXml(String(item))}</${p}:${name}>`;
     else if (isRef(v as Value)) out += `<${p}:${name}>${renderRef(v as Ref)}</${p}:${name}>`;

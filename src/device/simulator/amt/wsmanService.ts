@@ -42,6 +42,8 @@ export interface ClassDef {
   readonly methods?: Readonly<Record<string, Method>>;
   /** Answered before provisioning too, to the local system account (host-based setup). */
   readonly setup?: boolean;
+  /** Properties AMT sends after the rest, which it otherwise sends in ASCII order. */
+  readonly last?: readonly string[];
 }
 
 export interface WsmanAnswer {
@@ -59,6 +61,14 @@ const select = (instances: readonly Instance[], selectors: Readonly<Record<strin
   return instances.find((i) => names.every((n) => String(i[n]) === selectors[n])) ?? { fault: 'InvalidSelectors' };
 };
 
+/** An instance as listed: its class's name and prefix in the answer. */
+interface Listed {
+  readonly prefix: string;
+  readonly name: string;
+  readonly instance: Instance;
+  readonly last: readonly string[] | undefined;
+}
+
 export const createWsmanService = (model: AmtModel, classes: readonly ClassDef[]) => {
   const byUri = new Map(classes.map((c) => [classUri(c.name), c]));
   const byName = new Map(classes.map((c) => [c.name, c]));
@@ -66,16 +76,15 @@ export const createWsmanService = (model: AmtModel, classes: readonly ClassDef[]
   let contexts = 0;
 
   /** Each instance a class lists, with its own class, and the namespaces to declare (g, h, ... after `first`). */
-  const listed = (c: ClassDef, first: readonly string[]): { ns: string[]; items: { prefix: string; name: string; instance: Instance }[] } => {
+  const listed = (c: ClassDef, first: readonly string[]): { ns: string[]; items: Listed[] } => {
     const members = (c.members ?? [c.name]).map((n) => byName.get(n)!);
     const ns = [...first, ...members.map((m) => classUri(m.name))];
     const items = members.flatMap((m, k) =>
-      m.instances(model).map((instance) => ({ prefix: String.fromCharCode(103 + first.length + k), name: m.name, instance })),
+      m.instances(model).map((instance) => ({ prefix: String.fromCharCode(103 + first.length + k), name: m.name, instance, last: m.last })),
     );
     return { ns, items };
   };
-  const render = (i: { prefix: string; name: string; instance: Instance }): string =>
-    `<${i.prefix}:${i.name}>${renderProperties(i.prefix, i.instance)}</${i.prefix}:${i.name}>`;
+  const render = (i: Listed): string => `<${i.prefix}:${i.name}>${renderProperties(i.prefix, i.instance, i.last)}</${i.prefix}:${i.name}>`;
 
   const handle = (r: WsmanRequest): WsmanAnswer => {
     const fail = (f: Fault): WsmanAnswer => ({ status: f.fault === 'InternalError' ? 500 : 400, xml: faultEnvelope(r, f) });

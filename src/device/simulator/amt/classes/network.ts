@@ -9,13 +9,16 @@ import type { ClassDef } from '../wsmanService.js';
 import { bool, field, service } from './common.js';
 
 const PORT = 'Intel(r) AMT Ethernet Port Settings';
+/** The simulated network's DHCP lease. */
+const DHCP_LEASE = { mask: '255.255.255.0', gateway: '192.168.0.1', dns: '192.168.0.1' } as const;
 const dashed = (mac: string): string => mac.replace(/:/g, '-').toLowerCase();
 const isIpv4 = (s: string): boolean => /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(s) && s.split('.').every((o) => Number(o) <= 255);
 
 const wired = (m: AmtModel): Instance => {
   const w = m.persisted.wired;
-  const staticSettings: Instance = w.dhcpEnabled
-    ? {}
+  // With DHCP, AMT reports the lease's mask, gateway and DNS (but no address of its own).
+  const addressing: Instance = w.dhcpEnabled
+    ? { SubnetMask: DHCP_LEASE.mask, DefaultGateway: DHCP_LEASE.gateway, PrimaryDNS: DHCP_LEASE.dns }
     : {
         IPAddress: w.ipAddress,
         SubnetMask: w.subnetMask,
@@ -35,7 +38,7 @@ const wired = (m: AmtModel): Instance => {
     SharedDynamicIP: w.dhcpEnabled,
     SharedMAC: true,
     SharedStaticIp: w.sharedStaticIp,
-    ...staticSettings,
+    ...addressing,
   };
 };
 

@@ -52,6 +52,15 @@ const bootSettings = (m: AmtModel): Instance => ({
   BIOSPause: false,
   BIOSSetup: false,
   BootMediaIndex: 0,
+  BootguardStatus: 127,
+  PlatformErase: false,
+  RPEEnabled: false,
+  RSEPassword: '',
+  SecureBootControlEnabled: true,
+  UEFIHTTPSBootEnabled: true,
+  UEFILocalPBABootEnabled: true,
+  UefiBootNumberOfParams: 0,
+  WinREBootEnabled: true,
   ConfigurationDataReset: false,
   ElementName: 'Intel(r) AMT Boot Configuration Settings',
   EnforceSecureBoot: false,
@@ -129,6 +138,7 @@ export const powerClasses: readonly ClassDef[] = [
   },
   {
     name: 'IPS_PowerManagementService',
+    last: ['OSPowerSavingState'],
     instances: () => [
       service('IPS_PowerManagementService', 'Intel(r) AMT Power Management Service', { EnabledState: 5, OSPowerSavingState: 2, RequestedState: 12 }),
     ],
