@@ -437,6 +437,33 @@ describe('the simulated AMT, driven as AMT tools drive it (issue #24)', function
       }
     });
 
+    it('pulls in batches of MaxElements, ends with EndOfSequence, and answers an optimized Enumerate with its items', async () => {
+      r = await rig();
+      const admin = { user: r.me.user, password: r.me.password };
+      const e = await wsman(r.port, admin, cim.SoftwareIdentity.Enumerate());
+      const context = e.body['EnumerateResponse']['EnumerationContext'];
+      const batch = (xml: string): string => xml.replace(/<MaxElements>\d+<\/MaxElements>/, '<MaxElements>4</MaxElements>');
+      const sizes: number[] = [];
+      for (;;) {
+        const p = await wsman(r.port, admin, batch(cim.SoftwareIdentity.Pull(context)));
+        assert.equal(p.status, 200);
+        const items = p.body['PullResponse']['Items']['CIM_SoftwareIdentity'];
+        sizes.push(Array.isArray(items) ? items.length : 1);
+        if ('EndOfSequence' in p.body['PullResponse']) break;
+        assert.equal(p.body['PullResponse']['EnumerationContext'], context, 'the same context until the end');
+      }
+      assert.deepStrictEqual(sizes, [4, 4, 3], "AMT's 11 version entries in batches of 4");
+      // Optimized (WS-Management 1.1): the items come with the EnumerateResponse itself.
+      const optimized = cim.SoftwareIdentity.Enumerate().replace(
+        /<Enumerate([^>]*?)\s*\/>|<Enumerate([^>]*)><\/Enumerate>/,
+        '<Enumerate$1$2><w:OptimizeEnumeration/><w:MaxElements>20</w:MaxElements></Enumerate>',
+      );
+      const o = await wsman(r.port, admin, optimized);
+      assert.equal(o.status, 200, o.xml.slice(0, 300));
+      assert.equal(o.body['EnumerateResponse']['Items']['CIM_SoftwareIdentity'].length, 11);
+      assert.ok('EndOfSequence' in o.body['EnumerateResponse']);
+    });
+
     it('answers an unknown class and an unknown method as AMT does', async () => {
       r = await rig();
       const admin = { user: r.me.user, password: r.me.password };

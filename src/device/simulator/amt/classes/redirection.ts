@@ -99,12 +99,11 @@ export const redirectionClasses: readonly ClassDef[] = [
       return undefined;
     },
     methods: {
-      // The code is shown on the host's screen; the console must read it back from the user.
+      // AMT shows the code on the host's screen (the model keeps it: SimulatedMe.amt.optInCode); the console reads it back from the user.
       StartOptIn: (m) => {
         if (m.optInState >= OPT_IN_DISPLAYED) return { returnValue: 2066 };
         m.optInCode = String(randomInt(0, 1_000_000)).padStart(6, '0');
         m.optInState = OPT_IN_DISPLAYED;
-        m.alert('iAMT0065', [m.optInCode]);
         return { returnValue: 0 };
       },
       SendOptInCode: (m, input) => {
