@@ -14,6 +14,8 @@ ports, IPv6, AMT's provisioning, and the host NIC that shares its MAC with AMT (
   --device <path>          the MEI device (default /dev/mei0)
   --simulate               check against the simulated ME (no driver or device node)
   --sim-unprovisioned      the simulated AMT is not provisioned yet
+  --sim-provisioning <p>   the simulated AMT's provisioning: pre, ccm (default) or acm
+  --sim-amt-version <v>    the simulated AMT's version, e.g. 16.1 or 19.0
   --sim-no-amt             the simulated platform has no AMT
   --control-socket <path>  the daemon's control socket (default as for lms status)
   --user <name>            the user the service runs as (default lms)

@@ -12,6 +12,8 @@ versions, provisioning state, control mode, platform UUID, DNS suffix, wired LAN
   --device <path>        the MEI device (default /dev/mei0)
   --simulate             ask the simulated ME instead
   --sim-unprovisioned    the simulated AMT is not provisioned yet
+  --sim-provisioning <p> the simulated AMT's provisioning: pre, ccm (default) or acm
+  --sim-amt-version <v>  the simulated AMT's version, e.g. 16.1 or 19.0
   --sim-no-amt           the simulated platform has no AMT
   --json                 one JSON object
 
@@ -34,7 +36,8 @@ const text = (i: AmtInfo): string => {
       `${l.enabled ? 'enabled' : 'disabled'}, link ${l.linkUp ? 'up' : 'down'}, MAC ${l.mac}, IPv4 ${l.ipv4}, DHCP ${l.dhcpEnabled ? `on (${l.dhcpMode === 2 ? 'active' : 'passive'})` : 'off'}`,
     );
   }
-  if (i.provisioningState?.code === 0) lines.push('note: AMT is not provisioned: its ports (16992/16993) answer only after provisioning (activation).');
+  if (i.provisioningState?.code === 0)
+    lines.push('note: AMT is not provisioned: until a tool activates it (host-based setup, e.g. rpc-go activate --local), its WS-Man answers activation only.');
   for (const e of i.errors) lines.push(`not available: ${e.query}: ${e.error}`);
   return lines.join('\n');
 };

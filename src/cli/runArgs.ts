@@ -3,7 +3,9 @@ import { parseArgs } from 'node:util';
 import { bindAddressProblem } from '../streams/loopback.js';
 import { optionRanges, rangeProblem, type RangedOption } from '../streams/sessionTypes.js';
 import { loadConfigFile, LogFormat, LogLevel, parseConfig, type RunConfig } from './config.js';
+import { forwardsTlsOnly, type SimProvisioning } from '../device/simulator/amt/profiles.js';
 import { UsageError } from './exitCodes.js';
+import { parseSimAmtFlags } from './meDevices.js';
 
 export const RUN_HELP = `Usage: lms run [options]
 
@@ -83,7 +85,7 @@ export interface RunOptions extends RunConfig {
   readonly simClockSkewS?: number;
   readonly simNoTimeSync?: boolean;
   readonly simAmtVersion?: string;
-  readonly simProvisioning?: 'pre' | 'ccm' | 'acm';
+  readonly simProvisioning?: SimProvisioning;
   readonly simState?: string;
   readonly simTrustedRoots?: readonly string[];
 }
@@ -189,13 +191,7 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
   if (skew !== undefined && !/^-?\d+$/.test(skew)) throw new UsageError(`--sim-clock-skew ${skew}: a whole number of seconds`);
   const simClockSkewS = skew === undefined ? undefined : Number(skew);
   const simWindow = ranged('--sim-window', v['sim-window'], 'window');
-  const version = v['sim-amt-version'];
-  if (version !== undefined && !/^\d{1,2}\.\d{1,2}(\.\d{1,5})?$/.test(version))
-    throw new UsageError(`--sim-amt-version ${version}: major.minor[.hotfix], e.g. 16.1 or 19.0`);
-  const simAmtVersion = version === undefined ? undefined : version.split('.').length === 2 ? `${version}.0` : version;
-  const provisioning = v['sim-provisioning'];
-  if (provisioning !== undefined && provisioning !== 'pre' && provisioning !== 'ccm' && provisioning !== 'acm')
-    throw new UsageError(`--sim-provisioning ${provisioning}: use pre, ccm or acm`);
+  const { amtVersion, provisioning } = parseSimAmtFlags(v);
   for (const h of v['sim-trusted-root'] ?? [])
     if (!/^[0-9a-fA-F]{64}$/.test(h.replace(/:/g, ''))) throw new UsageError(`--sim-trusted-root ${h}: a SHA-256 fingerprint, 64 hex digits (colons allowed)`);
   const simPorts = v['sim-ports']?.split(',').map((p) => {
@@ -234,10 +230,9 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
   if (flags.device !== undefined) delete (merged as { simulate?: boolean }).simulate;
   if (flags.simulate) delete (merged as { device?: string }).device;
   if (merged.device !== undefined && merged.simulate) throw new UsageError('the configuration names both a device and simulate');
-  // Since AMT 19 the ME forwards only the TLS ports (TLS is enforced locally too).
-  if (simAmtVersion !== undefined && Number(simAmtVersion.split('.')[0]) >= 19) {
+  if (amtVersion !== undefined && forwardsTlsOnly(amtVersion)) {
     if (merged.simProfile !== undefined && merged.simProfile !== 'tls')
-      throw new UsageError(`--sim-amt-version ${version}: AMT 19 and later forward only 16993 and 664, so the profile is tls, not ${merged.simProfile}`);
+      throw new UsageError(`--sim-amt-version ${amtVersion}: AMT 19 and later forward only 16993 and 664, so the profile is tls, not ${merged.simProfile}`);
     (merged as { simProfile?: string }).simProfile = 'tls';
   }
   return {
@@ -247,7 +242,7 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
     ...(simWindow ? { simWindow } : {}),
     ...(simClockSkewS !== undefined ? { simClockSkewS } : {}),
     ...(v['sim-no-time-sync'] ? { simNoTimeSync: true } : {}),
-    ...(simAmtVersion !== undefined ? { simAmtVersion } : {}),
+    ...(amtVersion !== undefined ? { simAmtVersion: amtVersion } : {}),
     ...(provisioning !== undefined ? { simProvisioning: provisioning } : {}),
     ...(v['sim-state'] !== undefined ? { simState: v['sim-state'] } : {}),
     ...(v['sim-trusted-root'] !== undefined ? { simTrustedRoots: v['sim-trusted-root'] } : {}),

@@ -10,6 +10,7 @@ import { logDestination } from '../service/logFormat.js';
 import { dropPrivileges, planControlGroup, planDrop, type DropPlan } from '../service/privileges.js';
 import { defaultReclaimPolicy } from '../streams/sessionTypes.js';
 import { reloadConfigFile } from './config.js';
+import { SIM_PROVISIONING } from '../device/simulator/amt/profiles.js';
 import { Exit, UsageError } from './exitCodes.js';
 import { meDevices } from './meDevices.js';
 import { parseRunArgs, RUN_HELP, type RunOptions } from './runArgs.js';
@@ -61,11 +62,6 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
   if (badPath) throw new UsageError(`control socket: ${badPath}`);
   const log = pino({ level: opts.logLevel ?? 'info', base: { pid: process.pid } }, logDestination(opts.logFormat));
   // Each mode loads only its own device code: a daemon on hardware carries no simulator, and back.
-  const provisioning = {
-    pre: { provisioningState: 0, controlMode: 0 },
-    ccm: { provisioningState: 2, controlMode: 1 },
-    acm: { provisioningState: 2, controlMode: 2 },
-  } as const;
   const simulate = async (): Promise<import('../device/simulator/simulatedMe.js').SimulatedMe> => {
     const { SimulatedMe } = await import('../device/simulator/simulatedMe.js');
     try {
@@ -79,7 +75,7 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
         ...(opts.simClockSkewS !== undefined ? { clockSkewS: opts.simClockSkewS } : {}),
         ...(opts.simNoTimeSync ? { localTimeSyncEnabled: 2 as const } : {}),
         ...(opts.simAmtVersion ? { amtVersion: opts.simAmtVersion } : {}),
-        ...(opts.simProvisioning ? { amthi: provisioning[opts.simProvisioning] } : {}),
+        ...(opts.simProvisioning ? { amthi: SIM_PROVISIONING[opts.simProvisioning] } : {}),
         ...(opts.simState ? { stateFile: opts.simState } : {}),
         ...(opts.simTrustedRoots ? { trustedRootHashes: opts.simTrustedRoots } : {}),
       });

@@ -35,6 +35,15 @@ describe('lms info', function () {
     assert.match(nodev.stderr, /no MEI device at \/nonexistent\/mei0/);
   });
 
+  it('shapes the simulated AMT with --sim-provisioning and --sim-amt-version, and refuses a wrong one', async () => {
+    const j = JSON.parse((await lms(['info', '--simulate', '--sim-provisioning', 'acm', '--sim-amt-version', '19.0', '--json'])).stdout);
+    assert.deepStrictEqual(j.controlMode, { code: 2, name: 'admin control' });
+    assert.equal(j.amtVersion, '19.0.0');
+    const bad = await lms(['info', '--simulate', '--sim-provisioning', 'half']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--sim-provisioning half: use pre, ccm or acm/);
+  });
+
   it('reads the same facts through the emulated /dev/mei0 (AMTHI, and MKHI for the firmware version)', async function () {
     needEmulator(this);
     // This firmware leaves "Flash" out of AMTHI's code versions: the firmware version comes from MKHI.
