@@ -72,7 +72,8 @@ interface Listed {
 export const createWsmanService = (model: AmtModel, classes: readonly ClassDef[]) => {
   const byUri = new Map(classes.map((c) => [classUri(c.name), c]));
   const byName = new Map(classes.map((c) => [c.name, c]));
-  const enumerations = new Map<string, string[]>();
+  /** Each open enumeration: the items still to pull (rendered when it began) and their namespaces. */
+  const enumerations = new Map<string, { readonly ns: readonly string[]; readonly items: string[] }>();
   let contexts = 0;
 
   /** Each instance a class lists, with its own class, and the namespaces to declare (g, h, ... after `first`). */
@@ -145,7 +146,7 @@ export const createWsmanService = (model: AmtModel, classes: readonly ClassDef[]
           optimized = `<c:Items>${p.body}</c:Items>${end ? '<c:EndOfSequence></c:EndOfSequence>' : ''}`;
         }
         if (!end) {
-          enumerations.set(context, rendered);
+          enumerations.set(context, { ns, items: rendered });
           if (enumerations.size > MAX_ENUMERATIONS) enumerations.delete(enumerations.keys().next().value!);
         }
         return ok(
@@ -158,13 +159,13 @@ export const createWsmanService = (model: AmtModel, classes: readonly ClassDef[]
         call('Pull');
         const p = part('Pull');
         const context = text(p['EnumerationContext']);
-        const items = enumerations.get(context);
-        if (!items) return fail({ fault: 'InvalidEnumerationContext' });
-        const { body, end } = pulled(items, Number(text(p['MaxElements']) || 1));
+        const open = enumerations.get(context);
+        if (!open) return fail({ fault: 'InvalidEnumerationContext' });
+        const { body, end } = pulled(open.items, Number(text(p['MaxElements']) || 1));
         if (end) enumerations.delete(context);
         return ok(
           `${ENUMERATION}/PullResponse`,
-          listed(c, [ENUMERATION]).ns,
+          open.ns,
           `<g:PullResponse><g:Items>${body}</g:Items>${end ? '<g:EndOfSequence></g:EndOfSequence>' : `<g:EnumerationContext>${context}</g:EnumerationContext>`}</g:PullResponse>`,
         );
       }
