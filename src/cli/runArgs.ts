@@ -69,8 +69,9 @@ Service:
 
 Host duties (each on by default; config keys hostFqdn, timeSync, powerOps set to false turn one off):
   --no-host-fqdn         do not send the host's FQDN to AMT (at start, then hourly when it changed)
-  --no-time-sync         do not set AMT's clock to the host's (once forwarding is up, daily, and
-                         after each resume from sleep, when it is more than 30 s off)
+  --no-time-sync         do not set AMT's clock to the host's (once forwarding is up, daily,
+                         after each resume from sleep, and when a console allows it: alert
+                         iAMT0069; when it is more than 30 s off)
   --no-power-ops         do not advertise or carry out remote graceful shutdown, reboot, sleep
                          and hibernate (through logind on the system bus)
   -h, --help             this text

@@ -1,7 +1,8 @@
 /**
  * The host duties Intel's LMS performs on Linux, beside the forwarding, each on by default and
  * each switchable off: the host's FQDN to AMT (at start, then hourly), AMT's clock (once forwarding
- * is up, then daily and after every resume from sleep), and remote graceful power operations (the
+ * is up, then daily, after every resume from sleep and when a console allows it), and remote
+ * graceful power operations (the
  * states advertised whenever forwarding comes up, the requests carried out through logind). They
  * reach AMT over AMTHI, and WS-Man over an in-process channel of the LMS (no local TCP socket).
  */
@@ -15,7 +16,7 @@ import { FQDN_DUTY, fqdnDuty } from './fqdnDuty.js';
 import { hostFqdn } from './hostFqdn.js';
 import { connectLogind, type Logind } from './logind.js';
 import { powerDuty } from './powerDuty.js';
-import { TIME_DUTY, timeSyncDuty } from './timeSyncDuty.js';
+import { TIME_DUTY, TIME_SYNC_ALERT, TIME_SYNC_ENABLED, timeSyncDuty } from './timeSyncDuty.js';
 
 export interface HostDutiesOptions {
   readonly lms: LmsService;
@@ -100,6 +101,14 @@ export const startHostDuties = (options: HostDutiesOptions): HostDuties => {
     }),
   );
   if (power) subs.add(options.lms.alerts$.subscribe((a) => void power.onAlert(a)));
+  // A console allowed the OS to set AMT's clock (AMT_TimeSynchronizationService.LocalTimeSyncEnabled
+  // put to 0 or 1): AMT says so with iAMT0069 argument 1, as Intel LMS reads it. Set the clock now,
+  // not at the next daily run.
+  subs.add(
+    options.lms.alerts$
+      .pipe(filter((a) => a.messageId === TIME_SYNC_ALERT && a.arguments[0] === TIME_SYNC_ENABLED))
+      .subscribe(() => void clock.run('policy changed')),
+  );
   hookResume();
 
   return {

@@ -10,6 +10,9 @@ import type { AmtCall } from './amtWsman.js';
 import { createDuty, type Duty } from './duty.js';
 
 export const TIME_DUTY = 'AMT clock';
+/** AMT's alert that the OS's right to set its clock changed: argument 0 withdrawn, 1 given. */
+export const TIME_SYNC_ALERT = 'iAMT0069';
+export const TIME_SYNC_ENABLED = '1';
 /** Intel LMS's bound: within it the clocks agree well enough. */
 const MAX_OFFSET_S = 30;
 

@@ -15,7 +15,9 @@ import {
   type Logger,
 } from 'lms-rx';
 import { SimulatedMe, type SimulatedMeOptions } from 'lms-rx/simulator';
+import { AMT } from '@device-management-toolkit/wsman-messages';
 import { connectLogind } from '../../src/duties/logind.js';
+import { wsmanCall } from '../../src/wsman/client.js';
 import { SHUTDOWN_DELAY_MS, WALL } from '../../src/duties/powerDuty.js';
 import { freePort, until } from '../support/harness.js';
 import { useLogindDouble, type LogindDouble } from '../support/logindDouble.js';
@@ -207,6 +209,21 @@ describe('host duties', function () {
       assert.equal(d.status().timeSync.details?.['corrected'], false);
       assert.ok(!r.me.amt.calls.includes('AMT_TimeSynchronizationService.SetHighAccuracyTimeSynch'));
       assert.equal(r.me.amt.clockSkewMs, 10_000);
+    });
+
+    it('is set as soon as a console allows it: AMT says so with iAMT0069, and the next daily run is not waited for (issue #28, item 5)', async () => {
+      r = await rig({ clockSkewS: 300, localTimeSyncEnabled: 2 });
+      const d = r.duties;
+      await until('a refused time sync', () => /LocalTimeSyncEnabled 2/.test(d.status().timeSync.error ?? ''));
+      // A console puts LocalTimeSyncEnabled 1 (as RPS's EnableLocalTimeSync does), over lms's forwarding.
+      const port = r.me.options.ports![0]!;
+      const put = new AMT.Messages().GeneralSettings.Put({ LocalTimeSyncEnabled: 1 } as never).replace(
+        /AMT_GeneralSettings/g,
+        'AMT_TimeSynchronizationService',
+      );
+      await wsmanCall({ port, tls: false, connect: () => r!.lms.connect(port) }, { user: r.me.user, password: r.me.password }, put);
+      await until('the clock set after the policy changed', () => d.status().timeSync.occasion === 'policy changed' && d.status().timeSync.error === undefined);
+      assert.ok(Math.abs(r.me.amt.clockSkewMs) < 2000, `AMT's clock is ${r.me.amt.clockSkewMs} ms off`);
     });
 
     it('is left alone when AMT forbids it (LocalTimeSyncEnabled 2), said once, and tried again on its next occasion', async () => {

@@ -55,6 +55,18 @@ const generalSettings: ClassDef = {
 
 const timeSynchronization: ClassDef = {
   name: 'AMT_TimeSynchronizationService',
+  // A console may allow or forbid the OS to set the clock; AMT tells the host's agent with
+  // iAMT0069 (argument 1 allowed, 0 forbidden), as Intel LMS reads it.
+  put: (m, given) => {
+    const setting = field(given, 'LocalTimeSyncEnabled');
+    if (setting === undefined) return undefined;
+    if (setting !== '0' && setting !== '1' && setting !== '2') return { fault: 'InvalidRepresentation', detail: 'LocalTimeSyncEnabled' };
+    const allowed = (s: number): boolean => s !== 2;
+    const before = m.localTimeSyncEnabled;
+    m.localTimeSyncEnabled = Number(setting) as 0 | 1 | 2;
+    if (allowed(before) !== allowed(m.localTimeSyncEnabled)) m.alert('iAMT0069', [allowed(m.localTimeSyncEnabled) ? '1' : '0']);
+    return undefined;
+  },
   instances: (m) => [
     service('AMT_TimeSynchronizationService', 'Intel(r) AMT Time Synchronization Service', {
       EnabledState: 5,
