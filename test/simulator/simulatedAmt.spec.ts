@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { createHash, createSign, randomBytes, X509Certificate } from 'node:crypto';
+import { createSign, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,9 @@ import { startLms, type LmsService } from 'lms-rx';
 import { AmthiCommand, callAmthi, decodeLocalSystemAccount, decodeU32, encodeAmthiRequest, localSystemAccountRequest } from 'lms-rx/heci';
 import { SimulatedMe, type SimulatedMeOptions } from 'lms-rx/simulator';
 import { parseRunArgs } from '../../src/cli/runArgs.js';
-import { digestAuthorization } from '../../src/wsman/digest.js';
+import { faultEnvelope, faultStatus } from '../../src/device/simulator/amt/wsmanEnvelope.js';
+import { classUri } from '../../src/device/simulator/amt/wsmanService.js';
+import { digestAuthorization, md5 } from '../../src/wsman/digest.js';
 import { freePort } from '../support/harness.js';
 
 /**
@@ -86,7 +88,6 @@ const fieldOrder = (xml: string, cls: string): string[] => {
   return names;
 };
 
-const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
 const realmOf = (challenge: string): string => /realm="([^"]+)"/.exec(challenge)![1]!;
 
 interface Rig {
@@ -417,14 +418,8 @@ describe('the simulated AMT, driven as AMT tools drive it (issue #24)', function
       const via: Record<string, string> = { CIM_AssociatedPowerManagementService: 'CIM_ServiceAvailableToElement' };
       const optional: Record<string, string[]> = { AMT_EnvironmentDetectionSettingData: ['DetectionStrings'] };
       const template = amt.GeneralSettings.Enumerate();
-      const uriOf = (cls: string): string =>
-        (cls.startsWith('AMT_')
-          ? 'http://intel.com/wbem/wscim/1/amt-schema/1/'
-          : cls.startsWith('IPS_')
-            ? 'http://intel.com/wbem/wscim/1/ips-schema/1/'
-            : 'http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/') + cls;
       for (const [cls, fields] of Object.entries(recorded)) {
-        const uri = uriOf(via[cls] ?? cls);
+        const uri = classUri(via[cls] ?? cls);
         const e = await wsman(r.port, admin, template.replace('http://intel.com/wbem/wscim/1/amt-schema/1/AMT_GeneralSettings', uri));
         assert.equal(e.status, 200, `${cls}: ${e.xml.slice(0, 300)}`);
         const pull = amt.GeneralSettings.Pull(e.body['EnumerateResponse']['EnumerationContext']).replace(
@@ -462,6 +457,13 @@ describe('the simulated AMT, driven as AMT tools drive it (issue #24)', function
       assert.equal(o.status, 200, o.xml.slice(0, 300));
       assert.equal(o.body['EnumerateResponse']['Items']['CIM_SoftwareIdentity'].length, 11);
       assert.ok('EndOfSequence' in o.body['EnumerateResponse']);
+    });
+
+    it("words an internal error as the Receiver's fault with HTTP 500, and the others as the Sender's with 400 (SOAP 1.2's HTTP binding)", () => {
+      assert.match(faultEnvelope({ messageId: '7' }, { fault: 'InternalError' }), /<a:Code><a:Value>a:Receiver<\/a:Value>/);
+      assert.equal(faultStatus({ fault: 'InternalError' }), 500);
+      assert.match(faultEnvelope({ messageId: '7' }, { fault: 'AccessDenied' }), /<a:Code><a:Value>a:Sender<\/a:Value>/);
+      assert.equal(faultStatus({ fault: 'AccessDenied' }), 400);
     });
 
     it('answers an unknown class and an unknown method as AMT does', async () => {

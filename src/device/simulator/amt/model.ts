@@ -25,7 +25,6 @@ const EthernetPortCodec = t.type({
   mac: t.string,
   linkUp: t.boolean,
 });
-export type EthernetPort = t.TypeOf<typeof EthernetPortCodec>;
 
 /** What a tool may change, and what survives a restart with --sim-state (its codec checks the file). */
 export const PersistedAmtCodec = t.type({
@@ -181,6 +180,3 @@ export const unprovision = (m: AmtModel): void => {
   m.certChainStatus = 0;
   m.changed();
 };
-
-/** The AMT major version, as a number (19 for 19.0.5). */
-export const major = (m: Pick<AmtModel, 'version'>): number => Number(m.version.split('.')[0]);

@@ -6,9 +6,9 @@
  */
 import { XMLParser } from 'fast-xml-parser';
 
-export const SOAP = 'http://www.w3.org/2003/05/soap-envelope';
-export const ADDRESSING = 'http://schemas.xmlsoap.org/ws/2004/08/addressing';
-export const WSMAN = 'http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd';
+const SOAP = 'http://www.w3.org/2003/05/soap-envelope';
+const ADDRESSING = 'http://schemas.xmlsoap.org/ws/2004/08/addressing';
+const WSMAN = 'http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd';
 export const ENUMERATION = 'http://schemas.xmlsoap.org/ws/2004/09/enumeration';
 export const TRANSFER = 'http://schemas.xmlsoap.org/ws/2004/09/transfer';
 const COMMON = 'http://schemas.dmtf.org/wbem/wscim/1/common';
@@ -84,7 +84,7 @@ const isRef = (v: Value): v is Ref => typeof v === 'object' && 'ref' in v;
 const isDateTime = (v: Value): v is DateTime => typeof v === 'object' && 'datetime' in v;
 
 /** An endpoint reference's content, as AMT writes it inside a REF property. */
-export const renderRef = (r: Ref): string =>
+const renderRef = (r: Ref): string =>
   `<b:Address>${ANONYMOUS}</b:Address><b:ReferenceParameters><c:ResourceURI>${r.ref}</c:ResourceURI><c:SelectorSet>` +
   Object.entries(r.selectors)
     .map(([k, v]) => `<c:Selector Name="${k}">${escapeXml(v)}</c:Selector>`)
@@ -132,7 +132,8 @@ export type FaultKind =
   | 'InvalidRepresentation'
   | 'SchemaValidationError'
   | 'InternalError';
-const FAULTS: Record<FaultKind, { readonly code: string; readonly reason: string }> = {
+/** Each fault's subcode and reason as AMT words them; an internal error is the Receiver's, the rest the Sender's. */
+const FAULTS: Record<FaultKind, { readonly code: string; readonly reason: string; readonly receiver?: true }> = {
   DestinationUnreachable: {
     code: 'b:DestinationUnreachable',
     reason: 'No route can be determined to reach the destination role defined by the WS-Addressing To.',
@@ -143,7 +144,7 @@ const FAULTS: Record<FaultKind, { readonly code: string; readonly reason: string
   AccessDenied: { code: 'c:AccessDenied', reason: 'The sender was not authorized to access the resource.' },
   InvalidRepresentation: { code: 'c:InvalidRepresentation', reason: 'The XML content was invalid.' },
   SchemaValidationError: { code: 'c:SchemaValidationError', reason: 'The supplied SOAP violates the corresponding XML Schema definition.' },
-  InternalError: { code: 'c:InternalError', reason: 'The service cannot comply with the request due to internal processing errors.' },
+  InternalError: { code: 'c:InternalError', reason: 'The service cannot comply with the request due to internal processing errors.', receiver: true },
 };
 
 export interface Fault {
@@ -152,13 +153,16 @@ export interface Fault {
 }
 export const isFault = (v: unknown): v is Fault => typeof v === 'object' && v !== null && 'fault' in v;
 
+/** A fault's HTTP status: 400 for the Sender's, 500 for the Receiver's (SOAP 1.2's HTTP binding). */
+export const faultStatus = (f: Fault): 400 | 500 => (FAULTS[f.fault].receiver ? 500 : 400);
+
 export const faultEnvelope = (request: Pick<WsmanRequest, 'messageId'>, f: Fault): string => {
-  const { code, reason } = FAULTS[f.fault];
+  const { code, reason, receiver } = FAULTS[f.fault];
   return envelope(
     { messageId: request.messageId, resourceUri: '' },
     `${ADDRESSING}/fault`,
     [ENUMERATION],
-    `<a:Fault><a:Code><a:Value>a:Sender</a:Value><a:Subcode><a:Value>${code}</a:Value></a:Subcode></a:Code>` +
+    `<a:Fault><a:Code><a:Value>${receiver ? 'a:Receiver' : 'a:Sender'}</a:Value><a:Subcode><a:Value>${code}</a:Value></a:Subcode></a:Code>` +
       `<a:Reason><a:Text xml:lang="en-US">${reason}</a:Text></a:Reason><a:Detail>${f.detail ? escapeXml(f.detail) : ''}</a:Detail></a:Fault>`,
   );
 };

@@ -8,6 +8,7 @@ import {
   ENUMERATION,
   envelope,
   faultEnvelope,
+  faultStatus,
   isFault,
   parseRequest,
   renderProperties,
@@ -61,6 +62,8 @@ const select = (instances: readonly Instance[], selectors: Readonly<Record<strin
   return instances.find((i) => names.every((n) => String(i[n]) === selectors[n])) ?? { fault: 'InvalidSelectors' };
 };
 
+const faulted = (r: Pick<WsmanRequest, 'messageId'>, f: Fault): WsmanAnswer => ({ status: faultStatus(f), xml: faultEnvelope(r, f) });
+
 /** An instance as listed: its class's name and prefix in the answer. */
 interface Listed {
   readonly prefix: string;
@@ -88,7 +91,7 @@ export const createWsmanService = (model: AmtModel, classes: readonly ClassDef[]
   const render = (i: Listed): string => `<${i.prefix}:${i.name}>${renderProperties(i.prefix, i.instance, i.last)}</${i.prefix}:${i.name}>`;
 
   const handle = (r: WsmanRequest): WsmanAnswer => {
-    const fail = (f: Fault): WsmanAnswer => ({ status: f.fault === 'InternalError' ? 500 : 400, xml: faultEnvelope(r, f) });
+    const fail = (f: Fault): WsmanAnswer => faulted(r, f);
     /** A part of the body as an object; an empty element (`<Enumerate/>`) parses as ''. */
     const part = (name: string): Record<string, unknown> => {
       const v = r.body[name];
@@ -190,12 +193,12 @@ export const createWsmanService = (model: AmtModel, classes: readonly ClassDef[]
     /** The answer to one request's body (the caller has checked its Digest credentials). */
     answer(xml: string): WsmanAnswer {
       const r = parseRequest(xml);
-      if (!r) return { status: 400, xml: faultEnvelope({ messageId: '' }, { fault: 'SchemaValidationError' }) };
+      if (!r) return faulted({ messageId: '' }, { fault: 'SchemaValidationError' });
       try {
         return handle(r);
       } catch (err) {
         // A request the simulator did not foresee gets AMT's internal error, never a hung connection.
-        return { status: 500, xml: faultEnvelope(r, { fault: 'InternalError', detail: (err as Error).message }) };
+        return faulted(r, { fault: 'InternalError', detail: (err as Error).message });
       }
     },
   };
