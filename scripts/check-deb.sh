@@ -213,7 +213,9 @@ boot_root() { # $1: a label
   insys systemctl daemon-reexec
 }
 # PATH as Debian gives root (and sudo its secure_path).
-insys() { nsenter -t "$pid" -a -r -w env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+# env -i: the booted root gets none of this shell's environment (under `npm run`, npm_config_cache
+# names the host's /root/.npm, which the root's administrator may not write).
+insys() { nsenter -t "$pid" -a -r -w env -i HOME=/root DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
 stop_booted() {
   ip link del lmsmei0 2>/dev/null || true
   if [ -n "${pid:-}" ]; then
