@@ -35,3 +35,5 @@ export { startHostDuties, type HostDuties, type HostDutiesOptions, type HostDuti
 export type { DutyReport } from './duties/duty.js';
 /** An AMT alert posted on a notification channel, parsed. */
 export { parseAmtAlert, type AmtAlert } from './service/amtAlert.js';
+/** The same alert as a person reads it (`LmsService.amtEvents$`, `lms events`): category and sentence. */
+export { describeAmtAlert, type AmtEvent, type AmtEventCategory, type AmtEventTally } from './service/amtEvents.js';

@@ -2,6 +2,7 @@
 /** The `lms` command. */
 import { Exit, UsageError } from './exitCodes.js';
 import { doctorCommand } from './doctorCommand.js';
+import { eventsCommand } from './eventsCommand.js';
 import { infoCommand } from './infoCommand.js';
 import { probeCommand } from './probeCommand.js';
 import { runCommand } from './runCommand.js';
@@ -12,17 +13,19 @@ const HELP = `Usage: lms <command> [options]
 Commands:
   run       run the Local Manageability Service (lms run --help)
   status    show the running daemon's state (lms status --help)
+  events    follow AMT's events as the daemon receives them (lms events --help)
   probe     ask a host for its AMT version over HEAD / (lms probe --help)
   info      AMT versions, provisioning state, UUID, network settings from the ME (lms info --help)
   doctor    check the driver, device, permissions, daemon, ports and AMT, and say what to do (lms doctor --help)
 
 Exit codes: 0 ok, 1 internal error, 2 usage error, 3 no usable ME device,
-            4 daemon not running (status), 5 no AMT answered (probe), 6 a finding (doctor),
-            7 not permitted to ask the daemon (status).`;
+            4 daemon not running (status, events), 5 no AMT answered (probe), 6 a finding (doctor),
+            7 not permitted to ask the daemon (status, events).`;
 
 const commands: Record<string, (argv: readonly string[]) => Promise<number>> = {
   run: runCommand,
   status: statusCommand,
+  events: eventsCommand,
   probe: probeCommand,
   info: infoCommand,
   doctor: doctorCommand,

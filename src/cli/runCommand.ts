@@ -1,6 +1,7 @@
 /** `lms run`: the daemon. */
 import { execFile } from 'node:child_process';
 import { pino } from 'pino';
+import { EMPTY } from 'rxjs';
 import type { SimulatedMe } from '../device/simulator/simulatedMe.js';
 import type { MeDevice } from '../device/transport.js';
 import { controlPathProblem, defaultControlSocket, serveControl } from '../service/controlSocket.js';
@@ -18,7 +19,7 @@ import { parseRunArgs, RUN_HELP, type RunOptions } from './runArgs.js';
 const AMT_PORTS = [16992, 16993, 623, 664];
 const STOP_BOUND_MS = 5_000;
 
-const scheduleFaults = (me: SimulatedMe, faults: RunOptions['faults'], log: pino.Logger): NodeJS.Timeout[] =>
+const scheduleFaults = (me: SimulatedMe, faults: RunOptions['faults'], log: pino.Logger<'notice'>): NodeJS.Timeout[] =>
   faults.map(({ name, atMs }) =>
     setTimeout(() => {
       log.warn({ fault: name }, `injecting simulated fault ${name}`);
@@ -35,7 +36,7 @@ const scheduleFaults = (me: SimulatedMe, faults: RunOptions['faults'], log: pino
   );
 
 /** Tells systemd (Type=notify) that the service is up, when it runs under systemd. */
-const notifyReady = (log: pino.Logger): void => {
+const notifyReady = (log: pino.Logger<'notice'>): void => {
   if (!process.env['NOTIFY_SOCKET']) return;
   execFile('systemd-notify', ['--ready', `--pid=${process.pid}`], (err) => {
     if (err) log.warn({ error: err.message }, 'systemd-notify failed');
@@ -60,7 +61,8 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
   const controlPath = opts.controlSocket ?? defaultControlSocket();
   const badPath = controlPathProblem(controlPath, plan.kind === 'drop' ? plan.uid : undefined);
   if (badPath) throw new UsageError(`control socket: ${badPath}`);
-  const log = pino({ level: opts.logLevel ?? 'info', base: { pid: process.pid } }, logDestination(opts.logFormat));
+  // notice (35): AMT's events, between info and warn, as syslog has it (journalctl -p notice).
+  const log = pino({ level: opts.logLevel ?? 'info', customLevels: { notice: 35 }, base: { pid: process.pid } }, logDestination(opts.logFormat));
   // Each mode loads only its own device code: a daemon on hardware carries no simulator, and back.
   const simulate = async (): Promise<import('../device/simulator/simulatedMe.js').SimulatedMe> => {
     const { SimulatedMe } = await import('../device/simulator/simulatedMe.js');
@@ -129,7 +131,7 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
       : {}),
   });
   const access = { ...(plan.kind === 'drop' ? { owner: plan } : {}), ...(controlGroup !== undefined ? { group: controlGroup } : {}) };
-  const control = await serveControl(controlPath, statusReply, access).catch((err: Error) => {
+  const control = await serveControl(controlPath, { status: statusReply, events: () => lms?.amtEvents$ ?? EMPTY }, access).catch((err: Error) => {
     simulated?.close();
     throw new UsageError(`control socket: ${err.message}`);
   });

@@ -9,7 +9,9 @@ export const STATUS_HELP = `Usage: lms status [--json] [--control-socket <path>]
 
 Shows the running daemon's session state, the ME's protocol version and UUID, forwarded ports,
 open channels with bytes, age and the local user whose connection each is, the slots each user
-holds and the connections each has waiting, queue length, resets and protocol errors. Without
+holds and the connections each has waiting, queue length, resets and protocol errors, AMT's
+events by category with the last ten (lms events follows them as they come), and the host
+services' last runs. Without
 --control-socket it asks the daemon this user started, else the system daemon (/run/lms/lms.sock,
 which root and members of group lms-status may ask).
 
@@ -43,6 +45,12 @@ const human = (s: LmsStatus & { simulator?: Record<string, unknown>; duties?: Re
   // Slots and waiting places are shared by user: who holds and who waits.
   for (const u of s.users ?? []) lines.push(`user ${who(u)}: holds ${u.holding} of the ME's slots, ${u.waiting} waiting`);
   if (s.lastDeviceError) lines.push(`last device error: ${s.lastDeviceError}`);
+  // An older daemon sends no events: nothing to show then.
+  if (s.amtEvents) {
+    const by = Object.entries(s.amtEvents.byCategory).map(([c, n]) => `${c} ${n}`);
+    lines.push(`AMT events:      ${s.amtEvents.count}${by.length ? ` (${by.join(', ')})` : ''}`);
+    for (const e of s.amtEvents.recent) lines.push(`  ${e.time} ${e.text} (${e.key})`);
+  }
   if (s.duties) {
     for (const [name, d] of [
       ['host FQDN:', s.duties.hostFqdn],

@@ -24,20 +24,25 @@ const groupOf = (path: string): string | undefined => {
   }
 };
 
+/** Why the daemon on `path` gave no answer: not running, not ours to ask, or something else. */
+export const unanswered = (err: unknown, path: string): Exclude<DaemonAnswer, { kind: 'status' }> => {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') return { kind: 'not-running', path, detail: 'is lms running? (systemctl status lms)' };
+  if (e.code === 'EACCES' || e.code === 'EPERM') {
+    const group = groupOf(path);
+    const detail = group
+      ? `permission denied: only root and members of group ${group} may ask the daemon (usermod -aG ${group} <user>, then log in again)`
+      : `permission denied: this user may not reach ${path} (its folder forbids it); ask as root`;
+    return { kind: 'denied', path, detail };
+  }
+  return { kind: 'failed', path, detail: e.message };
+};
+
 /** Asks the daemon on `path` (default: this user's own daemon's socket, else the system daemon's). */
 export const askDaemon = async (path = controlSocketToAsk(), timeoutMs = 3000): Promise<DaemonAnswer> => {
   try {
     return { kind: 'status', path, status: (await queryControl(path, { command: 'status' }, timeoutMs)) as DaemonStatus };
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') return { kind: 'not-running', path, detail: 'is lms running? (systemctl status lms)' };
-    if (e.code === 'EACCES' || e.code === 'EPERM') {
-      const group = groupOf(path);
-      const detail = group
-        ? `permission denied: only root and members of group ${group} may ask the daemon (usermod -aG ${group} <user>, then log in again)`
-        : `permission denied: this user may not reach ${path} (its folder forbids it); ask as root`;
-      return { kind: 'denied', path, detail };
-    }
-    return { kind: 'failed', path, detail: e.message };
+    return unanswered(err, path);
   }
 };

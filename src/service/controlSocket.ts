@@ -1,7 +1,8 @@
 /**
  * The daemon's local control socket: a Unix socket for its owner only (mode 0600), or for its
  * owner and one group named for the purpose (0660, `--control-group`, lms-status in the package),
- * one JSON request line in, one JSON reply line out. `lms status` and `lms doctor` are its clients.
+ * one JSON request line in, one JSON reply line out (`status`), or a JSON line for each event while
+ * the client stays (`events`). `lms status`, `lms doctor` and `lms events` are its clients.
  *
  * The socket is made with its final mode (umask) and given its owner and group only while nobody
  * else can write its folder, with lchown: whoever can write the folder could otherwise swap the
@@ -12,9 +13,20 @@ import * as net from 'node:net';
 import { dirname, join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
+import { Observable } from 'rxjs';
 
-export const ControlRequest = t.type({ command: t.keyof({ status: null }) });
+export const ControlRequest = t.type({ command: t.keyof({ status: null, events: null }) });
 export type ControlRequest = t.TypeOf<typeof ControlRequest>;
+
+/** What the socket serves: status once per request; events, when offered, as they come. */
+export interface ControlHandlers {
+  status(): unknown;
+  /** Completes when the daemon stops; each value is written as a JSON line. */
+  events?(): Observable<unknown>;
+}
+
+/** The first line an events subscriber gets, so that it can tell a daemon that streams from one that cannot. */
+export const EVENTS_SUBSCRIBED = { subscribed: 'events' } as const;
 
 const MAX_REQUEST = 4096;
 
@@ -33,6 +45,10 @@ const MAX_SOCKET_PATH = 107;
 /** A status request takes milliseconds: a connection quiet this long is closed, and few are held at once. */
 const IDLE_MS = 5_000;
 const MAX_CONNECTIONS = 32;
+/** Event subscribers stay connected: at most half the connections, so that status can always be asked. */
+const MAX_SUBSCRIBERS = MAX_CONNECTIONS / 2;
+/** A subscriber that reads nothing while this much waits for it is dropped, not buffered for without end. */
+const MAX_UNREAD = 256 * 1024;
 
 /**
  * The socket `lms status` asks when given none: this user's own daemon's, when there is one;
@@ -167,13 +183,35 @@ const bindSocket = async (server: net.Server, path: string, access: ControlAcces
  * service user's, so that after the drop it still answers `lms status` as that user and removes
  * the socket at stop; with `access.group`, that group may ask too. Rejects with a one-line reason.
  */
-export const serveControl = async (path: string, answer: (request: ControlRequest) => unknown, access: ControlAccess = {}): Promise<net.Server> => {
+export const serveControl = async (path: string, handlers: ControlHandlers, access: ControlAccess = {}): Promise<net.Server> => {
   const problem = controlPathProblem(path, access.owner?.uid);
   if (problem) throw new Error(problem);
   // The folder goes to the service user when lms makes it (or gave it before): root's until the socket is in it.
   const made = mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   const handFolder = access.owner !== undefined && (made !== undefined || lstatSync(dirname(path)).uid === access.owner.uid);
   await clearStale(path);
+  let subscribers = 0;
+  /** Keeps `socket` open and writes each event as a line, until the events end or the client goes. */
+  const subscribe = (socket: net.Socket): void => {
+    const events = handlers.events?.();
+    if (!events) return void socket.end(`${JSON.stringify({ error: 'this daemon offers no events' })}\n`);
+    if (subscribers >= MAX_SUBSCRIBERS) return void socket.end(`${JSON.stringify({ error: `${MAX_SUBSCRIBERS} clients already follow the events` })}\n`);
+    subscribers++;
+    socket.setTimeout(0);
+    socket.write(`${JSON.stringify(EVENTS_SUBSCRIBED)}\n`);
+    const sub = events.subscribe({
+      next: (e) => {
+        if (socket.writableLength > MAX_UNREAD) return void socket.destroy();
+        socket.write(`${JSON.stringify(e)}\n`);
+      },
+      complete: () => socket.end(),
+      error: () => socket.end(),
+    });
+    socket.on('close', () => {
+      subscribers--;
+      sub.unsubscribe();
+    });
+  };
   const server = net.createServer((socket) => {
     let buffered = '';
     socket.setEncoding('utf8');
@@ -187,7 +225,11 @@ export const serveControl = async (path: string, answer: (request: ControlReques
       let reply: unknown;
       try {
         const request = ControlRequest.decode(JSON.parse(buffered.slice(0, nl)));
-        reply = E.isRight(request) ? answer(request.right) : { error: 'unknown request; expected {"command":"status"}' };
+        if (E.isRight(request) && request.right.command === 'events') {
+          socket.removeAllListeners('data');
+          return subscribe(socket);
+        }
+        reply = E.isRight(request) ? handlers.status() : { error: 'unknown request; expected {"command":"status"} or {"command":"events"}' };
       } catch {
         reply = { error: 'the request is not JSON' };
       }
@@ -224,4 +266,42 @@ export const queryControl = (path: string, request: ControlRequest, timeoutMs = 
         reject(new Error(`the daemon answered something that is not JSON: ${reply.slice(0, 200)}`));
       }
     });
+  });
+
+/**
+ * Follows the daemon's events on `path`: each line it writes after subscribing, parsed. Completes
+ * when the daemon ends the stream (it stops); errors when it cannot be reached, or refuses.
+ */
+export const followControl = (path: string, timeoutMs = 3000): Observable<unknown> =>
+  new Observable<unknown>((subscriber) => {
+    const socket = net.connect(path);
+    let pending = '';
+    let subscribed = false;
+    socket.setEncoding('utf8');
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer on ${path} within ${timeoutMs} ms`)));
+    socket.on('connect', () => socket.write(`${JSON.stringify({ command: 'events' })}\n`));
+    socket.on('data', (chunk: string) => {
+      pending += chunk;
+      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        let value: unknown;
+        try {
+          value = JSON.parse(line);
+        } catch {
+          return void socket.destroy(new Error(`the daemon answered something that is not JSON: ${line.slice(0, 200)}`));
+        }
+        if (subscribed) subscriber.next(value);
+        else if ((value as { subscribed?: unknown }).subscribed === EVENTS_SUBSCRIBED.subscribed) {
+          subscribed = true;
+          socket.setTimeout(0);
+        } else {
+          const why = (value as { error?: unknown }).error;
+          return void socket.destroy(new Error(typeof why === 'string' ? `the daemon refused: ${why}` : 'the daemon does not stream events (an older lms?)'));
+        }
+      }
+    });
+    socket.on('error', (err) => subscriber.error(err));
+    socket.on('close', () => subscriber.complete());
+    return () => socket.destroy();
   });

@@ -24,11 +24,13 @@ import {
   type SocketOwner,
 } from '../streams/sessionTypes.js';
 import { parseAmtAlert, type AmtAlert } from './amtAlert.js';
+import { createAmtEventTally, describeAmtAlert, type AmtEvent, type AmtEventTally } from './amtEvents.js';
 import { createChannelHandles, type ChannelHandle } from './channelHandles.js';
 import { createDeviceLink } from './deviceLink.js';
 import { duplexPair } from './duplexPair.js';
 import { createEventLog, type LmsCounters } from './eventLog.js';
 import { createListeners } from './listeners.js';
+import { createLogBudget } from './logBudget.js';
 import { silentLogger, type Logger } from './logger.js';
 import { createSocketOwners } from './socketOwners.js';
 import { createSocketTable } from './socketTable.js';
@@ -36,6 +38,7 @@ import { createUserNames } from './userNames.js';
 
 export type { ChannelActivity, ChannelHandle } from './channelHandles.js';
 export type { LmsCounters } from './eventLog.js';
+export type { AmtEvent, AmtEventCategory } from './amtEvents.js';
 
 /** startLms's options: the device, the session's tunables, where to listen, reconnects, logging. */
 export interface LmsOptions extends Partial<SessionOptions> {
@@ -77,6 +80,8 @@ export interface LmsStatus {
   /** Forwarded ports bound on some loopback addresses but not on all: a program may hold the others. */
   readonly partialForwards: readonly { readonly port: number; readonly unbound: readonly string[] }[];
   readonly lastDeviceError?: string;
+  /** AMT's events so far: how many, by category, and the last few with their sentences. */
+  readonly amtEvents: AmtEventTally;
 }
 
 /** A running LMS: its events and channels as observables, its status, and stop. */
@@ -90,6 +95,8 @@ export interface LmsService {
   readonly notifications$: Observable<{ meId: number; request: Buffer }>;
   /** The same events, parsed: message id, arguments, time. */
   readonly alerts$: Observable<AmtAlert>;
+  /** The same again, as a person reads them: category and sentence (`lms events`). */
+  readonly amtEvents$: Observable<AmtEvent>;
   /**
    * A connection to the ME's `port` made inside this process: a duplex stream carried as an APF
    * channel like any accepted socket, with no TCP socket another local program could stand in
@@ -106,6 +113,8 @@ export interface LmsService {
 }
 
 const LOOPBACK = ['127.0.0.1', '::1'] as const;
+/** AMT's events logged a second at most; past it they are counted (a hostile ME posts as many as it likes). */
+const NOTICE_LINES_PER_SECOND = 20;
 /** The peer an in-process connection shows: this host, and a port no TCP peer can have. */
 const IN_PROCESS_PEER: Endpoint = { address: '127.0.0.1', port: 0 };
 
@@ -249,19 +258,37 @@ export const startLms = (options: LmsOptions): LmsService => {
     filter((e): e is Extract<LmsEvent, { type: 'notification' }> => e.type === 'notification'),
     map((e) => ({ meId: e.meId, request: e.request })),
   );
-  // AMT's alerts, parsed once each as they come (for the log, and for whoever subscribes).
-  const alerts$ = notifications$.pipe(
-    map(({ meId, request }) => ({ meId, request, alert: parseAmtAlert(request) })),
-    tap(({ meId, request, alert }) => {
-      if (alert)
-        log.info({ meChannel: meId, messageId: alert.messageId, arguments: alert.arguments, time: alert.time.toISOString() }, `ME event ${alert.messageId}`);
+  // AMT's alerts, parsed and worded once each as they come (for the log, status, and whoever
+  // subscribes). Logged at notice (journalctl -p notice shows who took over the screen), within a
+  // budget: the ME decides how many it posts.
+  const tally = createAmtEventTally();
+  const noticeBudget = createLogBudget(NOTICE_LINES_PER_SECOND);
+  const notice = (fields: Record<string, unknown>, message: string): void => (log.notice ? log.notice(fields, message) : log.info(fields, message));
+  const described$ = notifications$.pipe(
+    map(({ meId, request }) => {
+      const alert = parseAmtAlert(request);
+      return { meId, request, alert, event: alert && describeAmtAlert(alert) };
+    }),
+    tap(({ meId, request, event }) => {
+      if (event) tally.add(event);
+      const left = noticeBudget.suppressed();
+      if (left > 0)
+        log.warn({ suppressed: left }, `${left} more AMT events were not logged (over ${NOTICE_LINES_PER_SECOND} a second); lms status counts them all`);
+      if (!noticeBudget.take()) return;
+      if (event) notice({ meChannel: meId, event: event.key, category: event.category, arguments: event.arguments, time: event.time }, `AMT: ${event.text}`);
       else log.info({ meChannel: meId, bytes: request.length }, 'ME notification without an alert');
     }),
     share(),
+  );
+  const alerts$ = described$.pipe(
     map(({ alert }) => alert),
     filter((a): a is AmtAlert => a !== undefined),
   );
-  alerts$.subscribe(); // the log line for each, whether or not anyone else listens (ends with events$)
+  const amtEvents$ = described$.pipe(
+    map(({ event }) => event),
+    filter((e): e is AmtEvent => e !== undefined),
+  );
+  described$.subscribe(); // the log line for each, whether or not anyone else listens (ends with events$)
 
   for (const port of options.reservePorts ?? []) void listeners.listen(port);
   link.connect();
@@ -302,6 +329,7 @@ export const startLms = (options: LmsOptions): LmsService => {
       users,
       partialForwards: listeners.partial(),
       ...(link.lastError ? { lastDeviceError: link.lastError } : {}),
+      amtEvents: tally.snapshot(),
     };
   };
 
@@ -313,6 +341,7 @@ export const startLms = (options: LmsOptions): LmsService => {
     channels$: handles.opened$,
     notifications$,
     alerts$,
+    amtEvents$,
     connect(port) {
       const [ours, theirs] = duplexPair();
       if (stopping) theirs.destroy(new Error('the LMS is stopped'));

@@ -10,9 +10,9 @@ import { isatty } from 'node:tty';
 
 export type LogFormat = 'text' | 'json';
 
-/** pino's numeric levels to syslog priorities: fatal crit, error err, warn warning, info, debug and trace debug. */
-const priority = (level: number): number => (level >= 60 ? 2 : level >= 50 ? 3 : level >= 40 ? 4 : level >= 30 ? 6 : 7);
-const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+/** pino's numeric levels to syslog priorities: fatal crit, error err, warn warning, notice (lms's own, 35), info, debug and trace debug. */
+const priority = (level: number): number => (level >= 60 ? 2 : level >= 50 ? 3 : level >= 40 ? 4 : level >= 35 ? 5 : level >= 30 ? 6 : 7);
+const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 35: 'NOTICE', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 /** pino's own fields, shown in their place in a text line or not at all. */
 const OWN = new Set(['level', 'time', 'pid', 'hostname', 'msg']);
 

@@ -5,6 +5,8 @@ export type LogFn = (fields: Record<string, unknown>, message: string) => void;
 export interface Logger {
   readonly error: LogFn;
   readonly warn: LogFn;
+  /** Something an administrator should see among the info lines (AMT's events); info where absent. */
+  readonly notice?: LogFn;
   readonly info: LogFn;
   readonly debug: LogFn;
   readonly trace: LogFn;

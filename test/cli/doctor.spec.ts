@@ -63,6 +63,7 @@ const READY: DaemonStatus = {
   channels: [],
   users: [],
   partialForwards: [],
+  amtEvents: { count: 0, byCategory: {}, recent: [] },
 };
 
 /** A process in the fake /proc: its name, command line and one open file. */

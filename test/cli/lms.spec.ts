@@ -220,16 +220,17 @@ describe('lms command line', function () {
       assert.match((await head(httpPort)).toString(), /^HTTP\/1\.1 200/);
     });
 
-    it('logs an ME event (direct-tcpip to port 0) as one structured line with its message id', async () => {
+    it('logs an ME event (direct-tcpip to port 0) as one structured line at notice, with its sentence and registry key', async () => {
       const s = await simulate(['--sim-fault', 'notify@0.2']);
       daemon = s.daemon;
-      await daemon.waitFor(/"msg":"ME event iAMT0005"/);
+      await daemon.waitFor(/"msg":"AMT: the local agent has expired/);
       const line = daemon
         .log()
         .split('\n')
-        .find((l) => l.includes('ME event iAMT0005'))!;
+        .find((l) => l.includes('"event":"iAMT0005"'))!;
       const e = JSON.parse(line);
-      assert.equal(e.messageId, 'iAMT0005');
+      assert.equal(e.level, 35);
+      assert.equal(e.category, 'agent');
       assert.ok(!Number.isNaN(Date.parse(e.time)));
     });
   });

@@ -61,7 +61,7 @@ describe('lms run logs', function () {
   });
 
   it('prefixes each line with its syslog priority when its output is the journal, and leaves the time to journald', async () => {
-    const lines = await runLogged(['--sim-fault', 'notify@0.3'], 'yes', /ME event/);
+    const lines = await runLogged(['--sim-fault', 'notify@0.3'], 'yes', /AMT: the local agent/);
     assert.ok(
       lines.every((l) => /^<[2-7]>/.test(l)),
       `a line without a priority: ${lines.find((l) => !/^<[2-7]>/.test(l))}`,
@@ -73,6 +73,10 @@ describe('lms run logs', function () {
     assert.ok(
       lines.some((l) => /^<4>WARN {2}injecting simulated fault notify/.test(l)),
       'warn is priority 4',
+    );
+    assert.ok(
+      lines.some((l) => /^<5>NOTICE AMT: the local agent has expired/.test(l)),
+      "AMT's event is notice, priority 5 (journalctl -p notice)",
     );
     assert.ok(
       lines.every((l) => !/^<\d>\d{4}-/.test(l)),

@@ -65,8 +65,14 @@ describe('MEI device on the emulated /dev/mei0', function () {
       for (const idleMs of [0, 0, 1500, 1500]) {
         const idle = new Promise((r) => real.setTimeout(r, idleMs));
         let calls = 0;
-        globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => (calls++, real.setTimeout(...args))) as typeof setTimeout;
-        globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => (calls++, real.setInterval(...args))) as typeof setInterval;
+        globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+          calls++;
+          return real.setTimeout(...args);
+        }) as typeof setTimeout;
+        globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => {
+          calls++;
+          return real.setInterval(...args);
+        }) as typeof setInterval;
         await idle;
         const seen = replies;
         await c.write(open); // before the session is set up, the ME answers OPEN_FAILURE at once

@@ -14,7 +14,7 @@ describe('which daemon lms status asks (issue #22, item 4)', () => {
     for (const s of servers.splice(0)) s.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const serve = async (path: string): Promise<void> => void servers.push(await serveControl(path, () => ({ answered: path })));
+  const serve = async (path: string): Promise<void> => void servers.push(await serveControl(path, { status: () => ({ answered: path }) }));
 
   it("asks the system daemon's socket when this user runs no daemon of its own, and its own when it does", async () => {
     const own = join(dir, 'own.sock');

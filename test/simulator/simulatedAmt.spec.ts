@@ -495,6 +495,23 @@ describe('the simulated AMT, driven as AMT tools drive it (issue #24)', function
       const log = await wsman(r.port, admin, amt.MessageLog.Get());
       assert.equal(log.body['AMT_MessageLog']['CurrentNumberOfRecords'], '1', 'the request is in the event log');
     });
+
+    it('posts the alerts AMT posts when a console asks for consent, the code is entered or the request is cancelled, and when KVM is switched on or off (issue #28, item 3)', async () => {
+      r = await rig();
+      const admin = { user: r.me.user, password: r.me.password };
+      const alerts: string[] = [];
+      r.me.amt.alert = (id, args) => alerts.push(`${id}-${args[0]}`);
+      const result = (a: { body: Record<string, Record<string, unknown>> }, out: string) => String(a.body[out]?.['ReturnValue']);
+      assert.equal(result(await wsman(r.port, admin, ips.OptInService.StartOptIn()), 'StartOptIn_OUTPUT'), '0');
+      assert.equal(result(await wsman(r.port, admin, ips.OptInService.SendOptInCode(Number(r.me.amt.optInCode))), 'SendOptInCode_OUTPUT'), '0');
+      assert.equal(result(await wsman(r.port, admin, ips.OptInService.CancelOptIn()), 'CancelOptIn_OUTPUT'), '0');
+      assert.equal(result(await wsman(r.port, admin, ips.OptInService.CancelOptIn()), 'CancelOptIn_OUTPUT'), '0');
+      // KVM is on by default: off, off again (no change, no alert), then on.
+      for (const state of [3, 3, 2] as const)
+        assert.equal(result(await wsman(r.port, admin, cim.KVMRedirectionSAP.RequestStateChange(state)), 'RequestStateChange_OUTPUT'), '0');
+      // Requested, granted, ended (a second cancel has nothing to end); KVM disabled once, then enabled.
+      assert.deepStrictEqual(alerts, ['iAMT0064-3', 'iAMT0064-1', 'iAMT0064-2', 'iAMT0059-0', 'iAMT0059-1']);
+    });
   });
 
   describe('the AMT 19 profile', () => {

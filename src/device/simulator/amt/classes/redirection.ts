@@ -14,6 +14,10 @@ const KVM_STATES = new Set([2, 3]);
 /** OptInState: 0 not started, 1 requested, 2 displayed, 3 received, 4 in session. */
 const OPT_IN_DISPLAYED = 2;
 const OPT_IN_RECEIVED = 3;
+/** AMT's user consent alert and its first argument: 1 granted, 2 ended, 3 requested (Intel LMS's CimToEventTranslator). */
+const CONSENT_ALERT = 'iAMT0064';
+/** AMT's KVM availability alert: 0 disabled, 1 enabled. */
+const KVM_ALERT = 'iAMT0059';
 
 /** CIM's RequestStateChange: one of `allowed` is kept in the model; another is refused with 5 (invalid parameter). */
 const requestStateChange =
@@ -56,7 +60,15 @@ export const redirectionClasses: readonly ClassDef[] = [
         SystemName: 'ManagedSystem',
       },
     ],
-    methods: { RequestStateChange: requestStateChange(KVM_STATES, 'kvmEnabledState') },
+    methods: {
+      RequestStateChange: (m, input) => {
+        const before = m.persisted.redirection.kvmEnabledState;
+        const answer = requestStateChange(KVM_STATES, 'kvmEnabledState')(m, input);
+        const after = m.persisted.redirection.kvmEnabledState;
+        if (after !== before) m.alert(KVM_ALERT, [after === 2 ? '1' : '0']);
+        return answer;
+      },
+    },
   },
   {
     name: 'IPS_KVMRedirectionSettingData',
@@ -104,15 +116,18 @@ export const redirectionClasses: readonly ClassDef[] = [
         if (m.optInState >= OPT_IN_DISPLAYED) return { returnValue: 2066 };
         m.optInCode = String(randomInt(0, 1_000_000)).padStart(6, '0');
         m.optInState = OPT_IN_DISPLAYED;
+        m.alert(CONSENT_ALERT, ['3']);
         return { returnValue: 0 };
       },
       SendOptInCode: (m, input) => {
         if (m.optInState !== OPT_IN_DISPLAYED || m.optInCode === undefined) return { returnValue: 2066 };
         if (field(input, 'OptInCode') !== String(Number(m.optInCode))) return { returnValue: 2065 };
         m.optInState = OPT_IN_RECEIVED;
+        m.alert(CONSENT_ALERT, ['1']);
         return { returnValue: 0 };
       },
       CancelOptIn: (m) => {
+        if (m.optInState !== 0) m.alert(CONSENT_ALERT, ['2']);
         m.optInState = 0;
         m.optInCode = undefined;
         return { returnValue: 0 };
