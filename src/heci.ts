@@ -1,7 +1,8 @@
 /**
  * `lms-rx/heci`: the ME's other clients, host side, as pure codecs: the MEI driver's connect ioctl
  * (`IOCTL_MEI_CONNECT_CLIENT`), AMTHI (AMT's host interface: versions, provisioning, UUID, LAN
- * settings, the host's FQDN, the local system account) and MKHI (the firmware version).
+ * settings, the host's FQDN, the local system account, remote access status) and MKHI (the firmware
+ * version).
  */
 export {
   CONNECT_CLIENT_DATA_SIZE,
@@ -21,6 +22,7 @@ export {
   decodeCodeVersions,
   decodeLanSettings,
   decodeLocalSystemAccount,
+  decodeRemoteAccessStatus,
   decodeU32,
   decodeUuid,
   describeAmthiError,
@@ -33,6 +35,7 @@ export {
   type CodeVersions,
   type LanSettings,
   type LocalSystemAccount,
+  type RemoteAccessStatus,
 } from './codecs/amthi.js';
 export { decodeMkhiFwVersion, encodeMkhiFwVersionRequest, formatFwVersion, type FwVersion } from './codecs/mkhi.js';
 /** One request and its answer over a device's AMTHI connection, within a bound. */

@@ -52,6 +52,7 @@ export const RunConfig = t.exact(
     hostFqdn: t.boolean,
     timeSync: t.boolean,
     powerOps: t.boolean,
+    ciraReconnect: t.boolean,
   }),
 );
 export type RunConfig = t.TypeOf<typeof RunConfig>;

@@ -23,7 +23,8 @@ Device (one of):
   --sim-fault <f@secs>   inject a fault into the simulated ME after secs seconds (repeatable):
                          reset, stale-close, open-failure-4, open-failure-1, open-failure-2,
                          slow-window, notify, malformed, disconnect; graceful-shutdown,
-                         graceful-reboot, graceful-sleep, graceful-hibernate (a console's request)
+                         graceful-reboot, graceful-sleep, graceful-hibernate (a console's request);
+                         cira-drop (AMT loses its tunnel to the MPS: needs --sim-cira)
   --sim-clock-skew <s>   the simulated AMT's clock runs this many seconds ahead (behind: --sim-clock-skew=-60)
   --sim-no-time-sync     the simulated AMT forbids the OS to set its clock (LocalTimeSyncEnabled 2)
   --sim-amt-version <v>  the simulated AMT's version, e.g. 11.8, 16.1 (default 16.1.30) or 19.0:
@@ -34,6 +35,9 @@ Device (one of):
                          settings) in this JSON file, across restarts
   --sim-trusted-root <sha256>  a root certificate's SHA-256 fingerprint that the simulated AMT
                          trusts for admin control mode activation (repeatable)
+  --sim-cira             the simulated AMT is set up for CIRA: an MPS, a periodic policy that
+                         keeps the tunnel for ever and a user-initiated one; it is outside the
+                         enterprise and connected
 
 Listening:
   --bind <address>       a literal loopback address to listen on, 127.x.x.x or ::1 (repeatable;
@@ -53,7 +57,7 @@ Service:
   --config <file>        JSON configuration; flags override it. Keys: device, simulate, bind,
                          reservePorts, window, maxChannels, reclaimIdleMs, reclaimAnswerMs,
                          logLevel, logFormat, controlSocket, controlGroup, user, group, metricsPort, simProfile,
-                         hostFqdn, timeSync, powerOps
+                         hostFqdn, timeSync, powerOps, ciraReconnect
                          (a regular file of at most 64 KiB; SIGHUP re-reads it)
   --log-level <level>    fatal, error, warn, info (default), debug, trace (trace logs payload bytes)
   --log-format <f>       text (time, level, message, fields), json (one JSON object a line), or
@@ -67,13 +71,18 @@ Service:
   --group <name>         and this group (default: the user's group)
   --metrics-port <port>  serve Prometheus metrics on 127.0.0.1:<port> (off by default)
 
-Host duties (each on by default; config keys hostFqdn, timeSync, powerOps set to false turn one off):
+Host duties (each on by default; config keys hostFqdn, timeSync, powerOps, ciraReconnect set to
+false turn one off):
   --no-host-fqdn         do not send the host's FQDN to AMT (at start, then hourly when it changed)
   --no-time-sync         do not set AMT's clock to the host's (once forwarding is up, daily,
                          after each resume from sleep, and when a console allows it: alert
                          iAMT0069; when it is more than 30 s off)
   --no-power-ops         do not advertise or carry out remote graceful shutdown, reboot, sleep
                          and hibernate (through logind on the system bus)
+  --no-cira-reconnect    do not ask AMT to reopen its tunnel to its management server (MPS) when
+                         it is outside the enterprise, has a link and is not connected (every 15
+                         minutes, after a resume and when the tunnel closes, while AMT has a
+                         periodic and a user-initiated remote access policy)
   -h, --help             this text
 
 Exit codes: 0 stopped cleanly, 1 internal error, 2 usage error, 3 no usable ME device.`;
@@ -89,6 +98,7 @@ export interface RunOptions extends RunConfig {
   readonly simProvisioning?: SimProvisioning;
   readonly simState?: string;
   readonly simTrustedRoots?: readonly string[];
+  readonly simCira?: boolean;
 }
 
 const FAULTS = new Set([
@@ -105,6 +115,7 @@ const FAULTS = new Set([
   'graceful-reboot',
   'graceful-sleep',
   'graceful-hibernate',
+  'cira-drop',
 ]);
 
 /** A whole number in [min, max], or a usage error that names the flag and the range. */
@@ -136,9 +147,11 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
         'sim-provisioning': { type: 'string' },
         'sim-state': { type: 'string' },
         'sim-trusted-root': { type: 'string', multiple: true },
+        'sim-cira': { type: 'boolean' },
         'no-host-fqdn': { type: 'boolean' },
         'no-time-sync': { type: 'boolean' },
         'no-power-ops': { type: 'boolean' },
+        'no-cira-reconnect': { type: 'boolean' },
         bind: { type: 'string', multiple: true },
         'reserve-ports': { type: 'boolean' },
         window: { type: 'string' },
@@ -185,7 +198,8 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
       v['sim-amt-version'] !== undefined ||
       v['sim-provisioning'] !== undefined ||
       v['sim-state'] !== undefined ||
-      v['sim-trusted-root'] !== undefined)
+      v['sim-trusted-root'] !== undefined ||
+      v['sim-cira'])
   )
     throw new UsageError('the --sim-* options need the simulated ME, not --device');
   const skew = v['sim-clock-skew'];
@@ -223,6 +237,7 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
         hostFqdn: v['no-host-fqdn'] ? false : undefined,
         timeSync: v['no-time-sync'] ? false : undefined,
         powerOps: v['no-power-ops'] ? false : undefined,
+        ciraReconnect: v['no-cira-reconnect'] ? false : undefined,
       }).filter(([, x]) => x !== undefined),
     ),
     'command line',
@@ -247,6 +262,7 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
     ...(provisioning !== undefined ? { simProvisioning: provisioning } : {}),
     ...(v['sim-state'] !== undefined ? { simState: v['sim-state'] } : {}),
     ...(v['sim-trusted-root'] !== undefined ? { simTrustedRoots: v['sim-trusted-root'] } : {}),
+    ...(v['sim-cira'] ? { simCira: true } : {}),
     faults,
   };
 };

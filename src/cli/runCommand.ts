@@ -30,6 +30,7 @@ const scheduleFaults = (me: SimulatedMe, faults: RunOptions['faults'], log: pino
       else if (name === 'notify') me.notify();
       else if (name === 'malformed') me.sendMalformed();
       else if (name === 'disconnect') me.disconnect();
+      else if (name === 'cira-drop') me.dropCira();
       else if (name.startsWith('graceful-'))
         me.notify('iAMT0067', [String(['shutdown', 'reboot', 'sleep', 'hibernate'].indexOf(name.slice('graceful-'.length)))]);
     }, atMs),
@@ -80,6 +81,7 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
         ...(opts.simProvisioning ? { amthi: SIM_PROVISIONING[opts.simProvisioning] } : {}),
         ...(opts.simState ? { stateFile: opts.simState } : {}),
         ...(opts.simTrustedRoots ? { trustedRootHashes: opts.simTrustedRoots } : {}),
+        ...(opts.simCira ? { cira: true } : {}),
       });
     } catch (err) {
       // A --sim-state file that cannot be read or is not one.
@@ -160,6 +162,7 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
     ...(opts.hostFqdn === false ? { hostFqdn: false } : {}),
     ...(opts.timeSync === false ? { timeSync: false } : {}),
     ...(opts.powerOps === false ? { powerOps: false } : {}),
+    ...(opts.ciraReconnect === false ? { ciraReconnect: false } : {}),
     // The simulated ME's WS-Man port with --sim-ports: its first, plain or (tls profile) TLS.
     ...(opts.simPorts
       ? { wsmanPorts: opts.simProfile === 'tls' ? { http: 16992, tls: opts.simPorts[0]! } : { http: opts.simPorts[0]!, tls: opts.simPorts[0]! } }

@@ -28,7 +28,9 @@ const duty = (name: string, d: DutyReport | undefined): string | undefined => {
 /** A user as the daemon named it: login name and uid, or the uid alone. */
 const who = (u: { owner: number; user?: string }): string => describeUser(u.owner, u.user);
 
-const human = (s: LmsStatus & { simulator?: Record<string, unknown>; duties?: Record<'hostFqdn' | 'timeSync' | 'powerOps', DutyReport> }): string => {
+const human = (
+  s: LmsStatus & { simulator?: Record<string, unknown>; duties?: Partial<Record<'hostFqdn' | 'timeSync' | 'powerOps' | 'ciraReconnect', DutyReport>> },
+): string => {
   const lines = [
     `device:          ${s.device}`,
     `session:         ${s.session.phase}`,
@@ -56,11 +58,12 @@ const human = (s: LmsStatus & { simulator?: Record<string, unknown>; duties?: Re
       ['host FQDN:', s.duties.hostFqdn],
       ['AMT clock:', s.duties.timeSync],
       ['graceful power:', s.duties.powerOps],
+      ['CIRA reconnect:', s.duties.ciraReconnect],
     ] as const) {
       const line = duty(name, d);
       if (line) lines.push(line);
     }
-    const requests = (s.duties.powerOps.details?.['requests'] ?? []) as { at: string; request: string; done: string }[];
+    const requests = (s.duties.powerOps?.details?.['requests'] ?? []) as { at: string; request: string; done: string }[];
     for (const r of requests) lines.push(`  remote ${r.request} at ${r.at}: ${r.done}`);
   }
   return lines.join('\n');

@@ -20,13 +20,25 @@ export const AmthiCommand = {
   GetLanInterfaceSettings: 0x04000048,
   SetHostFqdn: 0x0400005b,
   GetLocalSystemAccount: 0x04000067,
+  GetRemoteAccessConnectionStatus: 0x04000046,
+  OpenUserInitiatedConnection: 0x04000044,
 } as const;
 export type AmthiCommand = (typeof AmthiCommand)[keyof typeof AmthiCommand];
 
 const RESPONSE_BIT = 0x0080_0000;
 const HEADER = 12;
 /** What AMT's status codes mean (the first five; others are shown by number). */
-const AmthiStatus: Readonly<Record<number, string>> = { 0: 'success', 1: 'internal error', 2: 'not ready', 3: 'invalid AMT mode', 4: 'invalid message length' };
+const AmthiStatus: Readonly<Record<number, string>> = {
+  0: 'success',
+  1: 'internal error',
+  2: 'not ready',
+  3: 'invalid AMT mode',
+  4: 'invalid message length',
+  2057: 'data missing', // 0x809
+};
+/** AMT_STATUS_NOT_READY and AMT_STATUS_DATA_MISSING, as AMT's status codes number them. */
+export const AMT_STATUS_NOT_READY = 2;
+export const AMT_STATUS_DATA_MISSING = 0x809;
 /** The name of an AMTHI status code, or its hex value. */
 export const amthiStatusName = (status: number): string => AmthiStatus[status] ?? `status 0x${status.toString(16)}`;
 
@@ -251,4 +263,40 @@ export const encodeLanSettings = (l: LanSettings): Buffer => {
   b[13] = l.linkUp ? 1 : 0;
   Buffer.from(l.mac.replace(/:/g, ''), 'hex').copy(b, 14);
   return b;
+};
+
+/** GET_REMOTE_ACCESS_CONNECTION_STATUS: where AMT is, and whether it holds a connection to its MPS (CIRA). */
+export interface RemoteAccessStatus {
+  /** 0 direct (inside the enterprise), 1 VPN, 2 outside the enterprise, 3 unknown. */
+  readonly network: 0 | 1 | 2 | 3;
+  /** 0 not connected, 1 connecting, 2 connected. */
+  readonly connection: 0 | 1 | 2;
+  /** What opened the connection: 0 user initiated, 1 alert, 2 provisioning, 3 periodic. */
+  readonly trigger: 0 | 1 | 2 | 3;
+  /** The management presence server AMT connects to ('' when none is configured). */
+  readonly mpsHostname: string;
+}
+
+export const RemoteAccessNetwork = { 0: 'inside the enterprise', 1: 'on a VPN', 2: 'outside the enterprise', 3: 'on an unknown network' } as const;
+
+/** Network u32, connection u32, trigger u32, then the MPS's host name as an AMT ANSI string. */
+export const decodeRemoteAccessStatus = (body: Buffer): E.Either<AmthiError, RemoteAccessStatus> =>
+  E.chain((b: Buffer) =>
+    E.map(
+      (mpsHostname: string): RemoteAccessStatus => ({
+        network: Math.min(b.readUInt32LE(0), 3) as RemoteAccessStatus['network'],
+        connection: Math.min(b.readUInt32LE(4), 2) as RemoteAccessStatus['connection'],
+        trigger: Math.min(b.readUInt32LE(8), 3) as RemoteAccessStatus['trigger'],
+        mpsHostname,
+      }),
+    )(decodeAnsiString(b.subarray(12))),
+  )(need(body, 14));
+
+/** The body of a GET_REMOTE_ACCESS_CONNECTION_STATUS response (the simulated ME answers with it). */
+export const encodeRemoteAccessStatus = (s: RemoteAccessStatus): Buffer => {
+  const b = Buffer.alloc(12);
+  b.writeUInt32LE(s.network, 0);
+  b.writeUInt32LE(s.connection, 4);
+  b.writeUInt32LE(s.trigger, 8);
+  return Buffer.concat([b, encodeAnsiString(s.mpsHostname)]);
 };

@@ -34,3 +34,25 @@ export const amtWsman = async (amthi: MeDevice, lms: Pick<LmsService, 'status' |
   const creds: LocalSystemAccount = account.right;
   return (xml) => wsmanCall(target, creds, xml, { deadline: Date.now() + CALL_MS, ...(signal ? { signal } : {}) });
 };
+
+/** At most this many Pulls for one enumeration: AMT's lists are short, a peer that never ends one is cut off. */
+const MAX_PULLS = 32;
+
+/** Every instance of `className`: Enumerate, then Pull until AMT says the sequence ended. */
+export const enumerateAll = async (
+  call: AmtCall,
+  messages: { Enumerate(): string; Pull(context: string): string },
+  className: string,
+): Promise<Record<string, unknown>[]> => {
+  const items: Record<string, unknown>[] = [];
+  let context = String(((await call(messages.Enumerate()))['EnumerateResponse'] as Record<string, unknown> | undefined)?.['EnumerationContext'] ?? '');
+  for (let i = 0; i < MAX_PULLS; i++) {
+    if (!context) throw new Error(`AMT gave no enumeration context for ${className}`);
+    const pull = ((await call(messages.Pull(context)))['PullResponse'] ?? {}) as Record<string, unknown>;
+    const found = ((pull['Items'] ?? {}) as Record<string, unknown>)[className];
+    for (const item of Array.isArray(found) ? found : found === undefined ? [] : [found]) items.push(item as Record<string, unknown>);
+    if ('EndOfSequence' in pull) return items;
+    context = String(pull['EnumerationContext'] ?? '');
+  }
+  throw new Error(`AMT did not end its list of ${className} within ${MAX_PULLS} pulls`);
+};

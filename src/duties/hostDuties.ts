@@ -1,12 +1,14 @@
 /**
  * The host duties Intel's LMS performs on Linux, beside the forwarding, each on by default and
  * each switchable off: the host's FQDN to AMT (at start, then hourly), AMT's clock (once forwarding
- * is up, then daily, after every resume from sleep and when a console allows it), and remote
- * graceful power operations (the
- * states advertised whenever forwarding comes up, the requests carried out through logind). They
- * reach AMT over AMTHI, and WS-Man over an in-process channel of the LMS (no local TCP socket).
+ * is up, then daily, after every resume from sleep and when a console allows it), remote graceful
+ * power operations (the states advertised whenever forwarding comes up, the requests carried out
+ * through logind), and the CIRA reconnect (every 15 minutes, after a resume and when AMT's tunnel
+ * closes, while AMT's policy makes it matter). They reach AMT over AMTHI, and WS-Man over an
+ * in-process channel of the LMS (no local TCP socket).
  */
 import { filter, interval, Subscription, timer } from 'rxjs';
+import { CIRA_ALERT, CIRA_CLOSED, ciraDuty, PROVISIONING_ALERT } from './ciraDuty.js';
 import type { MeDevice } from '../device/transport.js';
 import type { LmsService } from '../service/lmsService.js';
 import type { Logger } from '../service/logger.js';
@@ -26,6 +28,7 @@ export interface HostDutiesOptions {
   readonly hostFqdn?: boolean;
   readonly timeSync?: boolean;
   readonly powerOps?: boolean;
+  readonly ciraReconnect?: boolean;
   /** The forwarded ports WS-Man is reached on (default 16992, and 16993 with TLS). */
   readonly wsmanPorts?: WsmanPorts;
   /** Where the FQDN comes from (default: as the host resolves its own name). */
@@ -34,12 +37,15 @@ export interface HostDutiesOptions {
   readonly logind?: () => Promise<Logind>;
   readonly fqdnIntervalMs?: number;
   readonly timeSyncIntervalMs?: number;
+  /** How often the CIRA reconnect looks while AMT's policy makes it matter (default 15 minutes, as Intel LMS). */
+  readonly ciraIntervalMs?: number;
 }
 
 export interface HostDutiesStatus {
   readonly hostFqdn: DutyReport;
   readonly timeSync: DutyReport;
   readonly powerOps: DutyReport;
+  readonly ciraReconnect: DutyReport;
 }
 
 export interface HostDuties {
@@ -47,7 +53,8 @@ export interface HostDuties {
   stop(): void;
 }
 
-const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 
 export const startHostDuties = (options: HostDutiesOptions): HostDuties => {
   const ports = options.wsmanPorts ?? { http: 16992, tls: 16993 };
@@ -70,12 +77,15 @@ export const startHostDuties = (options: HostDutiesOptions): HostDuties => {
   };
   /** The resume signal, subscribed once per connection; without logind, tried again on the next occasion. */
   const hookResume = (): void => {
-    if (options.timeSync === false || resumeHooked) return;
+    if ((options.timeSync === false && options.ciraReconnect === false) || resumeHooked) return;
     void logind().then(
       (l) => {
         if (resumeHooked) return;
         resumeHooked = true;
-        l.onResume(() => void clock.run('resume'));
+        l.onResume(() => {
+          void clock.run('resume');
+          if (cira?.watching) void cira.run('resume');
+        });
       },
       () => undefined, // no logind now: the daily run still keeps the clock
     );
@@ -83,6 +93,16 @@ export const startHostDuties = (options: HostDutiesOptions): HostDuties => {
   const fqdn: Duty = options.hostFqdn === false ? disabledDuty(FQDN_DUTY) : fqdnDuty(options.amthi, options.resolveFqdn ?? (() => hostFqdn()), options.log);
   const clock: Duty = options.timeSync === false ? disabledDuty(TIME_DUTY) : timeSyncDuty(connect, options.log);
   const power = options.powerOps === false ? undefined : powerDuty(connect, logind, options.log);
+  // The CIRA timer runs only while AMT's policy makes a reconnect matter (ciraDuty says when).
+  let ciraTimer: Subscription | undefined;
+  let stopped = false;
+  const cira =
+    options.ciraReconnect === false
+      ? undefined
+      : ciraDuty(options.amthi, connect, options.log, (watching) => {
+          ciraTimer?.unsubscribe();
+          ciraTimer = watching && !stopped ? interval(options.ciraIntervalMs ?? 15 * MINUTE).subscribe(() => void cira?.run('every 15 minutes')) : undefined;
+        });
 
   const subs = new Subscription();
   subs.add(timer(0, options.fqdnIntervalMs ?? HOUR).subscribe((i) => void fqdn.run(i === 0 ? 'start' : 'hourly')));
@@ -91,6 +111,7 @@ export const startHostDuties = (options: HostDutiesOptions): HostDuties => {
     options.lms.events$.pipe(filter((e) => e.type === 'forward' && e.ok && !e.cancelled && (e.port === ports.http || e.port === ports.tls))).subscribe(() => {
       void clock.run('forwarding up');
       void power?.run('forwarding up');
+      void cira?.run('forwarding up');
       hookResume();
     }),
   );
@@ -109,13 +130,28 @@ export const startHostDuties = (options: HostDutiesOptions): HostDuties => {
       .pipe(filter((a) => a.messageId === TIME_SYNC_ALERT && a.arguments[0] === TIME_SYNC_ENABLED))
       .subscribe(() => void clock.run('policy changed')),
   );
+  if (cira)
+    subs.add(
+      options.lms.alerts$.subscribe((a) => {
+        // Provisioning changed: the policy may have too. The tunnel closed: look at once, not in 15 minutes.
+        if (a.messageId === PROVISIONING_ALERT) void cira.run('provisioning changed');
+        else if (a.messageId === CIRA_ALERT && a.arguments[0] === CIRA_CLOSED && cira.watching) void cira.run('tunnel closed');
+      }),
+    );
   hookResume();
 
   return {
-    status: () => ({ hostFqdn: fqdn.report(), timeSync: clock.report(), powerOps: power?.report() ?? { enabled: false } }),
+    status: () => ({
+      hostFqdn: fqdn.report(),
+      timeSync: clock.report(),
+      powerOps: power?.report() ?? { enabled: false },
+      ciraReconnect: cira?.report() ?? { enabled: false },
+    }),
     stop() {
+      stopped = true;
       subs.unsubscribe();
-      for (const d of [fqdn, clock, power]) d?.stop();
+      ciraTimer?.unsubscribe();
+      for (const d of [fqdn, clock, power, cira]) d?.stop();
       void bus?.then(
         (l) => l.close(),
         () => undefined,

@@ -9,7 +9,10 @@ import { useLogindDouble, type LogindDouble } from '../support/logindDouble.js';
 import { NO_SYSTEM_BUS } from '../support/noSystemBus.js';
 
 interface Status {
-  duties: Record<'hostFqdn' | 'timeSync' | 'powerOps', { enabled: boolean; result?: string; error?: string; details?: Record<string, unknown> }>;
+  duties: Record<
+    'hostFqdn' | 'timeSync' | 'powerOps' | 'ciraReconnect',
+    { enabled: boolean; result?: string; error?: string; occasion?: string; details?: Record<string, unknown> }
+  >;
   simulator: { hostFqdns: string[]; clockSkewS: number; powerStatesSupported: number[] };
 }
 
@@ -82,17 +85,51 @@ describe('host duties through lms run and lms status', function () {
   });
 
   it('turns each duty off by flag and by the configuration file', async () => {
-    d = await startDaemon(['--simulate', '--sim-ports', `${await freePort()},${await freePort()}`, '--no-host-fqdn', '--no-time-sync', '--no-power-ops']);
+    d = await startDaemon([
+      '--simulate',
+      '--sim-ports',
+      `${await freePort()},${await freePort()}`,
+      '--no-host-fqdn',
+      '--no-time-sync',
+      '--no-power-ops',
+      '--no-cira-reconnect',
+    ]);
     await d.waitFor(/"msg":"lms ready"/);
     const s = await status();
-    assert.deepStrictEqual([s.duties.hostFqdn.enabled, s.duties.timeSync.enabled, s.duties.powerOps.enabled], [false, false, false]);
+    assert.deepStrictEqual(
+      [s.duties.hostFqdn.enabled, s.duties.timeSync.enabled, s.duties.powerOps.enabled, s.duties.ciraReconnect.enabled],
+      [false, false, false, false],
+    );
     assert.deepStrictEqual(s.simulator.hostFqdns, []);
     assert.match((await lms(['status', '--control-socket', d.controlSocket])).stdout, /^host FQDN: +off$/m);
     await d.stop();
     const config = join(mkdtempSync(join(tmpdir(), 'lms-duties-')), 'lms.json');
-    writeFileSync(config, JSON.stringify({ timeSync: false }));
+    writeFileSync(config, JSON.stringify({ timeSync: false, ciraReconnect: false }));
     d = await startDaemon(['--simulate', '--sim-ports', `${await freePort()},${await freePort()}`, '--config', config]);
     const fromFile = await until((x) => Boolean(x.duties?.hostFqdn.result));
-    assert.deepStrictEqual([fromFile.duties.hostFqdn.enabled, fromFile.duties.timeSync.enabled, fromFile.duties.powerOps.enabled], [true, false, true]);
+    assert.deepStrictEqual(
+      [fromFile.duties.hostFqdn.enabled, fromFile.duties.timeSync.enabled, fromFile.duties.powerOps.enabled, fromFile.duties.ciraReconnect.enabled],
+      [true, false, true, false],
+    );
+  });
+
+  it('reopens the tunnel of a simulated AMT set up for CIRA (--sim-cira) when it drops (--sim-fault cira-drop), and shows it in lms status (issue #28, item 4)', async () => {
+    d = await startDaemon([
+      '--simulate',
+      '--sim-ports',
+      `${await freePort()},${await freePort()}`,
+      '--sim-cira',
+      '--sim-fault',
+      'cira-drop@1',
+      '--log-format',
+      'json',
+    ]);
+    const s = await until((x) => x.duties?.ciraReconnect.occasion === 'tunnel closed');
+    assert.match(s.duties.ciraReconnect.result ?? '', /asked it to reconnect/);
+    assert.match(d.log(), /"msg":"CIRA reconnect: AMT was outside the enterprise and not connected to its MPS mps\.example\.internal: asked it to reconnect"/);
+    // AMT's own word for both: the tunnel closed, then opened again.
+    assert.match(d.log(), /"event":"iAMT0058-0".*"msg":"AMT: AMT's connection to its management server \(CIRA\) closed"/);
+    assert.match(d.log(), /"event":"iAMT0058-1"/);
+    assert.match((await lms(['status', '--control-socket', d.controlSocket])).stdout, /^CIRA reconnect: +AMT was outside/m);
   });
 });

@@ -9,6 +9,7 @@ import {
   decodeAnsiString,
   decodeCodeVersions,
   decodeLanSettings,
+  decodeRemoteAccessStatus,
   decodeU32,
   decodeUuid,
   encodeAmthiRequest,
@@ -17,7 +18,14 @@ import {
   encodeMkhiFwVersionRequest,
   formatFwVersion,
 } from 'lms-rx/heci';
-import { decodeHostFqdnBody, encodeLocalSystemAccount, encodeAmthiResponse, encodeCodeVersions, encodeLanSettings } from '../../src/codecs/amthi.js';
+import {
+  decodeHostFqdnBody,
+  encodeLocalSystemAccount,
+  encodeAmthiResponse,
+  encodeCodeVersions,
+  encodeLanSettings,
+  encodeRemoteAccessStatus,
+} from '../../src/codecs/amthi.js';
 import { encodeMkhiFwVersionResponse } from '../../src/codecs/mkhi.js';
 import { answerAmthi, defaultAmthiProfile } from '../../src/device/simulator/amthiService.js';
 import { bytes, hex } from '../support/apfBytes.js';
@@ -51,6 +59,16 @@ describe('AMTHI codec golden vectors', () => {
     assert.deepStrictEqual(right(decodeLocalSystemAccount(body)), { user: '$$OsAdmin', password: 's3cret' });
     assert.deepStrictEqual(encodeLocalSystemAccount({ user: '$$OsAdmin', password: 's3cret' }), body);
     assert.ok(E.isLeft(decodeLocalSystemAccount(body.subarray(0, 40))));
+  });
+
+  it('decodes GET_REMOTE_ACCESS_CONNECTION_STATUS as Intel LMS lays it out: network, connection, trigger (u32 each), the MPS as a u16-length string (issue #28, item 4)', () => {
+    // Outside the enterprise (2), not connected (0), last opened by the periodic trigger (3), MPS "mps.ex".
+    const wire = hex('01 01 0000 46008004 18000000 00000000 02000000 00000000 03000000 0600 6d70732e6578');
+    const s = right(E.chain(decodeRemoteAccessStatus)(decodeAmthiResponse(wire, AmthiCommand.GetRemoteAccessConnectionStatus)));
+    assert.deepStrictEqual(s, { network: 2, connection: 0, trigger: 3, mpsHostname: 'mps.ex' });
+    assert.deepStrictEqual(encodeAmthiResponse(AmthiCommand.GetRemoteAccessConnectionStatus, 0, encodeRemoteAccessStatus(s)), wire);
+    assert.ok(E.isLeft(decodeRemoteAccessStatus(hex('02000000 00000000 03000000 0900 6d70732e6578'))), 'a name longer than the body is refused');
+    assert.deepStrictEqual(encodeAmthiRequest(AmthiCommand.OpenUserInitiatedConnection), hex('01 01 0000 44000004 00000000'));
   });
 
   it('decodes a provisioning-state response: command | 0x00800000, length, status, state', () => {

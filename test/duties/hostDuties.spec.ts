@@ -264,6 +264,77 @@ describe('host duties', function () {
     });
   });
 
+  describe('the CIRA reconnect (issue #28, item 4)', () => {
+    /** me's AMTHI client, counting the commands asked of it. */
+    const counted =
+      (asked: number[]) =>
+      (me: SimulatedMe): MeDevice => ({
+        description: 'AMTHI, counted',
+        async connect() {
+          const c = await me.amthi().connect();
+          const write = (m: Buffer): Promise<void> => {
+            asked.push(m.readUInt32LE(4));
+            return c.write(m);
+          };
+          return { ...c, close: () => c.close(), write };
+        },
+      });
+    const statusAsks = (asked: number[]): number => asked.filter((c) => c === AmthiCommand.GetRemoteAccessConnectionStatus).length;
+
+    it('leaves a connected AMT alone, and asks it to reconnect at once when its tunnel closes outside the enterprise', async () => {
+      r = await rig({ cira: true });
+      const d = r.duties;
+      await until('the first look', () => /connected to its MPS/.test(d.status().ciraReconnect.result ?? ''));
+      assert.equal(d.status().ciraReconnect.details?.['watching'], true);
+      assert.equal(r.me.amt.remoteAccess.userInitiated, 0);
+      r.me.dropCira(); // AMT posts iAMT0058 argument 0
+      await until('a reconnect', () => r!.me.amt.remoteAccess.userInitiated === 1);
+      await until('its report', () => d.status().ciraReconnect.occasion === 'tunnel closed' && d.status().ciraReconnect.result !== undefined);
+      assert.match(d.status().ciraReconnect.result!, /outside the enterprise and not connected to its MPS mps\.example\.internal: asked it to reconnect/);
+      assert.equal(r.me.amt.remoteAccess.connection, 2);
+      assert.ok(r.log.lines.some((l) => l.level === 'info' && /^CIRA reconnect: AMT was outside/.test(l.message)));
+    });
+
+    it('does not reconnect an AMT inside the enterprise, or one without a link, on its timer', async () => {
+      r = await rig(
+        { cira: true, amthi: { wired: { enabled: true, ipv4: '0.0.0.0', dhcpEnabled: true, dhcpMode: 1, linkUp: false, mac: '02:00:5e:10:00:01' } } },
+        { ciraIntervalMs: 50 },
+      );
+      const d = r.duties;
+      await until('the first look', () => d.status().ciraReconnect.result !== undefined);
+      r.me.amt.remoteAccess.connection = 0;
+      await until('a look on the timer', () => /without a network link/.test(d.status().ciraReconnect.result ?? ''));
+      r.me.amt.remoteAccess.network = 0;
+      await until('a look inside the enterprise', () => /inside the enterprise: it needs no tunnel/.test(d.status().ciraReconnect.result ?? ''));
+      assert.equal(d.status().ciraReconnect.occasion, 'every 15 minutes');
+      assert.equal(r.me.amt.remoteAccess.userInitiated, 0);
+    });
+
+    it('keeps no timer while AMT has no CIRA policy, and starts one when a provisioning change brings one', async () => {
+      const asked: number[] = [];
+      r = await rig({}, { ciraIntervalMs: 20 }, counted(asked));
+      const d = r.duties;
+      await until('the policy read', () => /not needed: AMT has no periodic remote access policy/.test(d.status().ciraReconnect.result ?? ''));
+      await new Promise((res) => setTimeout(res, 300)); // fifteen periods of the timer, were it running
+      assert.equal(statusAsks(asked), 0, 'no status asked without a policy');
+      // A console sets AMT up for CIRA; AMT says its provisioning changed (iAMT0055).
+      const ra = r.me.amt.remoteAccess;
+      ra.mps = { host: 'mps.example.internal', port: 4433 };
+      ra.policies.push({ name: 'Periodic', trigger: 2, tunnelLifeTime: 0 }, { name: 'User Initiated', trigger: 0, tunnelLifeTime: 0 });
+      r.me.notify('iAMT0055', ['2']);
+      await until('looks on the timer', () => statusAsks(asked) >= 3);
+      assert.equal(d.status().ciraReconnect.details?.['watching'], true);
+    });
+
+    it('is off with ciraReconnect false: no policy read, no status asked', async () => {
+      const asked: number[] = [];
+      r = await rig({ cira: true }, { ciraReconnect: false, ciraIntervalMs: 20 }, counted(asked));
+      await until('the clock duty ran', () => r!.duties.status().timeSync.lastRunAt !== undefined);
+      assert.deepStrictEqual(r.duties.status().ciraReconnect, { enabled: false });
+      assert.equal(statusAsks(asked), 0);
+    });
+  });
+
   describe('graceful power operations', () => {
     let bus: LogindDouble | undefined;
     let restore: (() => Promise<void>) | undefined;

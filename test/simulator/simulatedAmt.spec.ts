@@ -411,7 +411,7 @@ describe('the simulated AMT, driven as AMT tools drive it (issue #24)', function
     });
 
     it("lays out each class's instance as AMT does: AMT's properties, in AMT's order (test/fixtures/amt-class-fields.json)", async () => {
-      r = await rig();
+      r = await rig({ cira: true }); // set up for CIRA: its MPS and policy rules are listed too
       const admin = { user: r.me.user, password: r.me.password };
       const recorded = JSON.parse(readFileSync('test/fixtures/amt-class-fields.json', 'utf8')) as Record<string, string[]>;
       // Listed by another class (an association's subclass), and what a fresh AMT leaves out.

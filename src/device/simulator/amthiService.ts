@@ -10,13 +10,15 @@ import {
   encodeAnsiString,
   encodeCodeVersions,
   encodeLanSettings,
+  encodeRemoteAccessStatus,
   encodeU32,
+  AMT_STATUS_DATA_MISSING,
   type LanSettings,
   type LocalSystemAccount,
 } from '../../codecs/amthi.js';
 import { guidToBytes } from '../../codecs/guid.js';
 import { encodeMkhiFwVersionResponse } from '../../codecs/mkhi.js';
-import type { AmtModel } from './amt/model.js';
+import { CIRA_ALERT, type AmtModel } from './amt/model.js';
 
 /** What the simulated AMTHI and MKHI clients answer: versions, provisioning, UUID, LAN settings. */
 export interface AmthiProfile {
@@ -41,7 +43,7 @@ export interface AmthiProfile {
 export interface AmthiState {
   readonly hostFqdns: string[];
   /** The simulated AMT whose provisioning AMTHI reports; without it, the profile's. */
-  readonly amt?: Pick<AmtModel, 'persisted'>;
+  readonly amt?: Pick<AmtModel, 'persisted' | 'remoteAccess' | 'alert'>;
 }
 
 export const defaultAmthiProfile = (amtVersion: string, uuid: string): AmthiProfile => ({
@@ -106,6 +108,30 @@ export const answerAmthi = (request: Buffer, p: AmthiProfile, state: AmthiState 
       if (length !== 40) return encodeAmthiResponse(command, INVALID_MESSAGE_LENGTH);
       // Before provisioning too: host-based activation (rpc-go's activate --local) authenticates with it.
       return p.localAccount ? ok(encodeLocalSystemAccount(p.localAccount)) : encodeAmthiResponse(command, INVALID_AMT_MODE);
+    case AmthiCommand.GetRemoteAccessConnectionStatus: {
+      const r = state.amt?.remoteAccess;
+      return ok(
+        encodeRemoteAccessStatus(
+          r
+            ? { network: r.network, connection: r.connection, trigger: r.trigger, mpsHostname: r.mps?.host ?? '' }
+            : { network: 0, connection: 0, trigger: 0, mpsHostname: '' },
+        ),
+      );
+    }
+    case AmthiCommand.OpenUserInitiatedConnection: {
+      const amt = state.amt;
+      if (amt?.persisted.provisioning.state !== 2) return encodeAmthiResponse(command, INVALID_AMT_MODE);
+      const r = amt.remoteAccess;
+      // No MPS, or no rule that lets the user open a connection: nothing to connect to.
+      if (!r.mps || !r.policies.some((p) => p.trigger === 0)) return encodeAmthiResponse(command, AMT_STATUS_DATA_MISSING);
+      r.userInitiated++;
+      if (r.connection !== 2) {
+        r.connection = 2;
+        r.trigger = 0;
+        amt.alert(CIRA_ALERT, ['1']);
+      }
+      return ok(Buffer.alloc(0));
+    }
     default:
       return encodeAmthiResponse(command, INTERNAL_ERROR);
   }

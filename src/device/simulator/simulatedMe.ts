@@ -12,7 +12,7 @@ import { DisconnectReason } from '../../codecs/opcodes.js';
 import { DeviceError, type MeConnection, type MeDevice } from '../transport.js';
 import { answerAmthi, answerMkhi, defaultAmthiProfile, type AmthiProfile, type AmthiState } from './amthiService.js';
 import { md5 } from '../../wsman/digest.js';
-import { createAmtModel, newRealm, type AmtModel } from './amt/model.js';
+import { CIRA_ALERT, createAmtModel, newRealm, type AmtModel } from './amt/model.js';
 import { loadAmtState, saveAmtState } from './amt/stateFile.js';
 import { EngineDriver } from './engineDriver.js';
 import { createMeEngine, type MeEngine } from './meEngine.js';
@@ -44,6 +44,8 @@ export interface SimulatedMeOptions extends Partial<MeEngineOptions> {
   readonly stateFile?: string;
   /** SHA-256 fingerprints (hex) of the root certificates AMT trusts for admin control mode. */
   readonly trustedRootHashes?: readonly string[];
+  /** AMT set up for CIRA: an MPS, a periodic and a user-initiated policy, outside the enterprise and connected. */
+  readonly cira?: boolean;
 }
 
 /** A self-signed certificate as AMT makes its own, for the TLS port. */
@@ -116,6 +118,7 @@ export class SimulatedMe implements MeDevice {
       tlsPorts,
       stateFile,
       trustedRootHashes,
+      cira,
       ...engine
     } = options;
     this.options = { ...defaultMeEngineOptions, ...engine };
@@ -143,6 +146,7 @@ export class SimulatedMe implements MeDevice {
         realm,
         adminUser: this.user,
         adminHa1: profile.provisioningState === 2 ? md5(`${this.user}:${realm}:${this.password}`) : undefined,
+        ...(cira ? { cira } : {}),
       },
       saved?.persisted,
     );
@@ -227,6 +231,14 @@ export class SimulatedMe implements MeDevice {
   /** The ME ends the session with DISCONNECT. */
   disconnect(reason: number = DisconnectReason.ByApplication): void {
     this.driver.run({ kind: 'disconnect', reason });
+  }
+
+  /** AMT loses its connection to the MPS (the network dropped it, or the MPS went away), and says so (iAMT0058, argument 0). */
+  dropCira(): void {
+    const r = this.amt.remoteAccess;
+    if (r.connection === 0) return;
+    r.connection = 0;
+    this.amt.alert(CIRA_ALERT, ['0']);
   }
 
   /** The ME opens a direct-tcpip channel to port 0 and posts an alert on it. */

@@ -66,6 +66,46 @@ export interface LogRecord {
   readonly data: readonly number[];
 }
 
+/**
+ * Remote access (CIRA) as AMT holds it: the management presence server (MPS), the policy rules
+ * that say when AMT connects to it, where AMT finds itself, and the connection it holds.
+ */
+export interface RemoteAccessModel {
+  mps: { readonly host: string; readonly port: number } | undefined;
+  /** AMT_RemoteAccessPolicyRule: Trigger 0 user initiated, 1 alert, 2 periodic, 3 provisioning; TunnelLifeTime 0 is for ever. */
+  readonly policies: { readonly name: string; readonly trigger: 0 | 1 | 2 | 3; readonly tunnelLifeTime: number }[];
+  /** 0 direct (inside the enterprise), 1 VPN, 2 outside the enterprise, 3 unknown. */
+  network: 0 | 1 | 2 | 3;
+  /** 0 not connected, 1 connecting, 2 connected. */
+  connection: 0 | 1 | 2;
+  /** What opened the connection: 0 user initiated, 1 alert, 2 provisioning, 3 periodic. */
+  trigger: 0 | 1 | 2 | 3;
+  /** User-initiated connections asked for over AMTHI (OPEN_USER_INITIATED_CONNECTION). */
+  userInitiated: number;
+}
+
+/** AMT's alert that remote access changed: argument 0 the tunnel to the MPS closed, 1 it opened. */
+export const CIRA_ALERT = 'iAMT0058';
+
+/** No MPS, no policy, inside the enterprise: a freshly provisioned AMT. */
+export const noRemoteAccess = (): RemoteAccessModel => ({ mps: undefined, policies: [], network: 0, connection: 0, trigger: 0, userInitiated: 0 });
+
+/**
+ * AMT set up for CIRA by a console (as Open AMT's RPS does): an MPS, a periodic rule that keeps the
+ * tunnel for ever and a user-initiated rule; AMT is outside the enterprise and connected.
+ */
+export const ciraRemoteAccess = (): RemoteAccessModel => ({
+  mps: { host: 'mps.example.internal', port: 4433 },
+  policies: [
+    { name: 'Periodic', trigger: 2, tunnelLifeTime: 0 },
+    { name: 'User Initiated', trigger: 0, tunnelLifeTime: 0 },
+  ],
+  network: 2,
+  connection: 2,
+  trigger: 3,
+  userInitiated: 0,
+});
+
 export interface AmtModel {
   /** The firmware version, e.g. 16.1.30: Server header, Identify, SoftwareIdentity. */
   readonly version: string;
@@ -94,6 +134,7 @@ export interface AmtModel {
   clockSkewMs: number;
   localTimeSyncEnabled: 0 | 1 | 2;
   powerStatesSupported: number[];
+  readonly remoteAccess: RemoteAccessModel;
   readonly log: LogRecord[];
   /** Each call, as `<class>.<method>`, oldest first (for tests and status). */
   readonly calls: string[];
@@ -118,6 +159,8 @@ export interface AmtModelOptions {
   readonly realm?: string;
   readonly adminUser?: string;
   readonly adminHa1?: string;
+  /** Set up for CIRA (ciraRemoteAccess); default: no MPS, no policy. */
+  readonly cira?: boolean;
 }
 
 /** AMT's realm: `Digest:` and 32 hex digits, made once per platform. */
@@ -165,6 +208,7 @@ export const createAmtModel = (o: AmtModelOptions, persisted?: PersistedAmt): Am
   clockSkewMs: o.clockSkewMs ?? 0,
   localTimeSyncEnabled: o.localTimeSyncEnabled ?? 0,
   powerStatesSupported: [2, 8, 10],
+  remoteAccess: o.cira ? ciraRemoteAccess() : noRemoteAccess(),
   log: [],
   calls: [],
   refusals: [],

@@ -1,7 +1,8 @@
 /**
  * TLS, the certificate store and remote access (CIRA), as a freshly provisioned AMT has them: TLS
- * off on both interfaces, no certificates or keys, no MPS, no policy. The lists are empty, as AMT's
- * are, rather than missing: a console enumerates each of them on connect.
+ * off on both interfaces, no certificates or keys; the MPS and its policy rules from the model
+ * (none unless set up for CIRA). The lists are empty, as AMT's are, rather than missing: a console
+ * enumerates each of them on connect.
  */
 import type { ClassDef } from '../wsmanService.js';
 import { service } from './common.js';
@@ -42,8 +43,40 @@ export const remoteAccessClasses: readonly ClassDef[] = [
       }),
     ],
   },
-  none('AMT_ManagementPresenceRemoteSAP'),
-  none('AMT_RemoteAccessPolicyRule'),
+  {
+    name: 'AMT_ManagementPresenceRemoteSAP',
+    instances: (m) =>
+      m.remoteAccess.mps
+        ? [
+            {
+              AccessInfo: m.remoteAccess.mps.host,
+              CN: m.remoteAccess.mps.host,
+              CreationClassName: 'AMT_ManagementPresenceRemoteSAP',
+              ElementName: 'Intel(r) AMT:Management Presence Server',
+              InfoFormat: 3,
+              Name: 'Intel(r) AMT:Management Presence Server 0',
+              Port: m.remoteAccess.mps.port,
+              SystemCreationClassName: 'CIM_ComputerSystem',
+              SystemName: 'Intel(r) AMT',
+            },
+          ]
+        : [],
+  },
+  {
+    name: 'AMT_RemoteAccessPolicyRule',
+    // AMT's own ElementName, its typo included; ExtendedData as AMT gives a periodic rule's.
+    instances: (m) =>
+      m.remoteAccess.policies.map((p) => ({
+        CreationClassName: 'AMT_RemoteAccessPolicyRule',
+        ElementName: 'Inte(r) AMT:Remote Access Policy',
+        ...(p.trigger === 2 ? { ExtendedData: 'AAAAAAAAABk=' } : {}),
+        PolicyRuleName: p.name,
+        SystemCreationClassName: 'CIM_ComputerSystem',
+        SystemName: 'Intel(r) AMT',
+        Trigger: p.trigger,
+        TunnelLifeTime: p.tunnelLifeTime,
+      })),
+  },
   none('AMT_RemoteAccessPolicyAppliesToMPS'),
   none('AMT_RemoteAccessCredentialContext'),
   none('AMT_MPSUsernamePassword'),
