@@ -53,6 +53,9 @@ export const RunConfig = t.exact(
     timeSync: t.boolean,
     powerOps: t.boolean,
     ciraReconnect: t.boolean,
+    watchdog: t.boolean,
+    /** AMT's watchdog device, where it is not found by its identity. */
+    watchdogDevice: t.string,
   }),
 );
 export type RunConfig = t.TypeOf<typeof RunConfig>;

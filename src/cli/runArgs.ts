@@ -57,7 +57,7 @@ Service:
   --config <file>        JSON configuration; flags override it. Keys: device, simulate, bind,
                          reservePorts, window, maxChannels, reclaimIdleMs, reclaimAnswerMs,
                          logLevel, logFormat, controlSocket, controlGroup, user, group, metricsPort, simProfile,
-                         hostFqdn, timeSync, powerOps, ciraReconnect
+                         hostFqdn, timeSync, powerOps, ciraReconnect, watchdog, watchdogDevice
                          (a regular file of at most 64 KiB; SIGHUP re-reads it)
   --log-level <level>    fatal, error, warn, info (default), debug, trace (trace logs payload bytes)
   --log-format <f>       text (time, level, message, fields), json (one JSON object a line), or
@@ -71,8 +71,8 @@ Service:
   --group <name>         and this group (default: the user's group)
   --metrics-port <port>  serve Prometheus metrics on 127.0.0.1:<port> (off by default)
 
-Host duties (each on by default; config keys hostFqdn, timeSync, powerOps, ciraReconnect set to
-false turn one off):
+Host duties (each on by default; config keys hostFqdn, timeSync, powerOps, ciraReconnect, watchdog
+set to false turn one off):
   --no-host-fqdn         do not send the host's FQDN to AMT (at start, then hourly when it changed)
   --no-time-sync         do not set AMT's clock to the host's (once forwarding is up, daily,
                          after each resume from sleep, and when a console allows it: alert
@@ -83,6 +83,11 @@ false turn one off):
                          it is outside the enterprise, has a link and is not connected (every 15
                          minutes, after a resume and when the tunnel closes, while AMT has a
                          periodic and a user-initiated remote access policy)
+  --no-watchdog          do not ping AMT's watchdog (the mei_wdt device, identity iamt_wdt,
+                         every 60 s with a 120 s timeout, so that AMT can tell a console when
+                         the OS hangs). Off with --simulate unless --watchdog-device names one
+  --watchdog-device <p>  AMT's watchdog device (default: the one whose identity is iamt_wdt
+                         among /sys/class/watchdog; its identity is checked either way)
   -h, --help             this text
 
 Exit codes: 0 stopped cleanly, 1 internal error, 2 usage error, 3 no usable ME device.`;
@@ -152,6 +157,8 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
         'no-time-sync': { type: 'boolean' },
         'no-power-ops': { type: 'boolean' },
         'no-cira-reconnect': { type: 'boolean' },
+        'no-watchdog': { type: 'boolean' },
+        'watchdog-device': { type: 'string' },
         bind: { type: 'string', multiple: true },
         'reserve-ports': { type: 'boolean' },
         window: { type: 'string' },
@@ -238,6 +245,8 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
         timeSync: v['no-time-sync'] ? false : undefined,
         powerOps: v['no-power-ops'] ? false : undefined,
         ciraReconnect: v['no-cira-reconnect'] ? false : undefined,
+        watchdog: v['no-watchdog'] ? false : undefined,
+        watchdogDevice: v['watchdog-device'],
       }).filter(([, x]) => x !== undefined),
     ),
     'command line',

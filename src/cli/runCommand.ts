@@ -163,6 +163,10 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
     ...(opts.timeSync === false ? { timeSync: false } : {}),
     ...(opts.powerOps === false ? { powerOps: false } : {}),
     ...(opts.ciraReconnect === false ? { ciraReconnect: false } : {}),
+    // The host's own AMT watchdog is never armed for a simulated ME, unless a device is named.
+    ...(opts.watchdog !== false && (!simulated || opts.watchdogDevice !== undefined)
+      ? { watchdog: opts.watchdogDevice !== undefined ? { device: opts.watchdogDevice } : {} }
+      : {}),
     // The simulated ME's WS-Man port with --sim-ports: its first, plain or (tls profile) TLS.
     ...(opts.simPorts
       ? { wsmanPorts: opts.simProfile === 'tls' ? { http: 16992, tls: opts.simPorts[0]! } : { http: opts.simPorts[0]!, tls: opts.simPorts[0]! } }

@@ -29,7 +29,10 @@ const duty = (name: string, d: DutyReport | undefined): string | undefined => {
 const who = (u: { owner: number; user?: string }): string => describeUser(u.owner, u.user);
 
 const human = (
-  s: LmsStatus & { simulator?: Record<string, unknown>; duties?: Partial<Record<'hostFqdn' | 'timeSync' | 'powerOps' | 'ciraReconnect', DutyReport>> },
+  s: LmsStatus & {
+    simulator?: Record<string, unknown>;
+    duties?: Partial<Record<'hostFqdn' | 'timeSync' | 'powerOps' | 'ciraReconnect' | 'watchdog', DutyReport>>;
+  },
 ): string => {
   const lines = [
     `device:          ${s.device}`,
@@ -59,6 +62,7 @@ const human = (
       ['AMT clock:', s.duties.timeSync],
       ['graceful power:', s.duties.powerOps],
       ['CIRA reconnect:', s.duties.ciraReconnect],
+      ['AMT watchdog:', s.duties.watchdog],
     ] as const) {
       const line = duty(name, d);
       if (line) lines.push(line);

@@ -5,6 +5,7 @@
  * do. Everything the host says is read through a HostView, so a test can hand it a host of its own.
  */
 import { execFileSync } from 'node:child_process';
+import { AMT_WATCHDOG_IDENTITY } from '../codecs/watchdog.js';
 import { readAmtInfo, type AmtInfo } from '../service/amtInfo.js';
 import type { DaemonAnswer, DaemonStatus } from '../service/controlClient.js';
 import { DeviceError, type MeDevice } from '../device/transport.js';
@@ -25,7 +26,8 @@ export interface Finding {
     | 'ephemeral-ports'
     | 'ipv6'
     | 'provisioning'
-    | 'amt-nic';
+    | 'amt-nic'
+    | 'watchdog';
   readonly level: FindingLevel;
   readonly message: string;
   readonly fix?: string;
@@ -137,6 +139,41 @@ const deviceChecks = (host: HostView, path: string, user: string): Finding[] => 
         ),
   );
   return out;
+};
+
+/**
+ * AMT's watchdog (mei_wdt, identity iamt_wdt), which lms pings so that AMT can tell a console when
+ * the OS hangs: whether the kernel offers it, whether the service user may open it, and whether
+ * a program other than lms holds it (the watchdog core lets one open at a time).
+ */
+const watchdogCheck = (host: HostView, user: string, status: DaemonStatus | undefined): Finding => {
+  const name = host.list('sys/class/watchdog').find((n) => host.read(`sys/class/watchdog/${n}/identity`)?.trim() === AMT_WATCHDOG_IDENTITY);
+  if (!name)
+    return finding(
+      'info',
+      'watchdog',
+      `no AMT watchdog (${AMT_WATCHDOG_IDENTITY}): AMT cannot tell a console when the OS hangs`,
+      'modprobe mei_wdt, where AMT is provisioned (lms pings it once it is there)',
+    );
+  const path = `/dev/${name}`;
+  const node = host.stat(`dev/${name}`);
+  const account = userAccount(host, user);
+  if (!node || !account || !(account.uid === node.uid && (node.mode & 0o200) !== 0))
+    return finding(
+      'warn',
+      'watchdog',
+      `user ${user} may not open AMT's watchdog ${path}${node ? ` (owner ${node.uid}, mode ${(node.mode & 0o777).toString(8).padStart(4, '0')})` : ': no node'}`,
+      'install the udev rule (99-lms-mei.rules gives user lms the iamt_wdt watchdog) and run udevadm trigger --subsystem-match=watchdog',
+    );
+  const others = processesHolding(host, (t) => t === path).filter((p) => p.pid !== status?.pid);
+  if (others.length > 0)
+    return finding(
+      'warn',
+      'watchdog',
+      `AMT's watchdog ${path} is held by ${others.map((p) => `pid ${p.pid} (${p.name}: ${p.command})`).join(', ')}: lms cannot ping it`,
+      'stop the program that holds it (Intel LMS pings it too: it and lms cannot both run)',
+    );
+  return finding('ok', 'watchdog', `AMT's watchdog is ${path} (${AMT_WATCHDOG_IDENTITY}); user ${user} may open it`);
 };
 
 /**
@@ -362,6 +399,7 @@ export const runDoctor = async (options: DoctorOptions): Promise<Finding[]> => {
   const noNode = findings.some((f) => f.check === 'device' && f.level === 'fail');
   findings.push(noNode ? finding('info', 'lme-client', 'not asked: no device node') : await lmeCheck(options, host, status));
   findings.push(daemonCheck(answer, options.unit ?? systemdUnitState), ...portChecks(host, ports, status), ephemeralCheck(host, ports), ipv6Check(host));
+  if (options.devicePath) findings.push(watchdogCheck(host, options.user ?? 'lms', status));
   if (noNode) findings.push(finding('info', 'provisioning', 'AMT not asked: no device node'));
   else {
     let info: AmtInfo | undefined;

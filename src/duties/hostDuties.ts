@@ -4,11 +4,13 @@
  * is up, then daily, after every resume from sleep and when a console allows it), remote graceful
  * power operations (the states advertised whenever forwarding comes up, the requests carried out
  * through logind), and the CIRA reconnect (every 15 minutes, after a resume and when AMT's tunnel
- * closes, while AMT's policy makes it matter). They reach AMT over AMTHI, and WS-Man over an
- * in-process channel of the LMS (no local TCP socket).
+ * closes, while AMT's policy makes it matter); and, when given one, AMT's watchdog heartbeat
+ * (amtWatchdog.ts). They reach AMT over AMTHI, and WS-Man over an in-process channel of the LMS
+ * (no local TCP socket).
  */
 import { filter, interval, Subscription, timer } from 'rxjs';
 import { CIRA_ALERT, CIRA_CLOSED, ciraDuty, PROVISIONING_ALERT } from './ciraDuty.js';
+import { disabledWatchdog, startAmtWatchdog, type AmtWatchdogOptions } from './amtWatchdog.js';
 import type { MeDevice } from '../device/transport.js';
 import type { LmsService } from '../service/lmsService.js';
 import type { Logger } from '../service/logger.js';
@@ -29,6 +31,11 @@ export interface HostDutiesOptions {
   readonly timeSync?: boolean;
   readonly powerOps?: boolean;
   readonly ciraReconnect?: boolean;
+  /**
+   * AMT's watchdog heartbeat: off unless given (`{}`: the device found by its identity), so that a
+   * program on a simulated ME never arms the host's own watchdog. `lms run` gives it on hardware.
+   */
+  readonly watchdog?: Omit<AmtWatchdogOptions, 'log'>;
   /** The forwarded ports WS-Man is reached on (default 16992, and 16993 with TLS). */
   readonly wsmanPorts?: WsmanPorts;
   /** Where the FQDN comes from (default: as the host resolves its own name). */
@@ -46,6 +53,7 @@ export interface HostDutiesStatus {
   readonly timeSync: DutyReport;
   readonly powerOps: DutyReport;
   readonly ciraReconnect: DutyReport;
+  readonly watchdog: DutyReport;
 }
 
 export interface HostDuties {
@@ -77,12 +85,13 @@ export const startHostDuties = (options: HostDutiesOptions): HostDuties => {
   };
   /** The resume signal, subscribed once per connection; without logind, tried again on the next occasion. */
   const hookResume = (): void => {
-    if ((options.timeSync === false && options.ciraReconnect === false) || resumeHooked) return;
+    if ((options.timeSync === false && options.ciraReconnect === false && !options.watchdog) || resumeHooked) return;
     void logind().then(
       (l) => {
         if (resumeHooked) return;
         resumeHooked = true;
         l.onResume(() => {
+          watchdog.ping('resume');
           void clock.run('resume');
           if (cira?.watching) void cira.run('resume');
         });
@@ -93,6 +102,8 @@ export const startHostDuties = (options: HostDutiesOptions): HostDuties => {
   const fqdn: Duty = options.hostFqdn === false ? disabledDuty(FQDN_DUTY) : fqdnDuty(options.amthi, options.resolveFqdn ?? (() => hostFqdn()), options.log);
   const clock: Duty = options.timeSync === false ? disabledDuty(TIME_DUTY) : timeSyncDuty(connect, options.log);
   const power = options.powerOps === false ? undefined : powerDuty(connect, logind, options.log);
+  const watchdog = options.watchdog ? startAmtWatchdog({ ...options.watchdog, log: options.log }) : disabledWatchdog();
+  watchdog.open('start');
   // The CIRA timer runs only while AMT's policy makes a reconnect matter (ciraDuty says when).
   let ciraTimer: Subscription | undefined;
   let stopped = false;
@@ -112,6 +123,7 @@ export const startHostDuties = (options: HostDutiesOptions): HostDuties => {
       void clock.run('forwarding up');
       void power?.run('forwarding up');
       void cira?.run('forwarding up');
+      watchdog.open('forwarding up');
       hookResume();
     }),
   );
@@ -146,11 +158,13 @@ export const startHostDuties = (options: HostDutiesOptions): HostDuties => {
       timeSync: clock.report(),
       powerOps: power?.report() ?? { enabled: false },
       ciraReconnect: cira?.report() ?? { enabled: false },
+      watchdog: watchdog.report(),
     }),
     stop() {
       stopped = true;
       subs.unsubscribe();
       ciraTimer?.unsubscribe();
+      watchdog.stop();
       for (const d of [fqdn, clock, power, cira]) d?.stop();
       void bus?.then(
         (l) => l.close(),

@@ -190,6 +190,28 @@ describe('lms doctor', function () {
     assert.equal(finding(await doctor(), 'udev-rule').level, 'warn');
   });
 
+  it("checks AMT's watchdog: absent is no fault, the service user must own it, and another program must not hold it (issue #28, item 1)", async () => {
+    assert.equal(finding(await doctor(), 'watchdog').level, 'info', 'no watchdog at all: info');
+    h.put('sys/class/watchdog/watchdog0/identity', 'iTCO_wdt\n');
+    h.put('sys/class/watchdog/watchdog1/identity', 'iamt_wdt\n');
+    h.put('dev/watchdog1', '');
+    chmodSync(join(h.root, 'dev/watchdog1'), 0o600); // root's, as the kernel makes it
+    const rootOnly = finding(await doctor(), 'watchdog');
+    assert.equal(rootOnly.level, 'warn');
+    assert.match(rootOnly.message, /^user lms may not open AMT's watchdog \/dev\/watchdog1 \(owner 0, mode 0600\)/);
+    assert.match(rootOnly.fix!, /udevadm trigger --subsystem-match=watchdog/);
+    chownSync(join(h.root, 'dev/watchdog1'), LMS_UID, 0);
+    assert.deepStrictEqual(finding(await doctor(), 'watchdog'), {
+      check: 'watchdog',
+      level: 'ok',
+      message: "AMT's watchdog is /dev/watchdog1 (iamt_wdt); user lms may open it",
+    });
+    fakeProcess(h, LMS_PID, 'lms', 'lms run', '/dev/watchdog1'); // lms itself: fine
+    assert.equal(finding(await doctor(), 'watchdog').level, 'ok');
+    fakeProcess(h, 4321, 'lms', '/usr/sbin/lms', '/dev/watchdog1'); // Intel's
+    assert.match(finding(await doctor(), 'watchdog').message, /is held by pid 4321 \(lms: \/usr\/sbin\/lms\): lms cannot ping it/);
+  });
+
   it('names the process that holds the LME client when it is busy', async () => {
     me = new SimulatedMe();
     const held = await me.connect(); // another LMS has it

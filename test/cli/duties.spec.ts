@@ -7,10 +7,11 @@ import { lms, startDaemon, type Daemon } from '../support/daemon.js';
 import { freePort } from '../support/harness.js';
 import { useLogindDouble, type LogindDouble } from '../support/logindDouble.js';
 import { NO_SYSTEM_BUS } from '../support/noSystemBus.js';
+import { needWatchdogEmulator, startEmulatedWatchdog } from '../tools/watchdogEmulator.js';
 
 interface Status {
   duties: Record<
-    'hostFqdn' | 'timeSync' | 'powerOps' | 'ciraReconnect',
+    'hostFqdn' | 'timeSync' | 'powerOps' | 'ciraReconnect' | 'watchdog',
     { enabled: boolean; result?: string; error?: string; occasion?: string; details?: Record<string, unknown> }
   >;
   simulator: { hostFqdns: string[]; clockSkewS: number; powerStatesSupported: number[] };
@@ -111,6 +112,27 @@ describe('host duties through lms run and lms status', function () {
       [fromFile.duties.hostFqdn.enabled, fromFile.duties.timeSync.enabled, fromFile.duties.powerOps.enabled, fromFile.duties.ciraReconnect.enabled],
       [true, false, true, false],
     );
+  });
+
+  it("pings AMT's watchdog named by --watchdog-device, shows it in lms status, and stops it on SIGTERM; leaves the host's own alone on a simulated ME (issue #28, item 1)", async function () {
+    needWatchdogEmulator(this);
+    const wdt = await startEmulatedWatchdog();
+    try {
+      d = await startDaemon(['--simulate', '--sim-ports', `${await freePort()},${await freePort()}`, '--watchdog-device', wdt.path]);
+      const s = await until((x) => Boolean(x.duties?.watchdog.result));
+      assert.match(s.duties.watchdog.result ?? '', /^pinging .* \(iamt_wdt\) every 60 s, timeout 120 s$/);
+      assert.deepStrictEqual(wdt.lines().slice(0, 3), ['open', 'getsupport', 'settimeout 120']);
+      assert.match((await lms(['status', '--control-socket', d.controlSocket])).stdout, /^AMT watchdog: +pinging /m);
+      await d.stop();
+      d = undefined;
+      assert.equal(await wdt.waitFor(/^release/), 'release stopped');
+      assert.ok(wdt.lines().includes('write V'), 'the magic close before the close');
+    } finally {
+      await wdt.stop();
+    }
+    d = await startDaemon(['--simulate', '--sim-ports', `${await freePort()},${await freePort()}`]);
+    await d.waitFor(/"msg":"lms ready"/);
+    assert.deepStrictEqual((await status()).duties.watchdog, { enabled: false });
   });
 
   it('reopens the tunnel of a simulated AMT set up for CIRA (--sim-cira) when it drops (--sim-fault cira-drop), and shows it in lms status (issue #28, item 4)', async () => {

@@ -11,7 +11,15 @@ const simulate = async (extra: string[] = []): Promise<{ daemon: Daemon; httpPor
   const httpPort = await freePort();
   const echoPort = await freePort();
   // The WS-Man duties open channels of their own; these specs count the clients' (duties: test/cli/duties.spec.ts).
-  const daemon = await startDaemon(['--simulate', '--sim-ports', `${httpPort},${echoPort}`, '--no-time-sync', '--no-power-ops', '--no-cira-reconnect', ...extra]);
+  const daemon = await startDaemon([
+    '--simulate',
+    '--sim-ports',
+    `${httpPort},${echoPort}`,
+    '--no-time-sync',
+    '--no-power-ops',
+    '--no-cira-reconnect',
+    ...extra,
+  ]);
   await daemon.waitFor(new RegExp(`"port":${echoPort},"ok":true`));
   await daemon.waitFor(/lms ready/);
   return { daemon, httpPort, echoPort };

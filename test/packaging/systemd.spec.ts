@@ -41,6 +41,8 @@ describe('systemd unit', function () {
       'ProtectSystem=strict',
       'PrivateTmp=yes',
       'DeviceAllow=/dev/mei0 rw',
+      // AMT's watchdog, write only (issue #28, item 1); the udev rule gives lms that one alone.
+      'DeviceAllow=char-watchdog w',
       'IPAddressAllow=localhost',
       // sock_diag (netlink) names the user behind each connection; without it every user shares as one (issue #25).
       'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK',
@@ -50,6 +52,7 @@ describe('systemd unit', function () {
     const udev = readFileSync('packaging/udev/99-lms-mei.rules', 'utf8');
     // The device for the service user alone: whoever opens it can read AMT's local system account (issue #22, item 4).
     assert.match(udev, /^KERNEL=="mei\[0-9\]\*", SUBSYSTEM=="mei", OWNER="lms", GROUP="root", MODE="0600", TAG\+="systemd"$/m);
+    assert.match(udev, /^SUBSYSTEM=="watchdog", ATTR\{identity\}=="iamt_wdt", OWNER="lms", GROUP="root", MODE="0600"$/m);
     assert.match(unit, /^ExecStart=.* --control-group lms-status$/m);
     assert.match(readFileSync('packaging/sysusers/lms.conf', 'utf8'), /^g lms-status -$/m);
   });

@@ -4,44 +4,25 @@
  * ME connection; the C server does the driver's part (ioctl, one message per read and write,
  * EFBIG, ENODEV after a reset, EAGAIN, EINTR, poll).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { guidToBytes } from 'lms-rx/apf';
 import { MeClient } from 'lms-rx/heci';
 import type { SimulatedMe } from 'lms-rx/simulator';
 import type { MeConnection } from 'lms-rx';
+import { fuseToolUnavailable, needFuseTool, startFuseServer, stopFuseServer, toolDir } from './fuseServer.js';
 
-const SOURCE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../test/tools/mei-emu');
+const SOURCE_DIR = toolDir('mei-emu');
 export const EMULATOR_BINARY = join(SOURCE_DIR, 'mei_emu');
 
 /** Why the emulated device cannot run here, or undefined when it can (building it if needed). */
-export const emulatorUnavailable = (): string | undefined => {
-  if (!existsSync('/dev/fuse')) return '/dev/fuse is missing (no FUSE in this kernel or container)';
-  if (process.getuid?.() !== 0) return 'mounting the emulated device needs root';
-  try {
-    execFileSync('make', ['-s', '-C', SOURCE_DIR], { stdio: 'pipe' });
-  } catch (err) {
-    const out = (err as { stderr?: Buffer }).stderr?.toString() ?? String(err);
-    return `mei_emu does not build (apt-get install -y libfuse3-dev fuse3 pkg-config gcc): ${out.slice(0, 300)}`;
-  }
-  return undefined;
-};
+export const emulatorUnavailable = (): string | undefined => fuseToolUnavailable(SOURCE_DIR, 'mei_emu');
 
-/**
- * For a test or suite that needs the emulated device: skips it with the reason where the device
- * cannot run, except on CI, where a skip would hide the production device path, so it fails.
- */
-export const needEmulator = (ctx: Mocha.Context): void => {
-  const why = emulatorUnavailable();
-  if (!why) return;
-  if (process.env['CI']) throw new Error(`the emulated MEI device cannot run in CI: ${why}`);
-  console.log(`      skipped: ${why}`);
-  ctx.skip();
-};
+/** For a test or suite that needs the emulated device: skipped where it cannot run, failed on CI. */
+export const needEmulator = (ctx: Mocha.Context): void => needFuseTool(ctx, emulatorUnavailable());
 
 export interface EmulatedMei {
   readonly devicePath: string;
@@ -143,22 +124,7 @@ export const startEmulatedMei = async (me: SimulatedMe): Promise<EmulatedMei> =>
   };
 
   await new Promise<void>((res) => server.listen(socketPath, res));
-  const child: ChildProcess = spawn(EMULATOR_BINARY, [mountPoint, socketPath], { stdio: ['ignore', 'ignore', 'pipe'] });
-  await new Promise<void>((res, rej) => {
-    let err = '';
-    const timer = setTimeout(() => rej(new Error(`mei_emu did not start: ${err}`)), 5000);
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (err.includes('ready')) {
-        clearTimeout(timer);
-        res();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      rej(new Error(`mei_emu exited with ${code}: ${err}`));
-    });
-  });
+  const child = await startFuseServer(EMULATOR_BINARY, [mountPoint, socketPath]);
 
   return {
     devicePath: join(mountPoint, 'mei0'),
@@ -166,19 +132,7 @@ export const startEmulatedMei = async (me: SimulatedMe): Promise<EmulatedMei> =>
     mountPoint,
     connections: () => conns.size,
     async stop() {
-      const exited = new Promise<void>((res) => (child.exitCode !== null ? res() : child.once('exit', () => res())));
-      child.kill('SIGTERM');
-      const clean = await Promise.race([exited.then(() => true), new Promise<boolean>((res) => setTimeout(() => res(false), 3000))]);
-      if (!clean) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-      // A SIGKILLed server leaves a stale mount: a lazy unmount clears it, and does no harm otherwise.
-      try {
-        execFileSync('fusermount3', ['-u', '-z', mountPoint], { stdio: 'ignore' });
-      } catch {
-        // not mounted any more
-      }
+      await stopFuseServer(child, mountPoint);
       for (const c of conns.values()) c.close();
       conns.clear();
       link?.destroy();
