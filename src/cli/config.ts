@@ -53,6 +53,7 @@ export const RunConfig = t.exact(
     timeSync: t.boolean,
     powerOps: t.boolean,
     ciraReconnect: t.boolean,
+    sharedStaticIp: t.boolean,
     watchdog: t.boolean,
     /** AMT's watchdog device, where it is not found by its identity. */
     watchdogDevice: t.string,

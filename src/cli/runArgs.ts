@@ -57,7 +57,8 @@ Service:
   --config <file>        JSON configuration; flags override it. Keys: device, simulate, bind,
                          reservePorts, window, maxChannels, reclaimIdleMs, reclaimAnswerMs,
                          logLevel, logFormat, controlSocket, controlGroup, user, group, metricsPort, simProfile,
-                         hostFqdn, timeSync, powerOps, ciraReconnect, watchdog, watchdogDevice
+                         hostFqdn, timeSync, powerOps, ciraReconnect, sharedStaticIp, watchdog,
+                         watchdogDevice
                          (a regular file of at most 64 KiB; SIGHUP re-reads it)
   --log-level <level>    fatal, error, warn, info (default), debug, trace (trace logs payload bytes)
   --log-format <f>       text (time, level, message, fields), json (one JSON object a line), or
@@ -71,8 +72,8 @@ Service:
   --group <name>         and this group (default: the user's group)
   --metrics-port <port>  serve Prometheus metrics on 127.0.0.1:<port> (off by default)
 
-Host duties (each on by default; config keys hostFqdn, timeSync, powerOps, ciraReconnect, watchdog
-set to false turn one off):
+Host duties (each on by default; config keys hostFqdn, timeSync, powerOps, ciraReconnect,
+sharedStaticIp, watchdog set to false turn one off):
   --no-host-fqdn         do not send the host's FQDN to AMT (at start, then hourly when it changed)
   --no-time-sync         do not set AMT's clock to the host's (once forwarding is up, daily,
                          after each resume from sleep, and when a console allows it: alert
@@ -83,6 +84,8 @@ set to false turn one off):
                          it is outside the enterprise, has a link and is not connected (every 15
                          minutes, after a resume and when the tunnel closes, while AMT has a
                          periodic and a user-initiated remote access policy)
+  --no-shared-static-ip  do not write the host's IPv4 settings of the NIC AMT shares (its MAC) to
+                         AMT when they change, where AMT shares the host's IP (IpSyncEnabled)
   --no-watchdog          do not ping AMT's watchdog (the mei_wdt device, identity iamt_wdt,
                          every 60 s with a 120 s timeout, so that AMT can tell a console when
                          the OS hangs). Off with --simulate unless --watchdog-device names one
@@ -158,6 +161,7 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
         'no-power-ops': { type: 'boolean' },
         'no-cira-reconnect': { type: 'boolean' },
         'no-watchdog': { type: 'boolean' },
+        'no-shared-static-ip': { type: 'boolean' },
         'watchdog-device': { type: 'string' },
         bind: { type: 'string', multiple: true },
         'reserve-ports': { type: 'boolean' },
@@ -246,6 +250,7 @@ export const parseRunArgs = (argv: readonly string[]): RunOptions | 'help' => {
         powerOps: v['no-power-ops'] ? false : undefined,
         ciraReconnect: v['no-cira-reconnect'] ? false : undefined,
         watchdog: v['no-watchdog'] ? false : undefined,
+        sharedStaticIp: v['no-shared-static-ip'] ? false : undefined,
         watchdogDevice: v['watchdog-device'],
       }).filter(([, x]) => x !== undefined),
     ),

@@ -128,6 +128,7 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
             hostFqdns: simulated.amthiState.hostFqdns,
             clockSkewS: Math.round(simulated.amt.clockSkewMs / 1000),
             powerStatesSupported: simulated.amt.powerStatesSupported,
+            hostIpSettings: simulated.amt.hostIpSettings,
           },
         }
       : {}),
@@ -163,6 +164,7 @@ export const runCommand = async (argv: readonly string[]): Promise<number> => {
     ...(opts.timeSync === false ? { timeSync: false } : {}),
     ...(opts.powerOps === false ? { powerOps: false } : {}),
     ...(opts.ciraReconnect === false ? { ciraReconnect: false } : {}),
+    ...(opts.sharedStaticIp === false ? { sharedStaticIp: false } : {}),
     // The host's own AMT watchdog is never armed for a simulated ME, unless a device is named.
     ...(opts.watchdog !== false && (!simulated || opts.watchdogDevice !== undefined)
       ? { watchdog: opts.watchdogDevice !== undefined ? { device: opts.watchdogDevice } : {} }

@@ -31,7 +31,7 @@ const who = (u: { owner: number; user?: string }): string => describeUser(u.owne
 const human = (
   s: LmsStatus & {
     simulator?: Record<string, unknown>;
-    duties?: Partial<Record<'hostFqdn' | 'timeSync' | 'powerOps' | 'ciraReconnect' | 'watchdog', DutyReport>>;
+    duties?: Partial<Record<'hostFqdn' | 'timeSync' | 'powerOps' | 'ciraReconnect' | 'sharedStaticIp' | 'watchdog', DutyReport>>;
   },
 ): string => {
   const lines = [
@@ -62,6 +62,7 @@ const human = (
       ['AMT clock:', s.duties.timeSync],
       ['graceful power:', s.duties.powerOps],
       ['CIRA reconnect:', s.duties.ciraReconnect],
+      ['shared IP:', s.duties.sharedStaticIp],
       ['AMT watchdog:', s.duties.watchdog],
     ] as const) {
       const line = duty(name, d);

@@ -8,7 +8,10 @@
  * (amtWatchdog.ts). They reach AMT over AMTHI, and WS-Man over an in-process channel of the LMS
  * (no local TCP socket).
  */
-import { filter, interval, Subscription, timer } from 'rxjs';
+import { debounceTime, filter, interval, Subscription, timer, type Observable } from 'rxjs';
+import { dumpIpv4Addresses, routeChanges } from '../device/routeNetlink.js';
+import { hostIpv4ByMac, type HostIpv4 } from './hostNetwork.js';
+import { IP_SYNC_ALERT, SHARED_IP_DUTY, sharedIpDuty } from './sharedIpDuty.js';
 import { CIRA_ALERT, CIRA_CLOSED, ciraDuty, PROVISIONING_ALERT } from './ciraDuty.js';
 import { disabledWatchdog, startAmtWatchdog, type AmtWatchdogOptions } from './amtWatchdog.js';
 import type { MeDevice } from '../device/transport.js';
@@ -31,6 +34,10 @@ export interface HostDutiesOptions {
   readonly timeSync?: boolean;
   readonly powerOps?: boolean;
   readonly ciraReconnect?: boolean;
+  readonly sharedStaticIp?: boolean;
+  /** The host's IPv4 settings on the NIC with a MAC (default: this host's), and when they change (default: rtnetlink). */
+  readonly hostNetwork?: (mac: string) => HostIpv4 | string;
+  readonly hostNetworkChanges?: () => Observable<void>;
   /**
    * AMT's watchdog heartbeat: off unless given (`{}`: the device found by its identity), so that a
    * program on a simulated ME never arms the host's own watchdog. `lms run` gives it on hardware.
@@ -53,6 +60,7 @@ export interface HostDutiesStatus {
   readonly timeSync: DutyReport;
   readonly powerOps: DutyReport;
   readonly ciraReconnect: DutyReport;
+  readonly sharedStaticIp: DutyReport;
   readonly watchdog: DutyReport;
 }
 
@@ -62,6 +70,8 @@ export interface HostDuties {
 }
 
 const MINUTE = 60_000;
+/** A change to the host's network comes in a burst (link, address, route): read it once it settled. */
+const HOST_CHANGE_SETTLE_MS = 300;
 const HOUR = 60 * MINUTE;
 
 export const startHostDuties = (options: HostDutiesOptions): HostDuties => {
@@ -102,11 +112,49 @@ export const startHostDuties = (options: HostDutiesOptions): HostDuties => {
   const fqdn: Duty = options.hostFqdn === false ? disabledDuty(FQDN_DUTY) : fqdnDuty(options.amthi, options.resolveFqdn ?? (() => hostFqdn()), options.log);
   const clock: Duty = options.timeSync === false ? disabledDuty(TIME_DUTY) : timeSyncDuty(connect, options.log);
   const power = options.powerOps === false ? undefined : powerDuty(connect, logind, options.log);
+  // The host's network is watched only while AMT shares its IP (sharedIpDuty says when); a burst
+  // of changes (an address, then its route) is one run, and a change during a run makes another.
+  let stopped = false;
+  let hostChanges: Subscription | undefined;
+  let sharedBusy = false;
+  let sharedAgain = false;
+  const onHostChange = (): void => {
+    if (sharedBusy) {
+      sharedAgain = true;
+      return;
+    }
+    sharedBusy = true;
+    void shared?.run('host network changed').finally(() => {
+      sharedBusy = false;
+      if (sharedAgain) {
+        sharedAgain = false;
+        onHostChange();
+      }
+    });
+  };
+  const shared =
+    options.sharedStaticIp === false
+      ? undefined
+      : sharedIpDuty(options.amthi, connect, options.hostNetwork ?? ((mac) => hostIpv4ByMac(mac, dumpIpv4Addresses)), options.log, (watching) => {
+          hostChanges?.unsubscribe();
+          hostChanges =
+            watching && !stopped
+              ? (options.hostNetworkChanges ?? routeChanges)()
+                  .pipe(debounceTime(HOST_CHANGE_SETTLE_MS))
+                  .subscribe({
+                    next: onHostChange,
+                    error: (err: unknown) =>
+                      options.log.warn(
+                        { duty: SHARED_IP_DUTY },
+                        `${SHARED_IP_DUTY}: cannot watch the host's network (${err instanceof Error ? err.message : String(err)}); synced only when forwarding comes up`,
+                      ),
+                  })
+              : undefined;
+        });
   const watchdog = options.watchdog ? startAmtWatchdog({ ...options.watchdog, log: options.log }) : disabledWatchdog();
   watchdog.open('start');
   // The CIRA timer runs only while AMT's policy makes a reconnect matter (ciraDuty says when).
   let ciraTimer: Subscription | undefined;
-  let stopped = false;
   const cira =
     options.ciraReconnect === false
       ? undefined
@@ -123,6 +171,7 @@ export const startHostDuties = (options: HostDutiesOptions): HostDuties => {
       void clock.run('forwarding up');
       void power?.run('forwarding up');
       void cira?.run('forwarding up');
+      void shared?.run('forwarding up');
       watchdog.open('forwarding up');
       hookResume();
     }),
@@ -150,6 +199,7 @@ export const startHostDuties = (options: HostDutiesOptions): HostDuties => {
         else if (a.messageId === CIRA_ALERT && a.arguments[0] === CIRA_CLOSED && cira.watching) void cira.run('tunnel closed');
       }),
     );
+  if (shared) subs.add(options.lms.alerts$.pipe(filter((a) => a.messageId === IP_SYNC_ALERT)).subscribe(() => void shared.run('IP sync switched')));
   hookResume();
 
   return {
@@ -158,14 +208,16 @@ export const startHostDuties = (options: HostDutiesOptions): HostDuties => {
       timeSync: clock.report(),
       powerOps: power?.report() ?? { enabled: false },
       ciraReconnect: cira?.report() ?? { enabled: false },
+      sharedStaticIp: shared?.report() ?? { enabled: false },
       watchdog: watchdog.report(),
     }),
     stop() {
       stopped = true;
       subs.unsubscribe();
       ciraTimer?.unsubscribe();
+      hostChanges?.unsubscribe();
       watchdog.stop();
-      for (const d of [fqdn, clock, power, cira]) d?.stop();
+      for (const d of [fqdn, clock, power, cira, shared]) d?.stop();
       void bus?.then(
         (l) => l.close(),
         () => undefined,

@@ -12,19 +12,14 @@
  * calls (send and recv through the FFI cost ~300 µs a lookup under load).
  */
 import { readSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { isIPv6 } from 'node:net';
 import { endianness } from 'node:os';
+import { NETLINK_SOCK_DIAG, openNetlinkSocket } from '../device/netlinkSocket.js';
 import type { Endpoint, SocketOwner } from '../streams/sessionTypes.js';
 
 // linux/netlink.h, linux/sock_diag.h, linux/inet_diag.h
 const AF_INET = 2;
 const AF_INET6 = 10;
-const AF_NETLINK = 16;
-const SOCK_DGRAM = 2;
-const SOCK_CLOEXEC = 0o2000000;
-const SOCK_NONBLOCK = 0o4000;
-const NETLINK_SOCK_DIAG = 4;
 const SOCK_DIAG_BY_FAMILY = 20;
 const NLMSG_ERROR = 2;
 const NLM_F_REQUEST = 1;
@@ -101,15 +96,6 @@ export interface SocketOwners {
   readonly unavailable: string | undefined;
 }
 
-/** socket(2), the one call Node has no way to make. */
-const netlinkSocket = (): number => {
-  const require = createRequire(import.meta.url);
-  const ffi = require('@2060.io/ffi-napi') as {
-    Library(name: null, functions: Record<string, [string, string[]]>): { socket(domain: number, type: number, protocol: number): number };
-  };
-  return ffi.Library(null, { socket: ['int', ['int', 'int', 'int']] }).socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_SOCK_DIAG);
-};
-
 /** One netlink socket for the daemon's life, opened on the first accept. */
 export const createSocketOwners = (): SocketOwners => {
   let fd = -1;
@@ -121,10 +107,11 @@ export const createSocketOwners = (): SocketOwners => {
     if (fd >= 0) return true;
     if (unavailable) return false;
     try {
-      fd = netlinkSocket();
-      if (fd < 0) unavailable = 'the kernel refused a sock_diag netlink socket';
+      fd = openNetlinkSocket(NETLINK_SOCK_DIAG);
     } catch (err) {
-      unavailable = `no FFI to ask the kernel (${(err as Error).message})`;
+      unavailable = (err as Error).message.startsWith('the kernel')
+        ? 'the kernel refused a sock_diag netlink socket'
+        : `no FFI to ask the kernel (${(err as Error).message})`;
     }
     return fd >= 0;
   };

@@ -18,6 +18,7 @@ const simulate = async (extra: string[] = []): Promise<{ daemon: Daemon; httpPor
     '--no-time-sync',
     '--no-power-ops',
     '--no-cira-reconnect',
+    '--no-shared-static-ip',
     ...extra,
   ]);
   await daemon.waitFor(new RegExp(`"port":${echoPort},"ok":true`));

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
-import { Subject } from 'rxjs';
+import { Observable, Subject } from 'rxjs';
 import { AmthiCommand, MeClient } from 'lms-rx/heci';
 import { encodeAmthiResponse } from '../../src/codecs/amthi.js';
 import {
@@ -332,6 +332,66 @@ describe('host duties', function () {
       await until('the clock duty ran', () => r!.duties.status().timeSync.lastRunAt !== undefined);
       assert.deepStrictEqual(r.duties.status().ciraReconnect, { enabled: false });
       assert.equal(statusAsks(asked), 0);
+    });
+  });
+
+  describe('the shared static IP (issue #28, item 2)', () => {
+    const HOST = {
+      interface: 'amt0',
+      dhcp: false,
+      address: '192.0.2.10',
+      subnetMask: '255.255.255.0',
+      gateway: '192.0.2.1',
+      dns: ['192.0.2.53'],
+      linkUp: true,
+    };
+
+    it("watches the host's network only while AMT syncs its IP, and sends each change once", async () => {
+      let host = HOST;
+      let watchers = 0;
+      const changes = new Subject<void>();
+      const counted = new Observable<void>((s) => {
+        watchers++;
+        const sub = changes.subscribe(s);
+        return () => {
+          watchers--;
+          sub.unsubscribe();
+        };
+      });
+      r = await rig({}, { hostNetwork: () => host, hostNetworkChanges: () => counted });
+      const d = r.duties;
+      const me = r.me;
+      await until('the first sync', () => me.amt.hostIpSettings.puts === 1);
+      assert.deepStrictEqual(
+        { ...me.amt.hostIpSettings },
+        {
+          dhcpEnabled: false,
+          ipAddress: '192.0.2.10',
+          subnetMask: '255.255.255.0',
+          defaultGateway: '192.0.2.1',
+          primaryDns: '192.0.2.53',
+          secondaryDns: '0.0.0.0',
+          puts: 1,
+        },
+      );
+      assert.equal(watchers, 1);
+      host = { ...HOST, address: '192.0.2.20' };
+      changes.next();
+      changes.next(); // one burst
+      await until('the change sent', () => me.amt.hostIpSettings.ipAddress === '192.0.2.20');
+      changes.next(); // nothing changed
+      await until('the change looked at', () => /^AMT has amt0's settings/.test(d.status().sharedStaticIp.result ?? ''));
+      assert.equal(me.amt.hostIpSettings.puts, 2);
+      // A console switches IP sync off; AMT says so (iAMT0062 0) and lms stops watching.
+      const port = me.options.ports![0]!;
+      const eps = new AMT.Messages().EthernetPortSettings;
+      await wsmanCall(
+        { port, tls: false, connect: () => r!.lms.connect(port) },
+        { user: me.user, password: me.password },
+        eps.Put({ InstanceID: 'Intel(r) AMT Ethernet Port Settings 0', IpSyncEnabled: false } as never),
+      );
+      await until('no watching', () => watchers === 0);
+      assert.match(d.status().sharedStaticIp.result ?? '', /^not needed: AMT does not sync its IP/);
     });
   });
 

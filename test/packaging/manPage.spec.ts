@@ -8,6 +8,7 @@ import { INFO_HELP } from '../../src/cli/infoCommand.js';
 import { PROBE_HELP } from '../../src/cli/probeCommand.js';
 import { RUN_HELP } from '../../src/cli/runArgs.js';
 import { STATUS_HELP } from '../../src/cli/statusCommand.js';
+import { EVENTS_HELP } from '../../src/cli/eventsCommand.js';
 
 const PAGE = 'man/lms.8';
 /** The page as man renders it, hyphens and all. */
@@ -36,8 +37,9 @@ describe('man page lms(8)', () => {
 
   it('names every command and every flag the CLI explains, and every exit code', () => {
     const page = rendered();
-    for (const command of ['run', 'status', 'probe', 'info', 'doctor']) assert.match(page, new RegExp(`^\\s*lms ${command}\\b`, 'm'), `lms ${command}`);
-    for (const flag of [RUN_HELP, STATUS_HELP, PROBE_HELP, INFO_HELP, DOCTOR_HELP].flatMap(flagsOf))
+    for (const command of ['run', 'status', 'events', 'probe', 'info', 'doctor'])
+      assert.match(page, new RegExp(`^\\s*lms ${command}\\b`, 'm'), `lms ${command}`);
+    for (const flag of [RUN_HELP, STATUS_HELP, EVENTS_HELP, PROBE_HELP, INFO_HELP, DOCTOR_HELP].flatMap(flagsOf))
       assert.ok(page.includes(flag), `${flag} is not in the man page`);
     for (const code of Object.values(Exit))
       assert.match(page.slice(page.indexOf('EXIT STATUS')), new RegExp(`^\\s+${code}\\s{2,}\\S`, 'm'), `exit status ${code}`);

@@ -17,10 +17,12 @@ export interface Daemon {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; ms: number }>;
 }
 
-export const startDaemon = async (args: string[]): Promise<Daemon> => {
+/** `lms run` with `args`; `wrap` runs it through another command (`ip netns exec NS`). */
+export const startDaemon = async (args: string[], wrap: readonly string[] = []): Promise<Daemon> => {
   const dir = mkdtempSync(join(tmpdir(), 'lms-cli-'));
   const controlSocket = join(dir, 'lms.sock');
-  const proc = spawn(process.execPath, [CLI, 'run', '--control-socket', controlSocket, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const command = [...wrap, process.execPath, CLI, 'run', '--control-socket', controlSocket, ...args];
+  const proc = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -106,6 +106,16 @@ export const ciraRemoteAccess = (): RemoteAccessModel => ({
   userInitiated: 0,
 });
 
+export interface HostIpSettings {
+  dhcpEnabled: boolean;
+  ipAddress: string;
+  subnetMask: string;
+  defaultGateway: string;
+  primaryDns: string;
+  secondaryDns: string;
+  puts: number;
+}
+
 export interface AmtModel {
   /** The firmware version, e.g. 16.1.30: Server header, Identify, SoftwareIdentity. */
   readonly version: string;
@@ -135,6 +145,8 @@ export interface AmtModel {
   localTimeSyncEnabled: 0 | 1 | 2;
   powerStatesSupported: number[];
   readonly remoteAccess: RemoteAccessModel;
+  /** IPS_HostIPSettings: the host's IPv4 settings as its agent last put them (shared static IP), and how many Puts. */
+  readonly hostIpSettings: HostIpSettings;
   readonly log: LogRecord[];
   /** Each call, as `<class>.<method>`, oldest first (for tests and status). */
   readonly calls: string[];
@@ -209,6 +221,7 @@ export const createAmtModel = (o: AmtModelOptions, persisted?: PersistedAmt): Am
   localTimeSyncEnabled: o.localTimeSyncEnabled ?? 0,
   powerStatesSupported: [2, 8, 10],
   remoteAccess: o.cira ? ciraRemoteAccess() : noRemoteAccess(),
+  hostIpSettings: { dhcpEnabled: true, ipAddress: '', subnetMask: '', defaultGateway: '', primaryDns: '', secondaryDns: '', puts: 0 },
   log: [],
   calls: [],
   refusals: [],

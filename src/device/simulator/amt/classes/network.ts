@@ -84,11 +84,55 @@ const putEthernet = (m: AmtModel, given: Readonly<Record<string, unknown>>): Fau
       if (!isIpv4(v)) return { fault: 'InvalidRepresentation', detail: `${name} ${v || '(missing)'}` };
   }
   if (next.secondaryDns && !isIpv4(next.secondaryDns)) return { fault: 'InvalidRepresentation', detail: 'SecondaryDNS' };
+  const syncChanged = sync !== w.ipSyncEnabled;
   Object.assign(w, next, { dhcpEnabled: dhcp, ipSyncEnabled: sync, sharedStaticIp: shared });
+  // AMT tells the host's agent that IP sync was switched (iAMT0062: 0 off, 1 on).
+  if (syncChanged) m.alert('iAMT0062', [sync ? '1' : '0']);
+  return undefined;
+};
+
+const HOST_IP = 'Intel(r) Host IP Settings';
+
+/** The host's settings as its agent writes them: DHCP alone, or a static address whole and valid. */
+const putHostIp = (m: AmtModel, given: Readonly<Record<string, unknown>>): Fault | undefined => {
+  const dhcp = bool(given, 'DHCPEnabled');
+  if (dhcp === undefined) return { fault: 'InvalidRepresentation', detail: 'DHCPEnabled' };
+  const h = m.hostIpSettings;
+  if (dhcp) {
+    Object.assign(h, { dhcpEnabled: true, ipAddress: '', subnetMask: '', defaultGateway: '', primaryDns: '', secondaryDns: '' });
+  } else {
+    const next = {
+      ipAddress: field(given, 'IpAddress') ?? '',
+      subnetMask: field(given, 'SubnetMask') ?? '',
+      defaultGateway: field(given, 'DefaultGateway') ?? '',
+      primaryDns: field(given, 'PrimaryDNS') ?? '',
+      secondaryDns: field(given, 'SecondaryDNS') ?? '',
+    };
+    for (const [name, v] of Object.entries(next)) if (!isIpv4(v)) return { fault: 'InvalidRepresentation', detail: `${name} ${v || '(missing)'}` };
+    Object.assign(h, next, { dhcpEnabled: false });
+  }
+  h.puts++;
   return undefined;
 };
 
 export const networkClasses: readonly ClassDef[] = [
+  {
+    // The host's IP settings, which its agent keeps up to date where AMT shares the host's static IP (IpSyncEnabled).
+    name: 'IPS_HostIPSettings',
+    instances: (m) => {
+      const h = m.hostIpSettings;
+      return [
+        {
+          DHCPEnabled: h.dhcpEnabled,
+          ...(h.dhcpEnabled ? {} : { DefaultGateway: h.defaultGateway }),
+          ElementName: HOST_IP,
+          InstanceID: HOST_IP,
+          ...(h.dhcpEnabled ? {} : { IpAddress: h.ipAddress, PrimaryDNS: h.primaryDns, SecondaryDNS: h.secondaryDns, SubnetMask: h.subnetMask }),
+        },
+      ];
+    },
+    put: putHostIp,
+  },
   { name: 'AMT_EthernetPortSettings', instances: (m) => [wired(m), wireless()], put: putEthernet },
   {
     name: 'IPS_IPv6PortSettings',
