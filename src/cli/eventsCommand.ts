@@ -1,9 +1,9 @@
 /** `lms events`: follows AMT's events as the running daemon receives them, over its control socket. */
-import { parseArgs } from 'node:util';
 import { controlSocketToAsk, followControl } from '../service/controlSocket.js';
 import { unanswered } from '../service/controlClient.js';
 import type { AmtEvent } from '../service/amtEvents.js';
-import { Exit, UsageError } from './exitCodes.js';
+import { Exit } from './exitCodes.js';
+import { parseDaemonQueryArgs } from './statusCommand.js';
 
 export const EVENTS_HELP = `Usage: lms events [--json] [--control-socket <path>]
 
@@ -19,21 +19,9 @@ Exit codes: 0 interrupted, 2 usage error, 4 the daemon is not running or stopped
 const line = (e: AmtEvent): string => `${e.time}  ${e.category.padEnd(14)} ${e.text} (${e.key})`;
 
 export const eventsCommand = async (argv: readonly string[]): Promise<number> => {
-  let v;
-  try {
-    v = parseArgs({
-      args: [...argv],
-      strict: true,
-      options: { json: { type: 'boolean' }, 'control-socket': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    }).values;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  if (v.help) {
-    process.stdout.write(`${EVENTS_HELP}\n`);
-    return Exit.Ok;
-  }
-  const path = v['control-socket'] ?? controlSocketToAsk();
+  const v = parseDaemonQueryArgs(argv, EVENTS_HELP);
+  if (v === 'help') return Exit.Ok;
+  const path = v.controlSocket ?? controlSocketToAsk();
   return new Promise<number>((resolve) => {
     const sub = followControl(path).subscribe({
       next: (e) => process.stdout.write(`${v.json ? JSON.stringify(e) : line(e as AmtEvent)}\n`),

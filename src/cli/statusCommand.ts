@@ -74,7 +74,8 @@ const human = (
   return lines.join('\n');
 };
 
-export const statusCommand = async (argv: readonly string[]): Promise<number> => {
+/** The flags of a command that asks the running daemon: --json, --control-socket, --help (its text printed). */
+export const parseDaemonQueryArgs = (argv: readonly string[], help: string): { json: boolean; controlSocket: string | undefined } | 'help' => {
   let v;
   try {
     v = parseArgs({
@@ -86,10 +87,16 @@ export const statusCommand = async (argv: readonly string[]): Promise<number> =>
     throw new UsageError((err as Error).message);
   }
   if (v.help) {
-    process.stdout.write(`${STATUS_HELP}\n`);
-    return Exit.Ok;
+    process.stdout.write(`${help}\n`);
+    return 'help';
   }
-  const answer = await askDaemon(v['control-socket']);
+  return { json: v.json === true, controlSocket: v['control-socket'] };
+};
+
+export const statusCommand = async (argv: readonly string[]): Promise<number> => {
+  const v = parseDaemonQueryArgs(argv, STATUS_HELP);
+  if (v === 'help') return Exit.Ok;
+  const answer = await askDaemon(v.controlSocket);
   if (answer.kind !== 'status') {
     process.stderr.write(`lms status: no answer on ${answer.path}: ${answer.detail}\n`);
     return answer.kind === 'denied' ? Exit.NotPermitted : Exit.NotRunning;

@@ -26,7 +26,7 @@ import { callAmthi } from '../device/amthiClient.js';
 import type { MeDevice } from '../device/transport.js';
 import type { Logger } from '../service/logger.js';
 import { enumerateAll, type AmtCall } from './amtWsman.js';
-import { createDuty, type Duty } from './duty.js';
+import { createWatchingDuty, type WatchingDuty } from './duty.js';
 
 export const CIRA_DUTY = 'CIRA reconnect';
 /** AMT's alert that remote access changed: argument 0 its tunnel closed (checked at once), 1 it opened. */
@@ -57,25 +57,14 @@ const TOLERATED = new Set(
   ),
 );
 
-export interface CiraDuty extends Duty {
-  /** True while AMT's policy makes the reconnect matter: its timer runs only then. */
-  readonly watching: boolean;
-}
-
-/** `onWatching` hears each change of `watching` (the caller starts or stops the timer). */
+/** Watching while AMT's policy makes the reconnect matter: `onWatching` starts or stops its timer. */
 export const ciraDuty = (
   amthi: MeDevice,
   connect: (signal: AbortSignal) => Promise<AmtCall>,
   log: Logger,
   onWatching: (watching: boolean) => void,
-): CiraDuty => {
-  let watching: boolean | undefined;
-  const watch = (w: boolean): void => {
-    if (w === watching) return;
-    watching = w;
-    onWatching(w);
-  };
-  const duty = createDuty(CIRA_DUTY, log, async (occasion, signal) => {
+): WatchingDuty =>
+  createWatchingDuty(CIRA_DUTY, log, onWatching, async (occasion, signal, watch, watching) => {
     if (watching === undefined || POLICY_OCCASIONS.has(occasion)) {
       const problem = await policyProblem(amthi, () => connect(signal));
       watch(problem === undefined);
@@ -110,10 +99,3 @@ export const ciraDuty = (
     if (E.isLeft(open) && !TOLERATED.has(open.left)) throw new Error(`AMT is outside the enterprise and not connected, and refused to reconnect: ${open.left}`);
     return { result: `AMT was outside the enterprise and not connected to its MPS ${s.mpsHostname}: asked it to reconnect`, details, acted: true };
   });
-  return {
-    ...duty,
-    get watching() {
-      return watching === true;
-    },
-  };
-};

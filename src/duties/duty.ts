@@ -99,5 +99,36 @@ export const createDuty = (name: string, log: Logger, work: (occasion: string, s
   };
 };
 
+/** A duty whose other occasions (a timer, the host's events) are wanted only while what it reads of AMT makes it matter. */
+export interface WatchingDuty extends Duty {
+  readonly watching: boolean;
+}
+
+/**
+ * A duty that says, through `onWatching`, each time it starts or stops mattering (its caller then
+ * starts or stops that timer or subscription). `work` gets `watch(w)` to say so, and whether it
+ * was known before (undefined until the first say).
+ */
+export const createWatchingDuty = (
+  name: string,
+  log: Logger,
+  onWatching: (watching: boolean) => void,
+  work: (occasion: string, signal: AbortSignal, watch: (watching: boolean) => void, watching: boolean | undefined) => Promise<Outcome>,
+): WatchingDuty => {
+  let watching: boolean | undefined;
+  const watch = (w: boolean): void => {
+    if (w === watching) return;
+    watching = w;
+    onWatching(w);
+  };
+  const duty = createDuty(name, log, (occasion, signal) => work(occasion, signal, watch, watching));
+  return {
+    ...duty,
+    get watching() {
+      return watching === true;
+    },
+  };
+};
+
 /** A duty turned off: its report says so, and it never runs. */
 export const disabledDuty = (name: string): Duty => ({ name, report: () => ({ enabled: false }), run: () => Promise.resolve(), stop: () => undefined });

@@ -16,7 +16,7 @@ import { callAmthi } from '../device/amthiClient.js';
 import type { MeDevice } from '../device/transport.js';
 import type { Logger } from '../service/logger.js';
 import { enumerateAll, type AmtCall } from './amtWsman.js';
-import { createDuty, type Duty } from './duty.js';
+import { createWatchingDuty, type WatchingDuty } from './duty.js';
 import type { HostIpv4 } from './hostNetwork.js';
 
 export const SHARED_IP_DUTY = 'shared static IP';
@@ -47,31 +47,22 @@ const wanted = (host: HostIpv4): Record<string, string> =>
 const describe = (w: Record<string, string>): string =>
   w['DHCPEnabled'] === 'true' ? 'DHCP' : `${w['IpAddress']}/${w['SubnetMask']} via ${w['DefaultGateway']}, DNS ${w['PrimaryDNS']} ${w['SecondaryDNS']}`;
 
-export interface SharedIpDuty extends Duty {
-  /** True while AMT syncs its IP with the host: only then are the host's changes watched. */
-  readonly watching: boolean;
-}
-
+/** Watching while AMT syncs its IP with the host: `onWatching` starts or stops watching the host's network. */
 export const sharedIpDuty = (
   amthi: MeDevice,
   connect: (signal: AbortSignal) => Promise<AmtCall>,
   host: (mac: string) => HostIpv4 | string,
   log: Logger,
   onWatching: (watching: boolean) => void,
-): SharedIpDuty => {
+): WatchingDuty => {
   const wsman = new WSManMessageCreator(IPS);
-  let watching: boolean | undefined;
-  const watch = (w: boolean): void => {
-    if (w === watching) return;
-    watching = w;
-    onWatching(w);
-  };
-  const duty = createDuty(SHARED_IP_DUTY, log, async (occasion, signal) => {
+  return createWatchingDuty(SHARED_IP_DUTY, log, onWatching, async (occasion, signal, watch, watching) => {
     const call = await connect(signal);
     if (watching === undefined || POLICY_OCCASIONS.has(occasion)) {
       const ports = await enumerateAll(call, new AMT.Messages().EthernetPortSettings, 'AMT_EthernetPortSettings');
-      watch(ports.some((p) => String(p['IpSyncEnabled']) === 'true'));
-      if (!watching)
+      const syncs = ports.some((p) => String(p['IpSyncEnabled']) === 'true');
+      watch(syncs);
+      if (!syncs)
         return { result: 'not needed: AMT does not sync its IP with the host (IpSyncEnabled false on every port)', details: { watching: false }, acted: false };
     }
     // The NIC AMT shares: the one with AMT's wired MAC (AMTHI, as Intel LMS asks it).
@@ -95,10 +86,4 @@ export const sharedIpDuty = (
     await call(wsman.createXml(wsman.createHeader(ACTION.put, CLASS as never), wsman.createCommonBody.CreateOrPut(CLASS as never, { ...keep, ...want })));
     return { result: `sent ${h.interface}'s settings to AMT: ${describe(want)}`, details, acted: true };
   });
-  return {
-    ...duty,
-    get watching() {
-      return watching === true;
-    },
-  };
 };

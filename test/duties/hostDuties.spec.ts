@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
-import { Observable, Subject } from 'rxjs';
+import { NEVER, Observable, Subject } from 'rxjs';
 import { AmthiCommand, MeClient } from 'lms-rx/heci';
 import { encodeAmthiResponse } from '../../src/codecs/amthi.js';
 import {
@@ -143,12 +143,12 @@ describe('host duties', function () {
       assert.deepStrictEqual(r.duties.status().hostFqdn.details, { fqdn: 'host.example.org' });
     });
 
-    it('is sent, the clock set and the power states advertised through the emulated /dev/mei0, as on the simulated ME', async function () {
+    it('is sent, the clock set, the power states advertised, a dropped CIRA tunnel reopened and the host IP synced through the emulated /dev/mei0, as on the simulated ME', async function () {
       needEmulator(this);
       const http = await freePort();
       let echo = await freePort();
       while (echo === http) echo = await freePort();
-      const me = new SimulatedMe({ ports: [http, echo], httpPorts: [http], clockSkewS: 300 });
+      const me = new SimulatedMe({ ports: [http, echo], httpPorts: [http], clockSkewS: 300, cira: true });
       const emu = await startEmulatedMei(me);
       const lms = startLms({ device: new MeiDevice({ path: emu.devicePath }), reconnectMs: 20 });
       const amthi = new MeiDevice({ path: emu.devicePath, client: MeClient.Amthi, minProtocolVersion: 1 });
@@ -159,14 +159,23 @@ describe('host duties', function () {
         wsmanPorts: { http, tls: http },
         resolveFqdn: () => Promise.resolve('host.example.org'),
         logind: noLogind,
+        hostNetwork: (mac) =>
+          mac === '02:00:5e:10:00:01'
+            ? { interface: 'amt0', dhcp: true, address: '192.0.2.20', subnetMask: '255.255.255.0', gateway: '', dns: [], linkUp: true }
+            : 'not the MAC AMTHI gives',
+        hostNetworkChanges: () => NEVER,
       });
       try {
         await lms.ready(echo);
-        await until('all three duties', () => ['hostFqdn', 'timeSync', 'powerOps'].every((k) => duties.status()[k as 'hostFqdn'].lastRunAt !== undefined));
+        const all = ['hostFqdn', 'timeSync', 'powerOps', 'ciraReconnect', 'sharedStaticIp'] as const;
+        await until('every duty', () => all.every((k) => duties.status()[k].lastRunAt !== undefined));
         assert.deepStrictEqual(me.amthiState.hostFqdns, ['host.example.org']);
         assert.equal(duties.status().timeSync.details?.['corrected'], true, JSON.stringify(duties.status().timeSync));
         assert.ok(Math.abs(me.amt.clockSkewMs) < 2000);
         assert.deepStrictEqual(me.amt.powerStatesSupported, [2, 8, 10, 12, 14]);
+        assert.match(duties.status().sharedStaticIp.result ?? '', /^(sent amt0's settings to AMT|AMT has amt0's settings): DHCP$/);
+        me.dropCira();
+        await until('the tunnel reopened over AMTHI', () => me.amt.remoteAccess.userInitiated === 1);
       } finally {
         duties.stop();
         await lms.stop();
