@@ -3,10 +3,10 @@
  * each switchable off: the host's FQDN to AMT (at start, then hourly), AMT's clock (once forwarding
  * is up, then daily, after every resume from sleep and when a console allows it), remote graceful
  * power operations (the states advertised whenever forwarding comes up, the requests carried out
- * through logind), and the CIRA reconnect (every 15 minutes, after a resume and when AMT's tunnel
- * closes, while AMT's policy makes it matter); and, when given one, AMT's watchdog heartbeat
- * (amtWatchdog.ts). They reach AMT over AMTHI, and WS-Man over an in-process channel of the LMS
- * (no local TCP socket).
+ * through logind), the CIRA reconnect (every 15 minutes, after a resume and when AMT's tunnel
+ * closes, while AMT's policy makes it matter), the shared static IP (on the host's network
+ * changes, while AMT syncs its IP); and, when given one, AMT's watchdog heartbeat. They reach AMT
+ * over AMTHI, and WS-Man over an in-process channel of the LMS (no local TCP socket).
  */
 import { debounceTime, filter, interval, Subscription, timer, type Observable } from 'rxjs';
 import { dumpIpv4Addresses, routeChanges } from '../device/routeNetlink.js';
