@@ -27,7 +27,7 @@ import {
   encodeRemoteAccessStatus,
 } from '../../src/codecs/amthi.js';
 import { encodeMkhiFwVersionResponse } from '../../src/codecs/mkhi.js';
-import { answerAmthi, defaultAmthiProfile } from '../../src/device/simulator/amthiService.js';
+import { answerAmthi, answerMkhi, defaultAmthiProfile } from '../../src/device/simulator/amthiService.js';
 import { bytes, hex } from '../support/apfBytes.js';
 
 const right = <A>(e: E.Either<unknown, A>): A => {
@@ -131,6 +131,19 @@ describe('AMTHI codec golden vectors', () => {
     assert.deepStrictEqual(encodeMkhiFwVersionResponse(v), reply);
     assert.ok(E.isLeft(decodeMkhiFwVersion(hex('ff 82 00 8d 0000 0000 0000 0000'))), 'a failed result is a Left');
     assert.ok(E.isLeft(decodeMkhiFwVersion(hex('ff 82 00 00'))));
+  });
+
+  it('has the simulated MKHI answer the FWCAPS rules Intel LMS asks before it will run: AMT there and on, a full ME branded AMT', () => {
+    // Intel LMS v2506's requests as strace saw them on the emulated /dev/mei0: FWCAPS (group 3) GET_RULE (2) with the rule id.
+    // The answers laid out as its MKHIGetRuleCommandResponse reads them: header, rule id, data length (u8), data.
+    const p = defaultAmthiProfile('16.1.30', '12345678-9abc-def0-1122-334455667788');
+    // Rule 32 (features enabled) and 0 (the SKU): AMT (bit 2), IPv6 (17), KVM (18), TLS (21).
+    assert.deepStrictEqual(answerMkhi(hex('03 02 00 00 20000000'), p), hex('03 82 00 00 20000000 04 04002600'));
+    assert.deepStrictEqual(answerMkhi(hex('03 02 00 00 00000000'), p), hex('03 82 00 00 00000000 04 04002600'));
+    // Rule 29 (platform type): desktop (bit 1), production signed (7), image type 4 (full ME, bits 8-11), brand 1 (AMT, bits 12-15).
+    assert.deepStrictEqual(answerMkhi(hex('03 02 00 00 1d000000'), p), hex('03 82 00 00 1d000000 04 82140000'));
+    // A rule it does not know: a failure result, as before.
+    assert.deepStrictEqual(answerMkhi(hex('03 02 00 00 07000000'), p), hex('03 82 00 8d'));
   });
 
   it('has the simulator answer every request lms info sends, and refuse what it does not know', () => {

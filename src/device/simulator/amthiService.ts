@@ -17,7 +17,16 @@ import {
   type LocalSystemAccount,
 } from '../../codecs/amthi.js';
 import { guidToBytes } from '../../codecs/guid.js';
-import { encodeMkhiFwVersionResponse } from '../../codecs/mkhi.js';
+import {
+  BRAND_AMT,
+  encodeMkhiFwVersionResponse,
+  encodeMkhiRuleResponse,
+  FwFeature,
+  ME_FULL_8MB,
+  mkhiGetRuleId,
+  MkhiRule,
+  platformType,
+} from '../../codecs/mkhi.js';
 import { CIRA_ALERT, type AmtModel } from './amt/model.js';
 
 /** What the simulated AMTHI and MKHI clients answer: versions, provisioning, UUID, LAN settings. */
@@ -137,8 +146,18 @@ export const answerAmthi = (request: Buffer, p: AmthiProfile, state: AmthiState 
   }
 };
 
-/** The simulated MKHI client: GET_FW_VERSION only; anything else is answered with a failure. */
+/** The simulated MKHI client: GET_FW_VERSION, and the FWCAPS rules that say AMT is there and on; anything else is answered with a failure. */
 export const answerMkhi = (request: Buffer, p: AmthiProfile): Buffer => {
+  const rule = mkhiGetRuleId(request);
+  const u32 = (n: number): Buffer => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n >>> 0, 0);
+    return b;
+  };
+  if (rule === MkhiRule.FwSku || rule === MkhiRule.FeatureEnable || rule === MkhiRule.AvailableBitmap)
+    return encodeMkhiRuleResponse(rule, u32(FwFeature.Amt | FwFeature.Ipv6 | FwFeature.Kvm | FwFeature.Tls));
+  // A desktop with a full ME, branded AMT.
+  if (rule === MkhiRule.PlatformType) return encodeMkhiRuleResponse(rule, u32(platformType({ desktop: true, imageType: ME_FULL_8MB, brand: BRAND_AMT })));
   if (request.length < 4 || request[0] !== 0xff || request[1] !== 0x02) return Buffer.from([request[0] ?? 0, (request[1] ?? 0) | 0x80, 0, 0x8d]);
   const [major = 0, minor = 0, hotfix = 0, build = 0] = p.flashVersion.split('.').map(Number);
   return encodeMkhiFwVersionResponse({ major, minor, hotfix, build });
