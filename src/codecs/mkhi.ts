@@ -35,15 +35,20 @@ export const decodeMkhiFwVersion = (bytes: Uint8Array): E.Either<string, FwVersi
   return E.right({ minor: b.readUInt16LE(4), major: b.readUInt16LE(6), build: b.readUInt16LE(8), hotfix: b.readUInt16LE(10) });
 };
 
-/** An MKHI GET_FW_VERSION response (the simulated ME answers with it). */
+/**
+ * An MKHI GET_FW_VERSION response (the simulated ME answers with it): the code version, then the
+ * recovery (NFTP) version, as the firmware sends both (Intel LMS reads 16 bytes after the header).
+ */
 export const encodeMkhiFwVersionResponse = (v: FwVersion): Buffer => {
-  const b = Buffer.alloc(12);
+  const b = Buffer.alloc(20);
   b[0] = GEN_GROUP;
   b[1] = GET_FW_VERSION | RESPONSE;
-  b.writeUInt16LE(v.minor, 4);
-  b.writeUInt16LE(v.major, 6);
-  b.writeUInt16LE(v.build, 8);
-  b.writeUInt16LE(v.hotfix, 10);
+  for (const at of [4, 12]) {
+    b.writeUInt16LE(v.minor, at);
+    b.writeUInt16LE(v.major, at + 2);
+    b.writeUInt16LE(v.build, at + 4);
+    b.writeUInt16LE(v.hotfix, at + 6);
+  }
   return b;
 };
 

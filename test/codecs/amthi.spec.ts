@@ -122,13 +122,15 @@ describe('AMTHI codec golden vectors', () => {
     assert.ok(E.isLeft(decodeCodeVersions(bytes(Buffer.alloc(65), le32(3)))));
   });
 
-  it('encodes MKHI GET_FW_VERSION and decodes its reply: u16 minor, major, build, hot fix', () => {
+  it('encodes MKHI GET_FW_VERSION and decodes its reply: u16 minor, major, build, hot fix, then the recovery version the same way', () => {
     assert.deepStrictEqual(encodeMkhiFwVersionRequest(), hex('ff 02 00 00'));
-    const reply = hex('ff 82 00 00 0100 1000 b108 1e00');
+    // The code version, then the recovery (NFTP) version: Intel LMS's GET_FW_VER_RESPONSE reads both.
+    const reply = hex('ff 82 00 00 0100 1000 b108 1e00 0100 1000 b108 1e00');
     const v = right(decodeMkhiFwVersion(reply));
     assert.deepStrictEqual(v, { minor: 1, major: 16, build: 2225, hotfix: 30 });
     assert.equal(formatFwVersion(v), '16.1.30.2225');
     assert.deepStrictEqual(encodeMkhiFwVersionResponse(v), reply);
+    assert.deepStrictEqual(right(decodeMkhiFwVersion(reply.subarray(0, 12))), v, 'a reply without the recovery version reads the same');
     assert.ok(E.isLeft(decodeMkhiFwVersion(hex('ff 82 00 8d 0000 0000 0000 0000'))), 'a failed result is a Left');
     assert.ok(E.isLeft(decodeMkhiFwVersion(hex('ff 82 00 00'))));
   });
