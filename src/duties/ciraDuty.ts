@@ -87,11 +87,13 @@ export const ciraDuty = (
     };
     if (s.connection === 2) return { result: `AMT is connected to its MPS ${s.mpsHostname}`, details, acted: false };
     if (s.network !== 2) return { result: `AMT is ${RemoteAccessNetwork[s.network]}: it needs no tunnel`, details, acted: false };
-    // A link on either interface; a platform without a wireless one answers that with a failure status.
-    const links = await Promise.all(
-      ([0, 1] as const).map((i) => callAmthi(amthi, lanInterfaceRequest(i), AmthiCommand.GetLanInterfaceSettings, decodeLanSettings)),
-    );
-    if (!links.some((l) => E.isRight(l) && l.right.linkUp))
+    // A link on either interface, asked one at a time (AMTHI may take one connection at a time):
+    // wired first, wireless only without it; a platform without wireless answers with a failure status.
+    const linkUp = async (i: 0 | 1): Promise<boolean> => {
+      const l = await callAmthi(amthi, lanInterfaceRequest(i), AmthiCommand.GetLanInterfaceSettings, decodeLanSettings);
+      return E.isRight(l) && l.right.linkUp;
+    };
+    if (!(await linkUp(0)) && !(await linkUp(1)))
       return { result: 'AMT is outside the enterprise without a network link: nothing to connect over', details, acted: false };
     const open = await callAmthi(amthi, encodeAmthiRequest(AmthiCommand.OpenUserInitiatedConnection), AmthiCommand.OpenUserInitiatedConnection, (b) =>
       E.right(b),
