@@ -3,24 +3,29 @@ import { request } from 'node:http';
 import * as net from 'node:net';
 import type { Writable } from 'node:stream';
 
-/** GET `path`, reading the whole body; resolves with its length. */
-export const httpGet = (port: number, path: string): Promise<number> =>
+/** GET `path`, reading the whole body; resolves with its length. With `timeoutMs`, a GET idle that long is given up (rejected). */
+export const httpGet = (port: number, path: string, timeoutMs?: number): Promise<number> =>
   new Promise((res, rej) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false }, (r) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false, ...(timeoutMs ? { timeout: timeoutMs } : {}) }, (r) => {
       let n = 0;
       r.on('data', (d: Buffer) => (n += d.length));
       r.on('end', () => res(n));
       r.on('error', rej);
     });
     req.on('error', rej);
+    req.on('timeout', () => req.destroy(Object.assign(new Error(`idle for ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
     req.end();
   });
 
-/** HEAD / on a fresh connection; resolves with the microseconds until the header block is in. */
-export const headLatency = (port: number): Promise<number> =>
+/**
+ * HEAD / on a fresh connection; resolves with the microseconds until the header block is in.
+ * With `timeoutMs`, a HEAD not answered by then is given up (rejected with code ETIMEDOUT).
+ */
+export const headLatency = (port: number, timeoutMs?: number): Promise<number> =>
   new Promise((res, rej) => {
     const t0 = performance.now();
     const s = net.connect({ host: '127.0.0.1', port });
+    if (timeoutMs) s.setTimeout(timeoutMs, () => s.destroy(Object.assign(new Error(`no answer in ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
     let text = '';
     s.on('connect', () => s.write('HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
     s.on('data', (d) => {
@@ -31,6 +36,8 @@ export const headLatency = (port: number): Promise<number> =>
       }
     });
     s.on('error', rej);
+    // Closed before the header block (a peer that cannot open the channel may just hang up): no answer. After res(), a no-op.
+    s.on('close', () => rej(Object.assign(new Error('closed without an answer'), { code: 'ECONNRESET' })));
   });
 
 /** Writes `bytes` filler bytes with back-pressure, then ends the stream if asked. */

@@ -66,9 +66,9 @@ export const startCeiling = (): { measure(bytes: number): Promise<Rate>; stop():
 };
 
 /** The daemon with its control socket in a directory of its own, removed when it stops. */
-export const startLmsChild = async (args: string[], port: number): Promise<Child> => {
+export const startLmsChild = async (args: string[], port: number, logLevel = 'warn'): Promise<Child> => {
   const dir = mkdtempSync(join(tmpdir(), 'lms-bench-'));
-  const child = await startChild([CLI, 'run', ...args, '--log-level', 'warn', '--control-socket', join(dir, 'lms.sock')], port);
+  const child = await startChild([CLI, 'run', ...args, '--log-level', logLevel, '--control-socket', join(dir, 'lms.sock')], port);
   return { ...child, stop: () => child.stop().then(() => rmSync(dir, { recursive: true, force: true })) };
 };
 

@@ -19,10 +19,14 @@
  *   device       on the emulated /dev/mei0, where it can run (root, FUSE): MB/s and lms's CPU per
  *                MB both ways, HEAD p50/p99 and CPU per HEAD, idle wake-ups and CPU with the
  *                device connected, and the first HEAD after 10 s idle
+ *   peer         with `--peer PATH` (Intel LMS's binary): lms and the peer on the emulated
+ *                device in turn, the peer as the baseline (bench/peer.ts); `--only-peer` runs
+ *                that alone
  */
 import { headLatency, httpGet, httpPost } from './clients.js';
 import { MB, rawExchange, SERVERS, sleep, startCeiling, startChild, startDaemon, startLmsChild, timed, type Child, type Rate } from './processes.js';
 import { cpuSeconds, idleCost, median, memKb, percentile } from './procStats.js';
+import { peerComparison } from './peer.js';
 import { pairedRatio, printRows, quartiles, writeResults, type Row } from './report.js';
 import { SimulatedMe } from '../src/simulator.js';
 import { emulatorUnavailable, startEmulatedMei } from '../test/tools/meiEmulator.js';
@@ -315,7 +319,39 @@ const devicePath = async (b: Bench, t: { down: Series; up: Series }, directHead:
   me.close();
 };
 
+/** `--peer PATH` and `--only-peer`, after `npm run bench --`. */
+const flag = (name: string): string | undefined => {
+  const at = process.argv.indexOf(name);
+  return at < 0 ? undefined : (process.argv[at + 1] ?? '');
+};
+const PEER = flag('--peer');
+const ONLY_PEER = process.argv.includes('--only-peer');
+
+/** The peer's rows (and figures for the results file), where the emulated device can run. */
+const peer = async (rows: Row[], extra: Record<string, unknown>): Promise<void> => {
+  if (!PEER) return;
+  const why = emulatorUnavailable();
+  if (why) {
+    extra['peer'] = { skipped: why };
+    return;
+  }
+  const r = await peerComparison(PEER);
+  rows.push(...r.rows);
+  extra['peer'] = { binary: PEER, lms: r.lms, peer: r.peer };
+};
+
 const main = async (): Promise<void> => {
+  if (PEER === '') throw new Error('--peer needs the path of the other LMS');
+  if (ONLY_PEER) {
+    if (!PEER) throw new Error('--only-peer needs --peer PATH');
+    const rows: Row[] = [];
+    const extra: Record<string, unknown> = {};
+    await peer(rows, extra);
+    printRows('lms beside another LMS on the emulated /dev/mei0 (baseline = the peer)', rows);
+    console.log(`
+written to ${writeResults({ rows, ...extra })}`);
+    return;
+  }
   const [rawPort, directPort, lmsPort] = [await freePort(), await freePort(), await freePort()];
   const b: Bench = {
     rows: [],
@@ -341,6 +377,7 @@ const main = async (): Promise<void> => {
   const meWindows = await windowSweep('--sim-window', [4096, 16384, 65536], (port, bytes) => httpPost(port, bytes));
   b.extra['meWindowUploadSweepMBps'] = meWindows;
   await devicePath(b, t, directHead);
+  await peer(b.rows, b.extra);
   await b.raw.stop();
   await b.direct.stop();
 

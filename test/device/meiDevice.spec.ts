@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync, constants } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync, constants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -154,6 +154,46 @@ describe('MEI device on the emulated /dev/mei0', function () {
         () => writeSync(fd, Buffer.alloc(5)),
         (e: NodeJS.ErrnoException) => e.code === 'ENODEV',
       );
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('gives the LME client to a handle opened right after others were closed, as Intel LMS reopens its own: a release never strands it', async () => {
+    // FUSE delivers a release after close() returns; a connect still waiting for the busy client
+    // when its handle is released must not take the client for nobody.
+    const connect = (): number => {
+      const fd = openSync(emu.devicePath, constants.O_RDWR | constants.O_NONBLOCK);
+      const req = encodeConnectClientRequest(MeClient.Lme);
+      assert.ok(E.isRight(req) && ioctl(fd, IOCTL_MEI_CONNECT_CLIENT, req.right).ok);
+      return fd;
+    };
+    const settle = (): Promise<unknown> => new Promise((r) => setTimeout(r, 100)); // lets a release arrive first (it orders, it asserts nothing)
+    const holder = connect();
+    const waiting = connect(); // the client is busy: this one waits for it
+    closeSync(waiting);
+    await settle();
+    closeSync(holder); // the waiting connect gets the client now, for a handle that is gone
+    await settle();
+    const fd = connect();
+    try {
+      const buf = Buffer.alloc(4096);
+      const first = async (): Promise<Buffer> => {
+        for (const end = Date.now() + 5000; Date.now() < end; ) {
+          try {
+            return buf.subarray(0, readSync(fd, buf));
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+            await new Promise((r) => setTimeout(r, 10));
+          }
+        }
+        throw new Error('nothing to read in 5 s');
+      };
+      const m = decodeApf(await first());
+      assert.ok(E.isRight(m) && m.right.type === 'protocol-version', 'the new handle is served');
+      await until('one connection', () => emu.connections() === 1, 2000);
+      await new Promise((r) => setTimeout(r, 700)); // past the waiting connect's retries
+      assert.equal(emu.connections(), 1, 'no connection kept for a released handle');
     } finally {
       closeSync(fd);
     }

@@ -69,14 +69,32 @@ export const startEmulatedMei = async (me: SimulatedMe): Promise<EmulatedMei> =>
     });
   });
 
+  /**
+   * FUSE delivers a closed handle's RELEASE after close() has returned, so a client that closes
+   * its LME handle and opens another at once (Intel LMS does) can connect before the old one is
+   * gone; the driver would have disconnected it within close(). A busy client is asked again for
+   * a short while, as the old handle's release is on its way.
+   */
+  const connectSoon = async (client: SimulatedMe | ReturnType<SimulatedMe['amthi']>, ms = 500): Promise<MeConnection> => {
+    for (const end = Date.now() + ms; ; await new Promise((r) => setTimeout(r, 10))) {
+      try {
+        return await client.connect();
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'EBUSY' || Date.now() > end) throw err;
+      }
+    }
+  };
+
   const onFrame = (type: string, id: number, payload: Buffer): void => {
     if (type === 'C') {
       // The emulator answered the ioctl; the simulated ME connection follows. If it cannot be had
       // (the ME is resetting, or busy), the handle dies with ENODEV and the client reconnects.
       const client = [me, me.amthi(), me.mkhi()][payload[0] ?? 0] ?? me;
       early.set(id, []);
-      client.connect().then(
+      connectSoon(client).then(
         (conn) => {
+          // The handle was released while its connection was on the way: nobody holds it now.
+          if (!early.has(id)) return conn.close();
           conns.set(id, conn);
           // A client may write right after its ioctl (AMTHI does), before this connection exists.
           for (const m of early.get(id) ?? []) conn.write(m).catch(() => undefined);
