@@ -51,9 +51,12 @@ const gz = (text) => gzipSync(text, { level: 9 });
 for (const f of readdirSync('dist/bundle').filter((n) => n.endsWith('.js')))
   write(`${lib}/${f}`, readFileSync(`dist/bundle/${f}`, 'utf8').replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n'));
 // /usr/bin/lms runs it with node: a shebang on a file that is not executable is a script that is not one.
-write(`${lib}/lms.js`, readFileSync(`${lib}/lms.js`, 'utf8').replace(/^#!.*\n/, ''));
+const program = readFileSync(`${lib}/lms.js`, 'utf8');
+write(`${lib}/lms.js`, program.replace(/^#!.*\n/, ''));
 write(`${lib}/package.json`, `${JSON.stringify({ name: pkg.name, version: pkg.version, private: true, type: 'module' }, null, 2)}\n`);
-write(`${root}/usr/bin/lms`, '#!/bin/sh\nexec /usr/bin/node /usr/lib/lms-rx/lms.js "$@"\n', 0o755);
+// With the node flags the bundle's shebang gives it (scripts/bundle.mjs says why).
+const nodeFlags = /^#!\/usr\/bin\/env -S node (.*)\n/.exec(program)?.[1] ?? '';
+write(`${root}/usr/bin/lms`, `#!/bin/sh\nexec /usr/bin/node ${nodeFlags} /usr/lib/lms-rx/lms.js "$@"\n`, 0o755);
 
 // The packages the bundle leaves external, with what they require at run time (no build-time
 // header packages), from this checkout's node_modules: the native parts are built for `arch`.

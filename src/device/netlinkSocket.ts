@@ -3,8 +3,8 @@
  * to multicast groups, through the FFI, once per socket. The reads and writes that follow are
  * Node's own fs calls on the descriptor (a netlink write goes to the kernel).
  */
-import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
+import { libc } from './libc.js';
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
@@ -12,19 +12,6 @@ const SOCK_CLOEXEC = 0o2000000;
 const SOCK_NONBLOCK = 0o4000;
 export const NETLINK_ROUTE = 0;
 export const NETLINK_SOCK_DIAG = 4;
-
-interface Libc {
-  socket(domain: number, type: number, protocol: number): number;
-  bind(fd: number, address: Buffer, length: number): number;
-  close(fd: number): number;
-}
-let libc: Libc | undefined;
-const load = (): Libc => {
-  if (libc) return libc;
-  const ffi = createRequire(import.meta.url)('@2060.io/ffi-napi') as { Library(name: null, functions: Record<string, [string, string[]]>): Libc };
-  libc = ffi.Library(null, { socket: ['int', ['int', 'int', 'int']], bind: ['int', ['int', 'pointer', 'uint']], close: ['int', ['int']] });
-  return libc;
-};
 
 /** struct sockaddr_nl: family u16, pad u16, pid u32 (0: the kernel picks), groups u32; host order. */
 const sockaddrNl = (groups: number): Buffer => {
@@ -42,7 +29,7 @@ const sockaddrNl = (groups: number): Buffer => {
 
 /** A non-blocking netlink socket for `protocol`, joined to the multicast `groups` (a bitmask) when given. Throws when the kernel refuses. */
 export const openNetlinkSocket = (protocol: number, groups = 0): number => {
-  const c = load();
+  const c = libc();
   const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol);
   if (fd < 0) throw new Error(`the kernel refused a netlink socket (protocol ${protocol})`);
   if (groups !== 0 && c.bind(fd, sockaddrNl(groups), 12) < 0) {

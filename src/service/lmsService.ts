@@ -35,6 +35,8 @@ import { silentLogger, type Logger } from './logger.js';
 import { createSocketOwners } from './socketOwners.js';
 import { createSocketTable } from './socketTable.js';
 import { createUserNames } from './userNames.js';
+import { IDLE_RELEASE_MS, quietAfterChannels } from './idleMemory.js';
+import { mallocTrim } from '../device/libc.js';
 
 export type { ChannelActivity, ChannelHandle } from './channelHandles.js';
 export type { LmsCounters } from './eventLog.js';
@@ -55,6 +57,12 @@ export interface LmsOptions extends Partial<SessionOptions> {
   /** `stop()` waits at most this long for ended sockets to close. */
   readonly stopTimeoutMs?: number;
   readonly logger?: Logger;
+  /**
+   * Called once a burst of channels is over (`idleReleaseMs` after the last closed) to give memory
+   * back; default: malloc_trim(3) where the C library has it. `false`: never.
+   */
+  readonly releaseMemory?: (() => void) | false;
+  readonly idleReleaseMs?: number;
 }
 
 /** What `lms status` shows: the session, the ME's version, counters, open channels, the last device error. */
@@ -289,6 +297,13 @@ export const startLms = (options: LmsOptions): LmsService => {
     filter((e): e is AmtEvent => e !== undefined),
   );
   described$.subscribe(); // the log line for each, whether or not anyone else listens (ends with events$)
+  const releaseMemory =
+    options.releaseMemory ??
+    ((): void => {
+      const trimmed = mallocTrim();
+      log.debug({ trimmed }, trimmed === undefined ? 'no malloc_trim here' : 'gave free memory back (malloc_trim)');
+    });
+  if (releaseMemory) events$.pipe(quietAfterChannels(options.idleReleaseMs ?? IDLE_RELEASE_MS)).subscribe(releaseMemory); // ends with events$
 
   for (const port of options.reservePorts ?? []) void listeners.listen(port);
   link.connect();

@@ -1,11 +1,12 @@
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { curl, freePort, head } from '../support/harness.js';
-import { lms, startDaemon, type Daemon } from '../support/daemon.js';
+import { CLI, lms, NODE_FLAGS, startDaemon, type Daemon } from '../support/daemon.js';
 
 const simulate = async (extra: string[] = []): Promise<{ daemon: Daemon; httpPort: number; echoPort: number }> => {
   const httpPort = await freePort();
@@ -51,6 +52,33 @@ describe('lms command line', function () {
       const unknown = await lms(['frobnicate']);
       assert.equal(unknown.code, 2);
       assert.match(unknown.stderr, /unknown command "frobnicate"/);
+    });
+
+    it('runs as the installed bin does, by its shebang, with the node flags it ships with (issue #27)', async () => {
+      // npm links the bin and the unit starts it through env: the shebang is what gives it its V8 flags.
+      assert.deepEqual(NODE_FLAGS, ['--max-semi-space-size=2', '--v8-pool-size=1']);
+      const dir = mkdtempSync(join(tmpdir(), 'lms-bin-'));
+      const httpPort = await freePort();
+      const child = spawn(CLI, ['run', '--simulate', '--sim-ports', `${httpPort},${await freePort()}`, '--control-socket', join(dir, 'lms.sock')], {
+        stdio: 'ignore',
+      });
+      try {
+        for (
+          let i = 0;
+          i < 200 &&
+          !(await head(httpPort).then(
+            () => true,
+            () => false,
+          ));
+          i++
+        )
+          await new Promise((r) => setTimeout(r, 50));
+        const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
+        for (const f of NODE_FLAGS) assert.ok(argv.includes(f), `started as: ${argv.join(' ')}`);
+      } finally {
+        child.kill('SIGKILL');
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('explains every run option with run --help', async () => {

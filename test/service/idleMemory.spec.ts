@@ -1,0 +1,24 @@
+/**
+ * Memory given back once a burst of channels is over (issue #27): startLms calls releaseMemory
+ * once, idleReleaseMs after the last channel closed, and not while it serves nothing.
+ */
+import { strict as assert } from 'node:assert';
+import { head, startPair, until, type Pair } from '../support/harness.js';
+
+describe('memory given back when lms goes idle', () => {
+  let pair: Pair;
+  afterEach(async () => {
+    await pair?.stop();
+  });
+
+  it('releases once after a burst of requests, and not before the first', async () => {
+    let released = 0;
+    pair = await startPair({}, { releaseMemory: () => void released++, idleReleaseMs: 100 });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(released, 0, 'a daemon that served nothing has nothing to give back');
+    for (let i = 0; i < 5; i++) await head(pair.httpPort);
+    await until('memory given back', () => released > 0);
+    await new Promise((r) => setTimeout(r, 300)); // no channel closed since: no second release
+    assert.equal(released, 1);
+  });
+});
