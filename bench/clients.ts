@@ -11,6 +11,7 @@ export const httpGet = (port: number, path: string, timeoutMs?: number): Promise
       r.on('data', (d: Buffer) => (n += d.length));
       r.on('end', () => res(n));
       r.on('error', rej);
+      r.on('close', () => rej(new Error('the reply ended early'))); // after 'end', a no-op
     });
     req.on('error', rej);
     req.on('timeout', () => req.destroy(Object.assign(new Error(`idle for ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
@@ -55,14 +56,26 @@ export const sendBytes = (w: Writable, bytes: number, end: boolean): void => {
   pump();
 };
 
-/** POST `bytes` filler bytes to /sha256 on a fresh connection; resolves with the reply body. */
-export const httpPost = (port: number, bytes: number): Promise<string> =>
+/** POST `bytes` filler bytes to /sha256 on a fresh connection; resolves with the reply body. With `timeoutMs`, as httpGet. */
+export const httpPost = (port: number, bytes: number, timeoutMs?: number): Promise<string> =>
   new Promise((res, rej) => {
-    const req = request({ host: '127.0.0.1', port, path: '/sha256', method: 'POST', agent: false, headers: { 'Content-Length': bytes } }, (r) => {
+    const options = {
+      host: '127.0.0.1',
+      port,
+      path: '/sha256',
+      method: 'POST',
+      agent: false,
+      headers: { 'Content-Length': bytes },
+      ...(timeoutMs ? { timeout: timeoutMs } : {}),
+    };
+    const req = request(options, (r) => {
       let body = '';
       r.on('data', (d: Buffer) => (body += d.toString()));
       r.on('end', () => res(body));
+      r.on('error', rej);
+      r.on('close', () => rej(new Error('the reply ended early'))); // after 'end', a no-op
     });
     req.on('error', rej);
+    req.on('timeout', () => req.destroy(Object.assign(new Error(`idle for ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
     sendBytes(req, bytes, true);
   });

@@ -12,8 +12,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { headLatency, httpGet } from './clients.js';
-import { MB, sleep, startLmsChild, timed } from './processes.js';
+import { headLatency, httpGet, httpPost } from './clients.js';
+import { MB, SERVERS, sleep, startChild, startLmsChild, timed } from './processes.js';
+import { freePort } from '../test/support/harness.js';
 import { contextSwitches, cpuSeconds, median, memKb, percentile, userSystemSeconds } from './procStats.js';
 import type { Row } from './report.js';
 import { SimulatedMe } from '../src/simulator.js';
@@ -32,6 +33,7 @@ const HEADS = 1000;
 const HEAD_TIMEOUT_MS = 2000;
 const DOWNLOAD_IDLE_TIMEOUT_MS = 5000;
 const ROUNDS = Number(process.env['BENCH_PEER_ROUNDS'] ?? 2);
+const SOAK_MS = Number(process.env['BENCH_SOAK_S'] ?? 60) * 1000;
 
 export interface DaemonFigures {
   readonly rssMbAfter15s: number;
@@ -50,6 +52,10 @@ export interface DaemonFigures {
   readonly downloadsComplete: number;
   readonly downloadMBps: number;
   readonly downloadCpuMsPerMb: number;
+  /** Requests the soak's clients completed or gave up on; RSS at its end, then every 10 s of idle for 60 s. */
+  readonly soakRequests: number;
+  readonly rssMbSoakEnd: number;
+  readonly rssMbSoakIdle: readonly number[];
 }
 
 /** A syslog socket that keeps nothing: a datagram sink at `path`. */
@@ -109,6 +115,30 @@ const startPeer = async (binary: string, devicePath: string): Promise<{ proc: Ch
   throw new Error(`the peer did not serve ${PORT} within 30 s; it said:\n${said}`);
 };
 
+/**
+ * A mixed soak of SOAK_MS (#27 asks 10 minutes: BENCH_SOAK_S=600): eight clients at once, five
+ * making HEADs, two downloading 2 MB, one uploading 1 MB, each on a new connection, without a
+ * pause; then RSS at its end and after 60 s of idle, sampled every 10 s.
+ */
+const mixedSoak = async (pid: number): Promise<{ soakRequests: number; rssMbSoakEnd: number; rssMbSoakIdle: number[] }> => {
+  const end = Date.now() + SOAK_MS;
+  let soakRequests = 0;
+  const client = async (work: () => Promise<unknown>): Promise<void> => {
+    for (; Date.now() < end; soakRequests++) await work().catch(() => undefined);
+  };
+  const heads = (): Promise<unknown> => headLatency(PORT, HEAD_TIMEOUT_MS);
+  const down = (): Promise<unknown> => httpGet(PORT, `/data/${2 * MB}`, DOWNLOAD_IDLE_TIMEOUT_MS);
+  const up = (): Promise<unknown> => httpPost(PORT, MB, DOWNLOAD_IDLE_TIMEOUT_MS);
+  await Promise.all([heads, heads, heads, heads, heads, down, down, up].map(client));
+  const rssMbSoakEnd = memKb(pid, 'VmRSS') / 1024;
+  const rssMbSoakIdle: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    await sleep(10_000);
+    rssMbSoakIdle.push(memKb(pid, 'VmRSS') / 1024);
+  }
+  return { soakRequests, rssMbSoakEnd, rssMbSoakIdle };
+};
+
 /** The figures of the daemon `pid` serving PORT, started at `startedAt`. */
 const measure = async (pid: number, startedAt: number): Promise<DaemonFigures> => {
   const say = (what: string): void => void (process.env['BENCH_VERBOSE'] && console.error(`${new Date().toISOString()} ${pid}: ${what}`));
@@ -143,17 +173,22 @@ const measure = async (pid: number, startedAt: number): Promise<DaemonFigures> =
       () => unanswered++,
     );
   const us1 = userSystemSeconds(pid);
-  say(`done, ${unanswered} unanswered`);
+  const headCpuUs = ((cpuSeconds(pid) - c0) / HEADS) * 1e6;
+  const headSwitches = (contextSwitches(pid) - s0) / HEADS;
+  say(`heads done, ${unanswered} unanswered; soak`);
+  const soak = await mixedSoak(pid);
+  say('done');
   return {
+    ...soak,
     rssMbAfter15s,
     anonMbAfter15s,
     rssMbAfterLoad,
     headP50us: percentile(lats, 50),
     headP99us: percentile(lats, 99),
-    headCpuUs: ((cpuSeconds(pid) - c0) / HEADS) * 1e6,
+    headCpuUs,
     headUserUs: ((us1.user - us0.user) / HEADS) * 1e6,
     headSystemUs: ((us1.system - us0.system) / HEADS) * 1e6,
-    headSwitches: (contextSwitches(pid) - s0) / HEADS,
+    headSwitches,
     unanswered,
     downloadsComplete: mbps.length,
     downloadMBps: mbps.length ? median(mbps) : Number.NaN,
@@ -161,13 +196,42 @@ const measure = async (pid: number, startedAt: number): Promise<DaemonFigures> =
   };
 };
 
+/**
+ * A Node.js server that only accepts, reads, answers and closes (bench/servers.ts `floor`): CPU
+ * per HEAD measured as the daemons' is. Not its memory: servers.ts loads the simulated AMT too.
+ */
+const nodeFloor = async (): Promise<{ headCpuUs: number; headUserUs: number; headSystemUs: number }> => {
+  const port = await freePort();
+  const c = await startChild([SERVERS, 'floor', String(port)], port);
+  try {
+    const pid = c.proc.pid!;
+    for (let i = 0; i < LOAD_HEADS; i++) await headLatency(port, HEAD_TIMEOUT_MS);
+    const c0 = cpuSeconds(pid);
+    const us0 = userSystemSeconds(pid);
+    for (let i = 0; i < HEADS; i++) await headLatency(port, HEAD_TIMEOUT_MS);
+    const us1 = userSystemSeconds(pid);
+    return {
+      headCpuUs: ((cpuSeconds(pid) - c0) / HEADS) * 1e6,
+      headUserUs: ((us1.user - us0.user) / HEADS) * 1e6,
+      headSystemUs: ((us1.system - us0.system) / HEADS) * 1e6,
+    };
+  } finally {
+    await c.stop();
+  }
+};
+
+/** The figures that are one number each. */
+type ScalarFigure = { [K in keyof DaemonFigures]: DaemonFigures[K] extends number ? K : never }[keyof DaemonFigures];
+
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /**
  * lms and the peer in turn, ROUNDS times (alternating, so drift hits both), each on a fresh
  * simulated ME behind the emulated device. Rows: the means over the rounds, the peer as baseline.
  */
-export const peerComparison = async (binary: string): Promise<{ rows: Row[]; lms: DaemonFigures[]; peer: DaemonFigures[] }> => {
+export const peerComparison = async (
+  binary: string,
+): Promise<{ rows: Row[]; lms: DaemonFigures[]; peer: DaemonFigures[]; floor: Awaited<ReturnType<typeof nodeFloor>> }> => {
   const run = async (start: (devicePath: string) => Promise<{ pid: number; stop(): Promise<void> }>): Promise<DaemonFigures> => {
     const me = new SimulatedMe({});
     const emu = await startEmulatedMei(me);
@@ -198,13 +262,27 @@ export const peerComparison = async (binary: string): Promise<{ rows: Row[]; lms
       }),
     );
   }
-  const row = (name: string, key: keyof DaemonFigures, unit: string, target?: string, met?: (lms: number, peer: number) => boolean): Row => {
+  const floor = await nodeFloor();
+  const floorRow = (name: string, value: number, peerValue: number, unit: string): Row => ({ name, lms: value, baseline: peerValue, unit });
+  const row = (name: string, key: ScalarFigure, unit: string, target?: string, met?: (lms: number, peer: number) => boolean): Row => {
     const [l, p] = [mean(lms.map((f) => f[key])), mean(peer.map((f) => f[key]))];
     return { name, lms: l, baseline: p, unit, ...(target && met ? { target, met: met(l, p) } : {}) };
   };
+  const soakRow = (name: string, read: (f: DaemonFigures) => number, target?: string, met?: (lms: number) => boolean): Row => {
+    const l = mean(lms.map(read));
+    return {
+      name,
+      lms: l,
+      baseline: mean(peer.map(read)),
+      unit: name.includes('requests') ? 'requests' : 'MB',
+      ...(target && met ? { target, met: met(l) } : {}),
+    };
+  };
+  const peerMean = (key: ScalarFigure): number => mean(peer.map((f) => f[key]));
   return {
     lms,
     peer,
+    floor,
     rows: [
       row('peer: RSS 15 s after start', 'rssMbAfter15s', 'MB', '<= 45 MB', (l) => l <= 45),
       row('  of which its own (RssAnon)', 'anonMbAfter15s', 'MB'),
@@ -216,9 +294,21 @@ export const peerComparison = async (binary: string): Promise<{ rows: Row[]; lms
       row('peer: HEAD p50', 'headP50us', 'µs', '<= peer', (l, p) => l <= p),
       row('peer: HEAD p99', 'headP99us', 'µs', '<= 2000 µs', (l) => l <= 2000),
       row(`  HEADs unanswered in ${HEAD_TIMEOUT_MS / 1000} s`, 'unanswered', `of ${HEADS}`),
+      soakRow(`peer: RSS at the end of a ${SOAK_MS / 1000} s soak`, (f) => f.rssMbSoakEnd),
+      soakRow(
+        '  after 60 s of idle',
+        (f) => f.rssMbSoakIdle.at(-1) ?? Number.NaN,
+        '< 60 MB',
+        (l) => l < 60,
+      ),
+      soakRow('  the soak: requests', (f) => f.soakRequests),
       row(`peer: ${LOAD_MB} MB downloads complete`, 'downloadsComplete', `of ${LOAD_DOWNLOADS}`),
       row('peer: download', 'downloadMBps', 'MB/s'),
       row('  CPU per MB down', 'downloadCpuMsPerMb', 'ms'),
+      // What any Node.js LMS pays before doing anything of an LMS's (lms column: the floor server).
+      floorRow('Node floor: CPU per HEAD', floor.headCpuUs, peerMean('headCpuUs'), 'µs'),
+      floorRow('  user', floor.headUserUs, peerMean('headUserUs'), 'µs'),
+      floorRow('  system', floor.headSystemUs, peerMean('headSystemUs'), 'µs'),
     ],
   };
 };

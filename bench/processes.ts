@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { sendBytes } from './clients.js';
 import { cpuSeconds, selfCpu } from './procStats.js';
-import { CLI } from '../test/support/daemon.js';
+import { CLI, NODE_FLAGS } from '../test/support/daemon.js';
 import { freePort } from '../test/support/harness.js';
 
 export const SERVERS = resolve('dist/bench/servers.js');
@@ -68,7 +68,7 @@ export const startCeiling = (): { measure(bytes: number): Promise<Rate>; stop():
 /** The daemon with its control socket in a directory of its own, removed when it stops. */
 export const startLmsChild = async (args: string[], port: number, logLevel = 'warn'): Promise<Child> => {
   const dir = mkdtempSync(join(tmpdir(), 'lms-bench-'));
-  const child = await startChild([CLI, 'run', ...args, '--log-level', logLevel, '--control-socket', join(dir, 'lms.sock')], port);
+  const child = await startChild([...NODE_FLAGS, CLI, 'run', ...args, '--log-level', logLevel, '--control-socket', join(dir, 'lms.sock')], port);
   return { ...child, stop: () => child.stop().then(() => rmSync(dir, { recursive: true, force: true })) };
 };
 

@@ -337,7 +337,7 @@ const peer = async (rows: Row[], extra: Record<string, unknown>): Promise<void> 
   }
   const r = await peerComparison(PEER);
   rows.push(...r.rows);
-  extra['peer'] = { binary: PEER, lms: r.lms, peer: r.peer };
+  extra['peer'] = { binary: PEER, lms: r.lms, peer: r.peer, nodeFloor: r.floor };
 };
 
 const main = async (): Promise<void> => {

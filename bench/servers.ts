@@ -3,6 +3,8 @@
  *   raw <port>     a raw loopback TCP pipe doing the simulated AMT's service work without HTTP or APF:
  *                  "GET n\n" -> n pattern bytes; "PUT n\n" + n bytes -> their SHA-256
  *   direct <port>  the simulated AMT's HTTP service on a real TCP port, without APF or the daemon
+ *   floor <port>   the least any Node.js server does for a HEAD: accept, read once, write a fixed
+ *                  reply, close; no HTTP parser, no timers, no log (what a Node LMS cannot go below)
  * Each prints "listening" and answers "cpu" / "mem" on stdin with its own figures.
  */
 import { createHash } from 'node:crypto';
@@ -54,7 +56,13 @@ const raw = () =>
     s.on('error', () => undefined);
   });
 
-const server = mode === 'raw' ? raw() : createAmtHttpServer(benchAmtWeb());
+const floor = () =>
+  createServer((s) => {
+    s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'));
+    s.on('error', () => undefined);
+  });
+
+const server = mode === 'raw' ? raw() : mode === 'floor' ? floor() : createAmtHttpServer(benchAmtWeb());
 server.listen({ host: '127.0.0.1', port }, () => process.stdout.write('listening\n'));
 createInterface({ input: process.stdin }).on('line', (line) => {
   if (line === 'exit') process.exit(0);
