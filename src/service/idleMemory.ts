@@ -1,9 +1,9 @@
 /**
  * Memory given back once a burst of work is over. V8 shrinks its own heap after a quiet spell of
  * its own (within about 30 s, measured), but the C heap's free pages (socket buffers, the parser's
- * and compiler's scratch) stay with the process until malloc_trim(3) returns them: 8 MB after a
- * minute of mixed load, measured with bench/README.md's soak. Trimming is one call of about 2 ms,
- * made once per burst, never while idle.
+ * and compiler's scratch) stay with the process until malloc_trim(3) returns them: 8-11 MB after a
+ * minute of mixed load in hand-run soaks, though little in one bench --peer round (issue #27 says
+ * so). Trimming is one call of about 2 ms, made once per burst, never while idle.
  */
 import { asyncScheduler, debounceTime, filter, map, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { LmsEvent } from '../streams/sessionTypes.js';
