@@ -1,6 +1,6 @@
 /**
  * `npm run bench:ab -- <A> <B> [--target simulate|device] [--workload head|upload|download|idle]
- * [--rounds n]`: two builds of the `lms` command side by side, on the simulated ME or (`device`:
+ * [--rounds n] [--log-level L]`: two builds of the `lms` command side by side, on the simulated ME or (`device`:
  * root and FUSE) each on an emulated /dev/mei0 of its own, the same workload in alternating rounds,
  * and the median of the per-round B/A ratios with their quartiles. This host's speed drifts by tens of
  * percent within a minute, so two separate `npm run bench` runs cannot tell a 5% change from
@@ -8,7 +8,8 @@
  *
  * A and B are each a folder holding a built bundle (lms.js), `.` for this checkout's dist/bundle
  * (built by the npm script), or a git revision, built in a temporary worktree that shares this
- * checkout's node_modules. CPU is the daemon's, all threads, from schedstat.
+ * checkout's node_modules. CPU is the daemon's, all threads, from schedstat. Each daemon runs with
+ * the node flags of its own bundle's shebang, at `--log-level` (default info, lms's own default).
  *
  *   head      1,000 HEAD / requests per daemon, each on a fresh connection, in bursts of 50 that
  *             alternate between the daemons: CPU µs per request, latency p50 and p99 (of a warm
@@ -26,6 +27,7 @@ import { parseArgs } from 'node:util';
 import { headLatency, httpGet, httpPost } from './clients.js';
 import { cpuSeconds, idleCost, median, percentile } from './procStats.js';
 import { SimulatedMe } from '../src/device/simulator/simulatedMe.js';
+import { shebangFlags } from '../test/support/daemon.js';
 import { freePort } from '../test/support/harness.js';
 import { emulatorUnavailable, startEmulatedMei, type EmulatedMei } from '../test/tools/meiEmulator.js';
 
@@ -88,7 +90,7 @@ interface Daemon {
   readonly emulated?: { readonly me: SimulatedMe; readonly emu: EmulatedMei };
 }
 
-const startDaemon = async (bundle: string, target: Target): Promise<Daemon> => {
+const startDaemon = async (bundle: string, target: Target, logLevel: string): Promise<Daemon> => {
   const port = await freePort();
   const other = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'lms-ab-run-'));
@@ -99,8 +101,10 @@ const startDaemon = async (bundle: string, target: Target): Promise<Daemon> => {
     emulated = { me, emu: await startEmulatedMei(me) };
     device = ['--device', emulated.emu.devicePath];
   } else device = ['--simulate', '--sim-ports', `${port},${other}`];
-  const args = ['run', ...device, '--log-level', 'warn', '--control-socket', join(dir, 'lms.sock')];
-  const proc = spawn(process.execPath, [join(bundle, 'lms.js'), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const args = ['run', ...device, '--log-level', logLevel, '--control-socket', join(dir, 'lms.sock')];
+  // With the node flags of its own shebang: each build as it ships.
+  const cli = join(bundle, 'lms.js');
+  const proc = spawn(process.execPath, [...shebangFlags(cli), cli, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   for (let i = 0; i < 100; i++) {
     if (
       await headLatency(port).then(
@@ -166,10 +170,15 @@ const sequential = async (ds: readonly Daemon[], work: (d: Daemon) => Promise<{ 
 const main = async (): Promise<void> => {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { workload: { type: 'string', multiple: true }, rounds: { type: 'string' }, target: { type: 'string' } },
+    options: {
+      workload: { type: 'string', multiple: true },
+      rounds: { type: 'string' },
+      target: { type: 'string' },
+      'log-level': { type: 'string' },
+    },
   });
   if (positionals.length !== 2)
-    throw new Error('usage: npm run bench:ab -- <A> <B> [--target simulate|device] [--workload head|upload|download|idle] [--rounds n]');
+    throw new Error('usage: npm run bench:ab -- <A> <B> [--target simulate|device] [--workload head|upload|download|idle] [--rounds n] [--log-level L]');
   const target = (values.target ?? 'simulate') as Target;
   if (target !== 'simulate' && target !== 'device') throw new Error(`--target ${values.target}: simulate or device`);
   const why = target === 'device' ? emulatorUnavailable() : undefined;
@@ -182,7 +191,9 @@ const main = async (): Promise<void> => {
   const daemons: Daemon[] = [];
   try {
     for (const spec of positionals) builds.push(resolveBuild(spec));
-    for (const b of builds) daemons.push(await startDaemon(b.bundle, target));
+    // At lms's default level, as administrators run it: its per-channel lines are part of a request's cost.
+    const logLevel = values['log-level'] ?? 'info';
+    for (const b of builds) daemons.push(await startDaemon(b.bundle, target, logLevel));
     const results: Record<string, unknown> = {};
     console.log(
       `\nA = ${builds[0]!.label}, B = ${builds[1]!.label}, on ${target === 'device' ? 'emulated /dev/mei0 devices' : 'the simulated ME'}; ${rounds} rounds; ratios: median of per-round B/A [quartiles]\n`,

@@ -48,10 +48,11 @@ const result = await build({
   logLevel: 'warning',
 });
 // V8 sized for a small daemon (issue #27, measured with bench/README.md's soak): young-generation
-// halves of 2 MB instead of up to 16, and one V8 helper thread instead of one per core. The
+// halves of 2 MB instead of up to 16, and one V8 helper thread instead of one per core;
+// --expose-gc lets service/idleMemory.ts collect once after a burst, before malloc_trim. The
 // shebang carries them (env -S), so every start of the bin has them; the Debian wrapper and the
 // benchmarks read them from here.
-const NODE_FLAGS = '--max-semi-space-size=2 --v8-pool-size=1';
+const NODE_FLAGS = '--max-semi-space-size=2 --v8-pool-size=1 --expose-gc';
 const main = `${outdir}/lms.js`;
 writeFileSync(main, readFileSync(main, 'utf8').replace(/^#!.*\n/, `#!/usr/bin/env -S node ${NODE_FLAGS}\n`));
 chmodSync(main, 0o755);

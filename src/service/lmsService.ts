@@ -35,7 +35,7 @@ import { silentLogger, type Logger } from './logger.js';
 import { createSocketOwners } from './socketOwners.js';
 import { createSocketTable } from './socketTable.js';
 import { createUserNames } from './userNames.js';
-import { IDLE_RELEASE_MS, quietAfterChannels } from './idleMemory.js';
+import { collectGarbage, IDLE_RELEASE_MS, quietAfterChannels } from './idleMemory.js';
 import { mallocTrim } from '../device/libc.js';
 
 export type { ChannelActivity, ChannelHandle } from './channelHandles.js';
@@ -300,8 +300,9 @@ export const startLms = (options: LmsOptions): LmsService => {
   const releaseMemory =
     options.releaseMemory ??
     ((): void => {
+      const collected = collectGarbage();
       const trimmed = mallocTrim();
-      log.debug({ trimmed }, trimmed === undefined ? 'no malloc_trim here' : 'gave free memory back (malloc_trim)');
+      log.debug({ collected, trimmed }, trimmed === undefined ? 'no malloc_trim here' : 'gave free memory back (malloc_trim)');
     });
   if (releaseMemory) events$.pipe(quietAfterChannels(options.idleReleaseMs ?? IDLE_RELEASE_MS)).subscribe(releaseMemory); // ends with events$
 

@@ -56,7 +56,7 @@ describe('lms command line', function () {
 
     it('runs as the installed bin does, by its shebang, with the node flags it ships with (issue #27)', async () => {
       // npm links the bin and the unit starts it through env: the shebang is what gives it its V8 flags.
-      assert.deepEqual(NODE_FLAGS, ['--max-semi-space-size=2', '--v8-pool-size=1']);
+      assert.deepEqual(NODE_FLAGS, ['--max-semi-space-size=2', '--v8-pool-size=1', '--expose-gc']);
       const dir = mkdtempSync(join(tmpdir(), 'lms-bin-'));
       const httpPort = await freePort();
       const child = spawn(CLI, ['run', '--simulate', '--sim-ports', `${httpPort},${await freePort()}`, '--control-socket', join(dir, 'lms.sock')], {

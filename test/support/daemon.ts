@@ -7,8 +7,10 @@ import './noSystemBus.js';
 
 /** The `lms` command as package.json's bin names it: the bundle users run, not tsc's module tree. */
 export const CLI = resolve((JSON.parse(readFileSync('package.json', 'utf8')) as { bin: { lms: string } }).bin.lms);
-/** The node flags the bin's shebang gives it (`#!/usr/bin/env -S node <flags>`), for a start that measures what ships. */
-export const NODE_FLAGS: readonly string[] = /^#!\/usr\/bin\/env -S node (.*)$/m.exec(readFileSync(CLI, 'utf8').slice(0, 200))?.[1]?.split(' ') ?? [];
+/** The node flags a bundle's shebang gives it (`#!/usr/bin/env -S node <flags>`), for a start that measures what ships. */
+export const shebangFlags = (bundle: string): readonly string[] =>
+  /^#!\/usr\/bin\/env -S node (.*)$/m.exec(readFileSync(bundle, 'utf8').slice(0, 200))?.[1]?.split(' ') ?? [];
+export const NODE_FLAGS = shebangFlags(CLI);
 
 export interface Daemon {
   readonly proc: ChildProcess;
