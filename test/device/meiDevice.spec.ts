@@ -87,6 +87,29 @@ describe('MEI device on the emulated /dev/mei0', function () {
     assert.deepStrictEqual(armed, [0, 0, 0, 0], 'timers armed during each idle spell and its write and reply');
   });
 
+  it('reads without a stack but gives it back: the session, and the error of a reset, run with stack traces on', async () => {
+    // Each drain ends in EAGAIN, thrown stackless to save its cost; nothing else may lose its stack.
+    const limit = Error.stackTraceLimit;
+    const c = await new MeiDevice({ path: emu.devicePath }).connect();
+    const limits: number[] = [];
+    let failure: { readonly limit: number; readonly error: Error } | undefined;
+    c.messages$.subscribe({ next: () => limits.push(Error.stackTraceLimit), error: (error: Error) => (failure = { limit: Error.stackTraceLimit, error }) });
+    await until('the ME speaks first', () => limits.length > 0);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(Error.stackTraceLimit, limit, 'after a drain that ended in EAGAIN');
+    writeFileSync(emu.controlPath, 'reset');
+    await until('the reset ends the connection', () => failure !== undefined);
+    assert.deepStrictEqual(
+      limits,
+      limits.map(() => limit),
+      'while each message goes through the session',
+    );
+    assert.equal(failure?.limit, limit, 'when the read error is handed on');
+    assert.ok(failure?.error instanceof DeviceError && /ENODEV/.test(failure.error.message), String(failure?.error));
+    assert.match(failure?.error.stack ?? '', /\n\s+at /, 'the DeviceError has its stack');
+    assert.equal(Error.stackTraceLimit, limit);
+  });
+
   it('holds a write the driver has no room for until POLLOUT, in order, and sends it then', async () => {
     const c = await new MeiDevice({ path: emu.devicePath }).connect();
     const replies: Buffer[] = [];

@@ -48,6 +48,14 @@ describe('finding the local user behind a loopback connection (issue #25)', () =
     assert.equal(v6.subarray(28, 44).toString('hex'), `${'0'.repeat(31)}1`);
   });
 
+  it('should lay out a request in a buffer used before as in a fresh one: an IPv4 request after an IPv6 one keeps no stale byte', () => {
+    const into = Buffer.alloc(REQUEST_BYTES, 0xa5);
+    ownerRequest({ address: '::1', port: 16992 }, { address: '::ffff:127.0.0.1', port: 40001 }, 8, true, into);
+    const again = ownerRequest({ address: '127.0.0.1', port: 16992 }, { address: '127.0.0.1', port: 40000 }, 7, true, into);
+    assert.equal(again, into, 'no new buffer');
+    assert.equal(again.toString('hex'), REQUEST);
+  });
+
   it('should write addresses in network order, an embedded IPv4 one too', () => {
     assert.equal(addressBytes('127.0.0.1').toString('hex'), '7f000001');
     assert.equal(addressBytes('::1').toString('hex'), `${'0'.repeat(31)}1`);
