@@ -3,6 +3,9 @@
  * once, idleReleaseMs after the last channel closed, and not while it serves nothing.
  */
 import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { head, startPair, until, type Pair } from '../support/harness.js';
 
 describe('memory given back when lms goes idle', () => {
@@ -38,5 +41,28 @@ describe('memory given back when lms goes idle', () => {
       if (saved) g.gc = saved;
       else delete g.gc;
     }
+  });
+
+  it("compacts V8's old space when it collects: pages that kept a few survivors are given back", async () => {
+    // In a node of its own (--expose-gc, as the bin runs): fill old space, leave one object in 20
+    // alive on every page, then collect as lms does. A collection that did not compact kept every page.
+    const idleMemory = fileURLToPath(new URL('../../src/service/idleMemory.js', import.meta.url));
+    const script = `
+      const v8 = require('node:v8');
+      const { collectGarbage } = await import(${JSON.stringify(idleMemory)});
+      const old = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_size;
+      const keep = [];
+      for (let i = 0; i < 200000; i++) keep.push({ i, s: 'x'.repeat(8) + i });
+      gc(); gc();
+      const before = old();
+      for (let i = 0; i < keep.length; i++) if (i % 20 !== 0) keep[i] = null;
+      const collected = collectGarbage();
+      console.log(JSON.stringify({ collected, before, after: old(), kept: keep.filter(Boolean).length }));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--input-type=commonjs', '-e', `(async () => {${script}})()`]);
+    const r = JSON.parse(stdout) as { collected: boolean; before: number; after: number; kept: number };
+    assert.equal(r.collected, true);
+    assert.equal(r.kept, 10_000);
+    assert.ok(r.before > 16 * 2 ** 20, `old space filled: ${r.before} bytes`);
+    assert.ok(r.after < r.before / 2, `old space ${r.before} -> ${r.after} bytes: the survivors were not moved together`);
   });
 });
