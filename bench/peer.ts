@@ -134,17 +134,14 @@ const startPeer = async (binary: string, devicePath: string): Promise<{ proc: Ch
  * making HEADs, two downloading 2 MB, one uploading 1 MB, each on a new connection, without a
  * pause; then RSS at its end and after 60 s of idle, sampled every 10 s.
  */
-type SoakKind = 'heads' | 'downloads' | 'uploads';
+const SOAK_KINDS = ['heads', 'downloads', 'uploads'] as const;
+type SoakKind = (typeof SOAK_KINDS)[number];
 type SoakCounts = Record<SoakKind, { completed: number; failed: number }>;
 
 const mixedSoak = async (pid: number): Promise<{ soak: SoakCounts; rssMbSoakEnd: number; rssMbSoakIdle: number[] }> => {
   const end = Date.now() + SOAK_MS;
   // Per kind, because a daemon that moves bulk data faster leaves the shared ME less time for HEADs.
-  const soak: SoakCounts = {
-    heads: { completed: 0, failed: 0 },
-    downloads: { completed: 0, failed: 0 },
-    uploads: { completed: 0, failed: 0 },
-  };
+  const soak = Object.fromEntries(SOAK_KINDS.map((kind) => [kind, { completed: 0, failed: 0 }])) as SoakCounts;
   const client = (kind: SoakKind, work: () => Promise<unknown>) => async (): Promise<void> => {
     while (Date.now() < end)
       await work().then(
@@ -310,13 +307,13 @@ export const peerComparison = async (
     const [l, p] = [mean(lms.map((f) => f[key])), mean(peer.map((f) => f[key]))];
     return { name, lms: l, baseline: p, unit, ...(target && met ? { target, met: met(l, p) } : {}) };
   };
-  const soakRow = (name: string, read: (f: DaemonFigures) => number, target?: string, met?: (lms: number) => boolean): Row => {
+  const soakRow = (name: string, read: (f: DaemonFigures) => number, unit: string, target?: string, met?: (lms: number) => boolean): Row => {
     const l = mean(lms.map(read));
     return {
       name,
       lms: l,
       baseline: mean(peer.map(read)),
-      unit: name.includes('the soak') ? 'requests' : 'MB',
+      unit,
       ...(target && met ? { target, met: met(l) } : {}),
     };
   };
@@ -340,16 +337,17 @@ export const peerComparison = async (
       row('  HEAD p50', 'warmHeadP50us', 'µs', '<= peer', (l, p) => l <= p),
       row('  HEAD p99', 'warmHeadP99us', 'µs', '<= 2000 µs', (l) => l <= 2000),
       row(`  HEADs unanswered in ${HEAD_TIMEOUT_MS / 1000} s`, 'unanswered', `of ${HEADS}`),
-      soakRow(`peer: RSS at the end of a ${SOAK_MS / 1000} s soak`, (f) => f.rssMbSoakEnd),
+      soakRow(`peer: RSS at the end of a ${SOAK_MS / 1000} s soak`, (f) => f.rssMbSoakEnd, 'MB'),
       soakRow(
         '  after 60 s of idle',
         (f) => f.rssMbSoakIdle.at(-1) ?? Number.NaN,
+        'MB',
         '< 60 MB',
         (l) => l < 60,
       ),
-      ...(['heads', 'downloads', 'uploads'] as const).flatMap((kind) => [
-        soakRow(`  the soak: ${kind} completed`, (f) => f.soak[kind].completed),
-        soakRow(`  the soak: ${kind} failed`, (f) => f.soak[kind].failed),
+      ...SOAK_KINDS.flatMap((kind) => [
+        soakRow(`  the soak: ${kind} completed`, (f) => f.soak[kind].completed, 'requests'),
+        soakRow(`  the soak: ${kind} failed`, (f) => f.soak[kind].failed, 'requests'),
       ]),
       row(`peer: ${LOAD_MB} MB downloads complete`, 'downloadsComplete', `of ${LOAD_DOWNLOADS}`),
       row('peer: download', 'downloadMBps', 'MB/s'),
